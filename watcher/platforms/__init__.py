@@ -1,0 +1,1 @@
+"""Platform clients, one module per platform, found by name through `registry`."""

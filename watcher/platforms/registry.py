@@ -1,0 +1,52 @@
+"""Platform kinds by name, so a new platform is a new module, not new branches elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from watcher.config import Config
+    from watcher.platforms.base import Platform
+    from watcher.retry import RetryPolicy
+    from watcher.store import Store
+
+
+@dataclass(frozen=True)
+class PlatformContext:
+    """What a platform client may use: its settings, a shared HTTP client, the store (tokens)."""
+
+    config: Config
+    http: httpx.AsyncClient
+    store: Store
+    retry: RetryPolicy
+
+
+Factory = Callable[[PlatformContext], "Platform"]
+_FACTORIES: dict[str, Factory] = {}
+
+
+def register(name: str) -> Callable[[Factory], Factory]:
+    def decorate(factory: Factory) -> Factory:
+        _FACTORIES[name] = factory
+        return factory
+
+    return decorate
+
+
+def _load_builtin() -> None:
+    # Importing the modules registers them; kept lazy so config validation stays cheap.
+    from watcher.platforms import audius  # noqa: F401
+
+
+def names() -> list[str]:
+    _load_builtin()
+    return sorted(_FACTORIES)
+
+
+def create(name: str, context: PlatformContext) -> Platform:
+    _load_builtin()
+    return _FACTORIES[name](context)

@@ -1,0 +1,184 @@
+"""One poll of one watch (resolve, fetch, reconcile, commit), and the engine owning the clients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from watcher import __version__
+from watcher.clock import Clock, SystemClock, iso
+from watcher.config import Config, Watch
+from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
+from watcher.events import Event
+from watcher.platforms import registry
+from watcher.platforms.base import Platform, Profile
+from watcher.retry import RetryPolicy
+from watcher.snapshot import Changes, reconcile
+from watcher.store import PollOutcome, Store, WatchRow
+
+
+@dataclass(slots=True)
+class PollReport:
+    watch: Watch
+    ok: bool
+    error: str | None = None
+    size: int = 0
+    passes: int = 0
+    pages: int = 0
+    complete: bool = True
+    baseline: bool = False
+    duration: float = 0.0
+    events: list[Event] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The one line a human reads for this poll."""
+        who = f"{self.watch.platform} {self.watch.account} {self.watch.relation}"
+        if not self.ok:
+            return f"FAILED {who}: {self.error}"
+        added = sum(1 for e in self.events if e.type.endswith(".added"))
+        removed = len(self.events) - added
+        note = " (baseline)" if self.baseline else "" if self.complete else " (incomplete)"
+        return (
+            f"ok {who}: {self.size} entries, {self.passes} pass(es), {self.pages} page(s),"
+            f" +{added} -{removed}{note} in {self.duration:.2f}s"
+        )
+
+
+class Engine:
+    """Owns the HTTP client and the platform clients; polls watches against one store."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.http = httpx.AsyncClient(
+            timeout=config.defaults.timeout,
+            follow_redirects=False,
+            headers={"User-Agent": f"watcher/{__version__}"},
+            transport=transport,
+        )
+        context = registry.PlatformContext(config, self.http, store, retry or RetryPolicy())
+        self.platforms: dict[str, Platform] = {
+            name: registry.create(name, context) for name in {w.platform for w in config.watch}
+        }
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def aclose(self) -> None:
+        for platform in self.platforms.values():
+            await platform.aclose()
+        await self.http.aclose()
+
+    async def poll_all(self, watches: Sequence[Watch] | None = None) -> list[PollReport]:
+        return list(await asyncio.gather(*(self.poll(w) for w in watches or self.config.watch)))
+
+    async def poll(self, watch: Watch) -> PollReport:
+        """Poll one watch; never two at once for the same watch. Never raises a WatcherError."""
+        lock = self._locks.setdefault(watch.key, asyncio.Lock())
+        async with lock:
+            return await self._poll_locked(watch)
+
+    async def _poll_locked(self, watch: Watch) -> PollReport:
+        started = self.clock.now()
+        clock_start = time.monotonic()
+        row = self.store.ensure_watch(
+            watch.key, watch.platform, watch.account, watch.relation, iso(started)
+        )
+        platform = self.platforms[watch.platform]
+        try:
+            account = await self._account(platform, row)
+            listing = await platform.listing(account.id, watch.relation)
+            changes = await reconcile(
+                stored=self.store.edges(row.id),
+                listing=listing,
+                relation=watch.relation,
+                has_baseline=row.baseline_at is not None,
+                account=account,
+                fetch_profile=platform.profile,
+            )
+        except WatcherError as exc:
+            duration = time.monotonic() - clock_start
+            message = str(exc)
+            self.store.record_failure(
+                row.id, iso(started), iso(self.clock.now()), int(duration * 1000), message
+            )
+            return PollReport(watch, ok=False, error=message, duration=duration)
+        finished = self.clock.now()
+        events = self._events(watch, account, changes)
+        duration = time.monotonic() - clock_start
+        size = len(listing.members)
+        self.store.commit_poll(
+            platform.name,
+            PollOutcome(
+                watch_id=row.id,
+                started_at=iso(started),
+                finished_at=iso(finished),
+                duration_ms=int(duration * 1000),
+                account=account,
+                profiles=changes.profiles,
+                set_state=changes.set_state,
+                delete=changes.delete,
+                events=events,
+                baseline=changes.baseline,
+                size=size,
+                passes=listing.passes,
+                pages=listing.pages,
+                requests=listing.requests,
+                complete=listing.complete,
+                added=len(changes.added),
+                removed=len(changes.removed),
+            ),
+        )
+        return PollReport(
+            watch,
+            ok=True,
+            size=size,
+            passes=listing.passes,
+            pages=listing.pages,
+            complete=listing.complete,
+            baseline=changes.baseline,
+            duration=duration,
+            events=events,
+        )
+
+    async def _account(self, platform: Platform, row: WatchRow) -> Profile:
+        """The watched account's current profile; a gone or deactivated one fails the poll."""
+        if row.account_id is None:
+            account = await platform.resolve(row.account)
+            self.store.set_account_id(row.id, account.id)
+        else:
+            found = await platform.profile(row.account_id)
+            if found is None:
+                raise AccountNotFound(
+                    f"account {row.account!r} (id {row.account_id}) no longer exists"
+                )
+            account = found
+        if account.deactivated:
+            raise AccountUnavailable(f"account {row.account!r} is deactivated")
+        return account
+
+    def _events(self, watch: Watch, account: Profile, changes: Changes) -> list[Event]:
+        moment = self.clock.now()
+        return [
+            Event.create(
+                platform=watch.platform,
+                relation=watch.relation,
+                added=added,
+                account=account,
+                target=target,
+                moment=moment,
+            )
+            for added, targets in ((True, changes.added), (False, changes.removed))
+            for target in targets
+        ]

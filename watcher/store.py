@@ -1,0 +1,442 @@
+"""The SQLite schema and every query. Nothing else in watcher writes SQL.
+
+Storage grows with changes, not with polls: the current edge set per watch, the event log,
+the latest profile of each account seen, and one small metadata row per poll.
+A poll's edges, events and metadata commit in one transaction, so a crash mid-poll leaves the
+previous state intact.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from watcher.errors import ConfigError
+from watcher.events import Event
+from watcher.platforms.base import Profile
+
+PRESENT, PENDING, HIDDEN = "present", "pending", "hidden"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE watches (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            platform TEXT NOT NULL,
+            account TEXT NOT NULL,
+            relation TEXT NOT NULL,
+            account_id TEXT,
+            created_at TEXT NOT NULL,
+            baseline_at TEXT,
+            last_poll_at TEXT,
+            last_outcome TEXT,
+            last_error TEXT,
+            last_passes INTEGER,
+            last_pages INTEGER,
+            last_duration_ms INTEGER,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            size INTEGER
+        );
+        CREATE TABLE accounts (
+            platform TEXT NOT NULL,
+            id TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            follower_count INTEGER,
+            following_count INTEGER,
+            is_verified INTEGER NOT NULL DEFAULT 0,
+            deactivated INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE edges (
+            watch_id INTEGER NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+            target_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('present', 'pending', 'hidden')),
+            since TEXT NOT NULL,
+            PRIMARY KEY (watch_id, target_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            watch_id INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            timestamp TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            account_handle TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX events_by_watch ON events (watch_id, seq);
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            watch_id INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            error TEXT,
+            size INTEGER,
+            passes INTEGER,
+            pages INTEGER,
+            requests INTEGER,
+            complete INTEGER,
+            added INTEGER NOT NULL DEFAULT 0,
+            removed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX polls_by_watch ON polls (watch_id, id);
+        """
+    )
+
+
+# Ordered migrations: index i brings the schema to version i + 1. Only ever append.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRow:
+    id: int
+    key: str
+    platform: str
+    account: str
+    relation: str
+    account_id: str | None
+    baseline_at: str | None
+    last_poll_at: str | None
+    last_outcome: str | None
+    last_error: str | None
+    last_passes: int | None
+    last_pages: int | None
+    last_duration_ms: int | None
+    consecutive_failures: int
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    seq: int
+    id: str
+    type: str
+    timestamp: str
+    account_handle: str
+    body: str
+
+    def envelope(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.body)
+        return value
+
+
+@dataclass(slots=True)
+class PollOutcome:
+    """Everything one successful poll writes, applied in one transaction."""
+
+    watch_id: int
+    started_at: str
+    finished_at: str
+    duration_ms: int
+    account: Profile
+    profiles: list[Profile] = field(default_factory=list)
+    set_state: dict[str, str] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    baseline: bool = False
+    size: int = 0
+    passes: int = 0
+    pages: int = 0
+    requests: int = 0
+    complete: bool = True
+    added: int = 0
+    removed: int = 0
+
+
+class Store:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        path = Path(path)
+        if str(path) != ":memory:":
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                message = f"database: cannot create folder {path.parent}: {exc.strerror}"
+                raise ConfigError(message) from None
+        try:
+            conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL is durable across process crashes; only an OS crash may lose
+            # the last transaction, which then simply re-polls.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise ConfigError(f"database: cannot open {path}: {exc}") from None
+        store = cls(sqlite_utils.Database(conn))
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- schema ---------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        row = self.db.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def migrate(self) -> None:
+        current = self.version
+        if current > len(MIGRATIONS):
+            raise ConfigError(
+                f"database: schema version {current} is newer than this watcher knows "
+                f"({len(MIGRATIONS)}); upgrade watcher"
+            )
+        for number in range(current, len(MIGRATIONS)):
+            with self.transaction():
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    # -- watches --------------------------------------------------------------------------
+
+    def ensure_watch(
+        self, key: str, platform: str, account: str, relation: str, now: str
+    ) -> WatchRow:
+        self.db.execute(
+            "INSERT INTO watches (key, platform, account, relation, created_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(key) DO NOTHING",
+            [key, platform, account, relation, now],
+        )
+        row = self.watch(key)
+        assert row is not None
+        return row
+
+    def watch(self, key: str) -> WatchRow | None:
+        rows = self._watch_rows("WHERE key = ?", [key])
+        return rows[0] if rows else None
+
+    def watches(self) -> list[WatchRow]:
+        return self._watch_rows("ORDER BY id", [])
+
+    def _watch_rows(self, where: str, params: list[Any]) -> list[WatchRow]:
+        fields = ", ".join(WatchRow.__slots__)
+        cursor = self.db.execute(f"SELECT {fields} FROM watches {where}", params)
+        return [WatchRow(*row) for row in cursor.fetchall()]
+
+    def set_account_id(self, watch_id: int, account_id: str) -> None:
+        self.db.execute("UPDATE watches SET account_id = ? WHERE id = ?", [account_id, watch_id])
+
+    def edges(self, watch_id: int) -> dict[str, str]:
+        cursor = self.db.execute(
+            "SELECT target_id, state FROM edges WHERE watch_id = ?", [watch_id]
+        )
+        return dict(cursor.fetchall())
+
+    def edge_counts(self, watch_id: int) -> dict[str, int]:
+        cursor = self.db.execute(
+            "SELECT state, COUNT(*) FROM edges WHERE watch_id = ? GROUP BY state", [watch_id]
+        )
+        return {state: int(count) for state, count in cursor.fetchall()}
+
+    # -- profiles -------------------------------------------------------------------------
+
+    def profiles(self, platform: str, ids: Iterable[str]) -> dict[str, Profile]:
+        found: dict[str, Profile] = {}
+        id_list = list(ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            cursor = self.db.execute(
+                "SELECT id, handle, name, url, follower_count, following_count, is_verified,"
+                f" deactivated FROM accounts WHERE platform = ? AND id IN ({marks})",
+                [platform, *chunk],
+            )
+            for row in cursor.fetchall():
+                found[row[0]] = Profile(
+                    row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7])
+                )
+        return found
+
+    def _save_profiles(self, platform: str, profiles: Iterable[Profile]) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO accounts (platform, id, handle, name, url, follower_count,"
+            " following_count, is_verified, deactivated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(platform, id) DO UPDATE SET handle = excluded.handle,"
+            " name = excluded.name, url = excluded.url, follower_count = excluded.follower_count,"
+            " following_count = excluded.following_count, is_verified = excluded.is_verified,"
+            " deactivated = excluded.deactivated",
+            [
+                (
+                    platform,
+                    p.id,
+                    p.handle,
+                    p.name,
+                    p.url,
+                    p.follower_count,
+                    p.following_count,
+                    int(p.is_verified),
+                    int(p.deactivated),
+                )
+                for p in profiles
+            ],
+        )
+
+    # -- polls ----------------------------------------------------------------------------
+
+    def commit_poll(self, platform: str, outcome: PollOutcome) -> None:
+        """Apply one successful poll atomically: profiles, edges, events, metadata."""
+        with self.transaction():
+            self._save_profiles(platform, [outcome.account, *outcome.profiles])
+            self.db.conn.executemany(
+                "INSERT INTO edges (watch_id, target_id, state, since) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(watch_id, target_id) DO UPDATE SET state = excluded.state,"
+                " since = CASE WHEN edges.state = excluded.state THEN edges.since"
+                " ELSE excluded.since END",
+                [
+                    (outcome.watch_id, target, state, outcome.finished_at)
+                    for target, state in outcome.set_state.items()
+                ],
+            )
+            self.db.conn.executemany(
+                "DELETE FROM edges WHERE watch_id = ? AND target_id = ?",
+                [(outcome.watch_id, target) for target in outcome.delete],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO events (id, watch_id, type, timestamp, account_id, account_handle,"
+                " target_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.id,
+                        outcome.watch_id,
+                        e.type,
+                        e.timestamp,
+                        e.account.id,
+                        e.account.handle,
+                        e.target.id,
+                        e.to_json(),
+                    )
+                    for e in outcome.events
+                ],
+            )
+            self._insert_poll(
+                outcome.watch_id,
+                outcome.started_at,
+                outcome.duration_ms,
+                "ok",
+                None,
+                size=outcome.size,
+                passes=outcome.passes,
+                pages=outcome.pages,
+                requests=outcome.requests,
+                complete=outcome.complete,
+                added=outcome.added,
+                removed=outcome.removed,
+            )
+            self.db.execute(
+                "UPDATE watches SET account_id = ?, last_poll_at = ?, last_outcome = 'ok',"
+                " last_error = NULL, last_passes = ?, last_pages = ?, last_duration_ms = ?,"
+                " consecutive_failures = 0, size = ?,"
+                " baseline_at = COALESCE(baseline_at, ?) WHERE id = ?",
+                [
+                    outcome.account.id,
+                    outcome.finished_at,
+                    outcome.passes,
+                    outcome.pages,
+                    outcome.duration_ms,
+                    outcome.size,
+                    outcome.finished_at if outcome.baseline else None,
+                    outcome.watch_id,
+                ],
+            )
+
+    def record_failure(
+        self, watch_id: int, started_at: str, finished_at: str, duration_ms: int, error: str
+    ) -> None:
+        """A failed poll changes nothing but its own record."""
+        with self.transaction():
+            self._insert_poll(watch_id, started_at, duration_ms, "error", error)
+            self.db.execute(
+                "UPDATE watches SET last_poll_at = ?, last_outcome = 'error', last_error = ?,"
+                " last_duration_ms = ?, consecutive_failures = consecutive_failures + 1"
+                " WHERE id = ?",
+                [finished_at, error, duration_ms, watch_id],
+            )
+
+    def _insert_poll(
+        self,
+        watch_id: int,
+        started_at: str,
+        duration_ms: int,
+        outcome: str,
+        error: str | None,
+        **figures: int | bool | None,
+    ) -> None:
+        columns = ["watch_id", "started_at", "duration_ms", "outcome", "error", *figures]
+        values = [watch_id, started_at, duration_ms, outcome, error, *figures.values()]
+        marks = ", ".join("?" for _ in columns)
+        self.db.execute(f"INSERT INTO polls ({', '.join(columns)}) VALUES ({marks})", values)
+
+    def polls(self, watch_id: int, limit: int = 20) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT started_at, duration_ms, outcome, error, size, passes, pages, requests,"
+            " complete, added, removed FROM polls WHERE watch_id = ? ORDER BY id DESC LIMIT ?",
+            [watch_id, limit],
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- events ---------------------------------------------------------------------------
+
+    def events(
+        self,
+        *,
+        account: str | None = None,
+        type_prefix: str | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+        after_seq: int = 0,
+    ) -> list[EventRow]:
+        where = ["seq > ?"]
+        params: list[Any] = [after_seq]
+        if account:
+            where.append("(account_id = ? OR lower(account_handle) = lower(?))")
+            params += [account, account]
+        if type_prefix:
+            where.append("(type = ? OR type LIKE ?)")
+            params += [type_prefix, type_prefix.rstrip(".") + ".%"]
+        if since:
+            where.append("timestamp >= ?")
+            params.append(since)
+        sql = (
+            "SELECT seq, id, type, timestamp, account_handle, body FROM events"
+            f" WHERE {' AND '.join(where)} ORDER BY seq"
+        )
+        if limit is not None:
+            # The newest `limit` events, still printed oldest first.
+            sql = f"SELECT * FROM ({sql.replace('ORDER BY seq', 'ORDER BY seq DESC')} LIMIT ?)"
+            sql += " ORDER BY seq"
+            params.append(limit)
+        return [EventRow(*row) for row in self.db.execute(sql, params).fetchall()]
+
+    def event_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
