@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watcher.config import load, resolve_path
+from watcher.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """
+[[watch]]
+platform = "audius"
+account = "Audius"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "watcher.toml"
+    path.write_text(text)
+    return path
+
+
+def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    config = load(ROOT / "config.example.toml")
+    assert [w.relation for w in config.watch] == ["following", "followers"]
+    assert config.interval_of(config.watch[0]) == 300.0
+    assert config.interval_of(config.watch[1]) == 900.0
+    assert config.notifiers["crm"].type == "webhook"
+
+
+def test_defaults_apply_when_keys_are_absent(tmp_path: Path) -> None:
+    config = load(write(tmp_path, MINIMAL))
+    watch = config.watch[0]
+    assert watch.relation == "following"
+    assert config.interval_of(watch) == 900.0 and config.jitter_of(watch) == 30.0
+    assert config.audius.base_url == "https://api.audius.co/v1"
+
+
+def test_relative_database_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    config = load(write(tmp_path, 'database = "data/w.db"\n' + MINIMAL))
+    assert config.database_path == tmp_path.resolve() / "data" / "w.db"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL + 'notify = ["nope"]\n', "watch[0].notify: no [notifiers.nope] is defined"),
+        (MINIMAL + 'relation = "friends"\n', "watch[0].relation"),
+        (MINIMAL + 'interval = "soon"\n', "watch[0].interval: 'soon' is not a duration"),
+        (MINIMAL.replace("audius", "myspace", 1), "unknown platform 'myspace'"),
+        (MINIMAL + "colour = 1\n", "watch[0].colour: unknown key"),
+        ("[audius]\nbase_url = 'ftp://x'\n", "audius.base_url: 'ftp://x' is not an http(s) URL"),
+        (MINIMAL + MINIMAL, "watch[1]: the same watch is listed twice"),
+        (
+            '[notifiers.x]\ntype = "webhook"\nurl = "https://h/x"\nsecret = "s"\n'
+            'events = ["following.renamed"]\n',
+            "notifiers.x.events: unknown event type 'following.renamed'",
+        ),
+        ("[notifiers.x]\ntype = 'pigeon'\n", "notifiers.x"),
+        ("database = [", "not valid TOML"),
+    ],
+)
+def test_config_mistakes_name_the_key_and_the_problem(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_environment_references_are_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_SECRET", "whsec_abc")
+    text = '[notifiers.x]\ntype = "webhook"\nurl = "https://h/x"\nsecret = "${HOOK_SECRET}"\n'
+    config = load(write(tmp_path, text))
+    assert config.notifiers["x"].secret == "whsec_abc"  # type: ignore[union-attr]
+
+
+def test_missing_environment_variable_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    text = '[audius]\napi_key = "${NOT_SET_ANYWHERE}"\n'
+    with pytest.raises(ConfigError, match=r"audius\.api_key: environment variable NOT_SET_ANYWHERE"):
+        load(write(tmp_path, text))
+
+
+def test_audius_api_key_falls_back_to_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDIUS_API_KEY", "k-123")
+    assert load(write(tmp_path, MINIMAL)).audius.api_key == "k-123"
+
+
+def test_config_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WATCHER_CONFIG", raising=False)
+    assert resolve_path(None) == Path("watcher.toml")
+    monkeypatch.setenv("WATCHER_CONFIG", str(tmp_path / "env.toml"))
+    assert resolve_path(None) == tmp_path / "env.toml"
+    assert resolve_path(tmp_path / "flag.toml") == tmp_path / "flag.toml"
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load(tmp_path / "absent.toml")

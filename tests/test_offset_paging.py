@@ -1,0 +1,89 @@
+"""The paging algorithm on its own, against an in-process list served by disagreeing replicas.
+
+The same behaviour is pinned end to end over HTTP in test_audius_watch.py; here many seeds
+run in milliseconds, so rare orderings get exercised too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from watcher.errors import PlatformError
+from watcher.offset_paging import collect_by_offset
+from watcher.platforms.base import Profile
+
+
+class Replicated:
+    """A list ordered by follower count, each read served by a random replica's tie order."""
+
+    def __init__(self, counts: list[int], replicas: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.entries = [Profile(f"u{i}", f"h{i}", f"n{i}", "", count) for i, count in enumerate(counts)]
+        self.orders = []
+        for _ in range(replicas):
+            keys = {e.id: self.rng.random() for e in self.entries}
+            self.orders.append(
+                sorted(self.entries, key=lambda e: (-(e.follower_count or 0), keys[e.id]))
+            )
+        self.requests = 0
+
+    async def fetch(self, offset: int, limit: int) -> list[Profile]:
+        self.requests += 1
+        return self.rng.choice(self.orders)[offset : offset + limit]
+
+
+def collect(source: Replicated, max_passes: int = 4):  # type: ignore[no-untyped-def]
+    return asyncio.run(collect_by_offset(source.fetch, 100, max_passes))
+
+
+def test_a_list_without_ties_costs_exactly_one_pass() -> None:
+    source = Replicated(list(range(1000, 0, -4)), replicas=3, seed=1)  # 250 distinct counts
+    listing = collect(source)
+    assert listing.complete and listing.clean
+    assert listing.passes == 1 and source.requests == 3
+    assert len(listing.members) == 250
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_ties_across_page_boundaries_are_repaired_into_the_exact_list(seed: int) -> None:
+    rng = random.Random(seed)
+    counts = sorted((rng.choice([0, 1, 1, 2, 2, 2, 5, 9]) for _ in range(rng.randint(150, 420))))
+    source = Replicated(counts, replicas=3, seed=seed)
+    listing = collect(source)
+    assert listing.complete
+    assert set(listing.members) == {e.id for e in source.entries}
+
+
+def test_repair_fetches_only_the_broken_groups_not_whole_passes() -> None:
+    # 300 entries, distinct counts except a group of 40 straddling the first page boundary.
+    counts = [1000 + i for i in range(80)] + [500] * 40 + [i for i in range(180)]
+    source = Replicated(counts, replicas=4, seed=7)
+    listing = collect(source)
+    assert listing.complete
+    assert set(listing.members) == {e.id for e in source.entries}
+    assert listing.passes == 1
+    assert source.requests <= 3 + 4  # one pass, then at most one request per repair round
+
+
+def test_a_group_too_large_to_close_leaves_the_listing_incomplete() -> None:
+    source = Replicated([0] * 3000, replicas=3, seed=3)  # one tie group of 3,000
+    listing = collect(source, max_passes=1)
+    assert not listing.complete
+    assert not listing.clean
+
+
+def test_an_empty_list_is_one_request_and_complete() -> None:
+    source = Replicated([], replicas=2, seed=1)
+    listing = collect(source)
+    assert listing.complete and listing.members == {} and source.requests == 1
+
+
+def test_a_page_longer_than_asked_is_an_error() -> None:
+    async def oversized(offset: int, limit: int) -> list[Profile]:
+        return [Profile(f"x{i}", "h", "n", "", 1) for i in range(limit + 1)]
+
+    with pytest.raises(PlatformError, match="101 entries where 100 were asked"):
+        asyncio.run(collect_by_offset(oversized, 100, 2))

@@ -1,0 +1,105 @@
+"""`watcher demo`: the real pipeline against the simulated API, with live churn, no network."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from watcher.config import Config, parse
+from watcher.poll import Engine, PollReport
+from watcher.retry import RetryPolicy
+from watcher.sim.audius import AudiusSim
+from watcher.store import Store
+
+Echo = Callable[[str], None]
+
+
+def _build_world(sim: AudiusSim, rng: random.Random) -> tuple[str, str, list[str]]:
+    """A curator following 60 artists whose follower counts tie a lot, and a rising artist."""
+    artists = sim.add_users(120, prefix="artist", base_followers=lambda i: i % 4)
+    curator = sim.add_user(handle="tastemaker", name="The Tastemaker", base_followers=5000)
+    rising = sim.add_user(handle="rising-star", name="Rising Star", base_followers=0)
+    sim.follow_many(curator, rng.sample(artists, 60))
+    sim.add_followers(rising, rng.sample(artists, 30))
+    return curator, rising, artists
+
+
+def _churn(sim: AudiusSim, rng: random.Random, curator: str, rising: str, pool: list[str]) -> str:
+    """One random change to the world; returns what happened, for the narration."""
+    following = sim.following(curator)
+    choice = rng.random()
+    if choice < 0.35:
+        new = rng.choice([a for a in pool if a not in following])
+        sim.follow(curator, new)
+        return f"tastemaker follows {sim.user(new).handle}"
+    if choice < 0.6 and following:
+        gone = rng.choice(following)
+        sim.unfollow(curator, gone)
+        return f"tastemaker unfollows {sim.user(gone).handle}"
+    if choice < 0.7 and following:
+        quiet = rng.choice(following)
+        sim.deactivate(quiet)
+        return f"{sim.user(quiet).handle} deactivates (not an unfollow: no event expected)"
+    if choice < 0.85:
+        fan = rng.choice([a for a in pool if a not in sim.followers(rising)])
+        sim.follow(fan, rising)
+        return f"{sim.user(fan).handle} follows rising-star"
+    return "nothing changes (replicas still disagree on tie order: no event expected)"
+
+
+def _demo_config(base_url: str, database: Path) -> Config:
+    return parse(
+        {
+            "database": str(database),
+            "defaults": {"interval": "1m", "jitter": "0s", "timeout": "10s"},
+            "audius": {"base_url": base_url},
+            "watch": [
+                {"platform": "audius", "account": "tastemaker", "relation": "following"},
+                {"platform": "audius", "account": "rising-star", "relation": "followers"},
+            ],
+        },
+        source="<demo>",
+    )
+
+
+def _narrate(echo: Echo, report: PollReport) -> None:
+    echo("  " + report.line())
+    for event in report.events:
+        target = event.target
+        echo(f"    EVENT {event.type}: @{event.account.handle} / {target.name} (@{target.handle})")
+
+
+async def _run(rounds: int | None, pause: float, seed: int, echo: Echo) -> None:
+    rng = random.Random(seed)
+    sim = AudiusSim(seed=seed, replicas=3)
+    curator, rising, pool = _build_world(sim, rng)
+    with tempfile.TemporaryDirectory() as folder, sim.serve() as base_url:
+        config = _demo_config(base_url, Path(folder) / "demo.db")
+        store = Store.open(config.database_path)
+        engine = Engine(config, store, retry=RetryPolicy.immediate())
+        try:
+            echo(f"simulated Audius at {base_url} (3 replicas, tie order differs per replica)")
+            echo("round 0: first polls set the baseline; no events")
+            for report in await engine.poll_all():
+                _narrate(echo, report)
+            number = 0
+            while rounds is None or number < rounds:
+                number += 1
+                await asyncio.sleep(pause)
+                echo(f"round {number}: {_churn(sim, rng, curator, rising, pool)}")
+                for report in await engine.poll_all():
+                    _narrate(echo, report)
+            echo(f"done: {store.event_count()} event(s) recorded")
+        finally:
+            await engine.aclose()
+            store.close()
+
+
+def run_demo(*, rounds: int | None, pause: float, seed: int | None, echo: Echo) -> None:
+    try:
+        asyncio.run(_run(rounds, pause, seed if seed is not None else random.randrange(1 << 30), echo))
+    except KeyboardInterrupt:
+        echo("demo stopped")
