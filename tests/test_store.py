@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from watcher.errors import ConfigError
+from watcher.events import Event
+from watcher.platforms.base import Profile
+from watcher.store import MIGRATIONS, PENDING, PRESENT, PollOutcome, Store
+
+ACCOUNT = Profile("eJ57D", "Audius", "Audius", "https://audius.co/Audius", 10, 2)
+ALICE = Profile("a1", "alice", "Alice", "https://audius.co/alice", 3)
+BOB = Profile("b2", "bob", "Bob", "https://audius.co/bob", 3)
+MOMENT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def outcome(watch_id: int, **kwargs: object) -> PollOutcome:
+    base: dict[str, object] = dict(
+        watch_id=watch_id, started_at="2026-11-22T12:00:00Z", finished_at="2026-11-22T12:00:01Z",
+        duration_ms=1000, account=ACCOUNT,
+    )
+    base.update(kwargs)
+    return PollOutcome(**base)  # type: ignore[arg-type]
+
+
+def added(target: Profile) -> Event:
+    return Event.create(
+        platform="audius", relation="following", added=True, account=ACCOUNT, target=target,
+        moment=MOMENT,
+    )
+
+
+def test_a_new_database_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "w.db")
+    assert store.version == len(MIGRATIONS)
+    store.close()
+    reopened = Store.open(tmp_path / "w.db")  # migrating twice is a no-op
+    assert reopened.version == len(MIGRATIONS)
+
+
+def test_a_database_from_a_newer_watcher_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "w.db")
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(ConfigError, match="newer than this watcher knows"):
+        Store.open(tmp_path / "w.db")
+
+
+def test_a_poll_commits_edges_events_and_metadata_together(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "w.db")
+    watch = store.ensure_watch("audius:Audius:following", "audius", "Audius", "following", "t")
+    event = added(ALICE)
+    store.commit_poll(
+        "audius",
+        outcome(watch.id, profiles=[ALICE], set_state={"a1": PRESENT}, events=[event], size=1,
+                added=1, baseline=True),
+    )
+    assert store.edges(watch.id) == {"a1": PRESENT}
+    assert [row.id for row in store.events()] == [event.id]
+    assert store.profiles("audius", ["a1", "eJ57D"]).keys() == {"a1", "eJ57D"}
+    row = store.watch(watch.key)
+    assert row is not None and row.last_outcome == "ok" and row.baseline_at is not None
+    assert store.polls(watch.id)[0]["added"] == 1
+
+
+def test_a_poll_that_fails_to_commit_leaves_the_previous_state_intact(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "w.db")
+    watch = store.ensure_watch("k", "audius", "Audius", "following", "t")
+    first = added(ALICE)
+    store.commit_poll("audius", outcome(watch.id, set_state={"a1": PRESENT}, events=[first]))
+    # The second commit carries a duplicate event id: the whole transaction must roll back.
+    with pytest.raises(sqlite3.IntegrityError):
+        store.commit_poll(
+            "audius",
+            outcome(watch.id, set_state={"b2": PRESENT, "a1": PENDING}, events=[added(BOB), first]),
+        )
+    assert store.edges(watch.id) == {"a1": PRESENT}
+    assert store.event_count() == 1
+    assert len(store.polls(watch.id)) == 1
+
+
+def test_a_failed_poll_records_only_the_failure(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "w.db")
+    watch = store.ensure_watch("k", "audius", "Audius", "following", "t")
+    store.commit_poll("audius", outcome(watch.id, set_state={"a1": PRESENT}))
+    store.record_failure(watch.id, "s", "f", 5, "HTTP 500 from GET /v1/users/x/following")
+    store.record_failure(watch.id, "s", "f", 5, "timed out")
+    row = store.watch("k")
+    assert row is not None
+    assert (row.last_outcome, row.last_error, row.consecutive_failures) == ("error", "timed out", 2)
+    assert store.edges(watch.id) == {"a1": PRESENT}
+
+
+def test_events_filters_and_limit_keep_oldest_first(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "w.db")
+    watch = store.ensure_watch("k", "audius", "Audius", "following", "t")
+    events = [added(ALICE), added(BOB)]
+    store.commit_poll("audius", outcome(watch.id, events=events))
+    assert [r.id for r in store.events(limit=1)] == [events[1].id]
+    assert [r.id for r in store.events(account="audius")] == [e.id for e in events]
+    assert store.events(account="someone-else") == []
+    assert len(store.events(type_prefix="following")) == 2
+    assert store.events(type_prefix="follower") == []
