@@ -89,7 +89,9 @@ def test_missing_environment_variable_is_a_config_error(
 ) -> None:
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     text = '[audius]\napi_key = "${NOT_SET_ANYWHERE}"\n'
-    with pytest.raises(ConfigError, match=r"audius\.api_key: environment variable NOT_SET_ANYWHERE"):
+    with pytest.raises(
+        ConfigError, match=r"audius\.api_key: environment variable NOT_SET_ANYWHERE"
+    ):
         load(write(tmp_path, text))
 
 

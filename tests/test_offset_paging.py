@@ -21,7 +21,9 @@ class Replicated:
 
     def __init__(self, counts: list[int], replicas: int, seed: int) -> None:
         self.rng = random.Random(seed)
-        self.entries = [Profile(f"u{i}", f"h{i}", f"n{i}", "", count) for i, count in enumerate(counts)]
+        self.entries = [
+            Profile(f"u{i}", f"h{i}", f"n{i}", "", count) for i, count in enumerate(counts)
+        ]
         self.orders = []
         for _ in range(replicas):
             keys = {e.id: self.rng.random() for e in self.entries}
@@ -50,7 +52,7 @@ def test_a_list_without_ties_costs_exactly_one_pass() -> None:
 @pytest.mark.parametrize("seed", range(40))
 def test_ties_across_page_boundaries_are_repaired_into_the_exact_list(seed: int) -> None:
     rng = random.Random(seed)
-    counts = sorted((rng.choice([0, 1, 1, 2, 2, 2, 5, 9]) for _ in range(rng.randint(150, 420))))
+    counts = sorted(rng.choice([0, 1, 1, 2, 2, 2, 5, 9]) for _ in range(rng.randint(150, 420)))
     source = Replicated(counts, replicas=3, seed=seed)
     listing = collect(source)
     assert listing.complete

@@ -19,8 +19,11 @@ MOMENT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 def outcome(watch_id: int, **kwargs: object) -> PollOutcome:
     base: dict[str, object] = dict(
-        watch_id=watch_id, started_at="2026-11-22T12:00:00Z", finished_at="2026-11-22T12:00:01Z",
-        duration_ms=1000, account=ACCOUNT,
+        watch_id=watch_id,
+        started_at="2026-11-22T12:00:00Z",
+        finished_at="2026-11-22T12:00:01Z",
+        duration_ms=1000,
+        account=ACCOUNT,
     )
     base.update(kwargs)
     return PollOutcome(**base)  # type: ignore[arg-type]
@@ -28,7 +31,11 @@ def outcome(watch_id: int, **kwargs: object) -> PollOutcome:
 
 def added(target: Profile) -> Event:
     return Event.create(
-        platform="audius", relation="following", added=True, account=ACCOUNT, target=target,
+        platform="audius",
+        relation="following",
+        added=True,
+        account=ACCOUNT,
+        target=target,
         moment=MOMENT,
     )
 
@@ -55,8 +62,15 @@ def test_a_poll_commits_edges_events_and_metadata_together(tmp_path: Path) -> No
     event = added(ALICE)
     store.commit_poll(
         "audius",
-        outcome(watch.id, profiles=[ALICE], set_state={"a1": PRESENT}, events=[event], size=1,
-                added=1, baseline=True),
+        outcome(
+            watch.id,
+            profiles=[ALICE],
+            set_state={"a1": PRESENT},
+            events=[event],
+            size=1,
+            added=1,
+            baseline=True,
+        ),
     )
     assert store.edges(watch.id) == {"a1": PRESENT}
     assert [row.id for row in store.events()] == [event.id]

@@ -100,6 +100,8 @@ async def _run(rounds: int | None, pause: float, seed: int, echo: Echo) -> None:
 
 def run_demo(*, rounds: int | None, pause: float, seed: int | None, echo: Echo) -> None:
     try:
-        asyncio.run(_run(rounds, pause, seed if seed is not None else random.randrange(1 << 30), echo))
+        asyncio.run(
+            _run(rounds, pause, seed if seed is not None else random.randrange(1 << 30), echo)
+        )
     except KeyboardInterrupt:
         echo("demo stopped")

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watcher.clock import FakeClock
+from watcher.config import Config, parse
+from watcher.poll import Engine, PollReport
+from watcher.retry import RetryPolicy
+from watcher.sim.audius import AudiusSim
+from watcher.store import Store
+
+
+@dataclass
+class Harness:
+    """A simulated Audius over loopback, a real database file, and an engine polling them."""
+
+    sim: AudiusSim
+    base_url: str
+    db_path: Path
+    clock: FakeClock
+    watches: list[dict[str, Any]]
+    timeout: float = 5.0
+
+    def config(self) -> Config:
+        return parse(
+            {
+                "database": str(self.db_path),
+                "defaults": {"timeout": self.timeout, "jitter": 0},
+                "audius": {"base_url": self.base_url},
+                "watch": self.watches,
+            }
+        )
+
+    def poll(self, index: int = 0) -> PollReport:
+        """One poll of watch `index` with a fresh engine, as `watcher once` would do it."""
+        config = self.config()
+        store = Store.open(config.database_path)
+
+        async def go() -> PollReport:
+            engine = Engine(config, store, clock=self.clock, retry=RetryPolicy.immediate(2))
+            try:
+                return await engine.poll(config.watch[index])
+            finally:
+                await engine.aclose()
+
+        try:
+            report = asyncio.run(go())
+        finally:
+            store.close()
+        self.clock.advance(300)
+        return report
+
+    def store(self) -> Store:
+        return Store.open(self.db_path)
+
+    def event_types(self) -> list[tuple[str, str]]:
+        store = self.store()
+        try:
+            return [
+                (row.type, row.envelope()["data"]["target"]["handle"]) for row in store.events()
+            ]
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def sim() -> AudiusSim:
+    return AudiusSim(seed=11, replicas=3)
+
+
+@pytest.fixture
+def harness(sim: AudiusSim, tmp_path: Path) -> Iterator[Harness]:
+    with sim.serve() as base_url:
+        yield Harness(sim, base_url, tmp_path / "watcher.db", FakeClock(), [])

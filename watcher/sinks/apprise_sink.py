@@ -1,0 +1,202 @@
+"""Chat and push delivery through Apprise, one URL at a time, with the real outcome kept.
+
+Each call builds a fresh `apprise.Apprise` holding exactly one service, so each notifier URL
+gets its own recorded outcome and one broken URL never makes the others look failed. Apprise
+answers a notify with little more than success or failure; the HTTP status is recovered from
+the log lines it captures per call (its plugins log `error=<status>`), so the operator sees
+"HTTP 404" rather than "failed". Apprise is synchronous: call these from a worker thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
+
+import apprise
+from apprise.common import OverflowMode
+
+from watcher.sinks.base import MASK, SendResult, one_line, redact_url, result_for_status
+from watcher.sinks.message import FORMATS, split_message
+
+_throttle_default = True
+
+# "error=503" is how Apprise plugins log the HTTP status of a failed request.
+_STATUS_IN_LOG = re.compile(r"\berror=(\d{3})\b")
+_URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+_URL_PIECES = re.compile(r"[^/:@?&=#;,+]+")
+
+
+def disable_throttling() -> None:
+    """Stop Apprise's per-plugin pause between consecutive sends (`request_rate_per_sec`).
+
+    The pause protects rate-limited services in production, where it should stay on; tests
+    that send several parts to one service turn it off so they stay fast.
+    """
+    global _throttle_default
+    _throttle_default = False
+
+
+def enable_throttling() -> None:
+    global _throttle_default
+    _throttle_default = True
+
+
+def _service(url: str) -> apprise.plugins.NotifyBase | None:
+    service: apprise.plugins.NotifyBase | None = apprise.Apprise.instantiate(
+        url, suppress_exceptions=True
+    )
+    return service
+
+
+def malformed(url: str) -> str:
+    return f"unsupported or malformed Apprise URL {redact_url(url)}"
+
+
+def describe_urls(urls: Iterable[str]) -> list[str | None]:
+    """For each URL: None when Apprise can use it, else a one-line problem (secret-free)."""
+    return [None if url.strip() and _service(url) is not None else malformed(url) for url in urls]
+
+
+def preferred_format(url: str) -> str | None:
+    """The body format ("markdown", "html" or "text") to build messages in for this service.
+
+    The richest one the service takes without conversion, Markdown first: services such as
+    Discord render Markdown even in "text" messages, so only escaped Markdown is safe there,
+    and building in a format Apprise must convert would show escapes literally or grow a body
+    past its limit. A `?format=` in the URL wins. None for a URL Apprise cannot use.
+    """
+    service = _service(url) if url.strip() else None
+    if service is None:
+        return None
+    for candidate in ("markdown", "html", "text"):
+        if service.resolve_format(candidate).value == candidate:
+            return candidate
+    value: str = service.resolve_format(None).value
+    return value
+
+
+def send_apprise(
+    url: str,
+    *,
+    title: str,
+    body: str,
+    body_format: str,
+    throttle: bool | None = None,
+) -> SendResult:
+    """Send one message to the one service `url` names; never raises for delivery problems.
+
+    A body longer than the service's `body_maxlen` is sent as several `(part i/n)` messages,
+    cut between lines; Apprise's own overflow handling is set to split as a safety net, so
+    nothing is truncated or dropped. Sending stops at the first failed part (a retry resends
+    every part: receivers may see the first parts twice, never a gap). `throttle=False` (or
+    `disable_throttling()`) skips Apprise's pause between parts.
+    """
+    if body_format not in FORMATS:
+        raise ValueError(f"unknown body format {body_format!r}; use one of {', '.join(FORMATS)}")
+    service = _service(url) if url.strip() else None
+    if service is None:
+        return SendResult(ok=False, error=malformed(url), permanent=True)
+    if not (_throttle_default if throttle is None else throttle):
+        service.request_rate_per_sec = 0
+    if "overflow" not in _query_keys(url):
+        service.overflow_mode = OverflowMode.SPLIT
+    parts = _parts(service, title, body, body_format)
+    notifier = apprise.Apprise()
+    notifier.add(service)
+    for index, part in enumerate(parts, start=1):
+        try:
+            outcome = notifier.notify(body=part, title=title, body_format=body_format)
+        except Exception as exc:  # a plugin bug must fail this URL, not the dispatcher
+            return SendResult(
+                ok=False,
+                error=one_line(f"Apprise raised {type(exc).__name__}: {_where(service, url)}"),
+            )
+        if not outcome:
+            result = _failure(outcome, service, url)
+            if len(parts) > 1 and result.error:
+                return _with_error(result, f"part {index}/{len(parts)}: {result.error}")
+            return result
+    return SendResult(ok=True)
+
+
+def _query_keys(url: str) -> set[str]:
+    try:
+        return {key.lower() for key in parse_qs(urlsplit(url).query, keep_blank_values=True)}
+    except ValueError:
+        return set()
+
+
+def _parts(
+    service: apprise.plugins.NotifyBase, title: str, body: str, body_format: str
+) -> list[str]:
+    """The body split to the service's limit, counting the title where the service does.
+
+    With very small limits (some SMS services) the title leaves no room; the title is then
+    not counted and Apprise, in split mode, shortens or splits what it puts around the body.
+    """
+    budget = _body_budget(service, body_format)
+    try:
+        return split_message(_counted_title(service, title), body, budget, fmt=body_format)
+    except ValueError:
+        return split_message("", body, budget, fmt=body_format)
+
+
+def _counted_title(service: apprise.plugins.NotifyBase, title: str) -> str:
+    """The title when the service measures it together with the body, else ""."""
+    if service.title_maxlen <= 0 or service.overflow_amalgamate_title:
+        return title
+    return ""
+
+
+def _body_budget(service: apprise.plugins.NotifyBase, body_format: str) -> int:
+    """Characters per part: the service's own limit, halved when Apprise will convert the body
+    (escaping text for Markdown or rendering Markdown as HTML can double its length)."""
+    limit = int(service.body_maxlen)
+    if limit <= 0:
+        limit = 32_768
+    if service.resolve_format(body_format).value != body_format:
+        limit //= 2
+    return limit
+
+
+def _failure(
+    outcome: apprise.AppriseResult, service: apprise.plugins.NotifyBase, url: str
+) -> SendResult:
+    """What went wrong, from the log lines Apprise captured for this call."""
+    where = _where(service, url)
+    messages = [
+        entry.message for entry in outcome.logs() if entry.level in ("WARNING", "ERROR", "CRITICAL")
+    ]
+    for message in reversed(messages):
+        found = _STATUS_IN_LOG.search(message)
+        if found:
+            return result_for_status(int(found.group(1)), what=where)
+    if outcome.status == apprise.AppriseResultStatus.TIMEOUT:
+        return SendResult(ok=False, error=one_line(f"timed out: {where}"))
+    reason = _scrub(messages[-1], url) if messages else "Apprise gave no reason"
+    return SendResult(ok=False, error=one_line(f"delivery failed via {where}: {reason}"))
+
+
+def _where(service: apprise.plugins.NotifyBase, url: str) -> str:
+    return f"{service.service_name} {redact_url(url)}"
+
+
+def _with_error(result: SendResult, error: str) -> SendResult:
+    return replace(result, error=one_line(error))
+
+
+def _scrub(message: str, url: str) -> str:
+    """A library's log line with every URL redacted and every hidden piece of `url` masked.
+
+    Plugins usually log safely, but not all of them, and this line is stored and shown.
+    """
+    text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), message)
+    shown = redact_url(url)
+    _, _, rest = url.partition("://")
+    hidden = {piece for piece in _URL_PIECES.findall(rest) if piece not in shown}
+    for piece in sorted(hidden, key=len, reverse=True):
+        if len(piece) >= 3:
+            text = text.replace(piece, MASK)
+    return text

@@ -1,0 +1,138 @@
+"""Standard Webhooks delivery: one signed POST of the event envelope, classified honestly.
+
+The receiver authenticates us by the `webhook-signature` header (HMAC-SHA256 over id, timestamp
+and body, see https://www.standardwebhooks.com/), and deduplicates retries by `webhook-id`, which
+is why the caller passes the event id and the same body on every attempt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from datetime import UTC, datetime
+
+import httpx
+from standardwebhooks import Webhook
+
+from watcher import __version__
+from watcher.sinks.base import SendResult, one_line, redact_url, result_for_status
+
+SECRET_PREFIX = "whsec_"
+# The spec recommends 24 to 64 bytes; fewer than 16 is too weak to be worth signing with.
+MIN_SECRET_BYTES = 16
+MAX_SECRET_BYTES = 64
+USER_AGENT = f"watcher/{__version__}"
+
+
+def check_secret(secret: str) -> str | None:
+    """What is wrong with a webhook secret, or None; for config-time validation.
+
+    The answer never quotes the secret: it ends up in error output and logs.
+    """
+    if not secret.startswith(SECRET_PREFIX):
+        return f"must start with {SECRET_PREFIX!r} followed by base64"
+    key = _decode_key(secret[len(SECRET_PREFIX) :])
+    if key is None:
+        return f"is not valid base64 after {SECRET_PREFIX!r}"
+    if len(key) < MIN_SECRET_BYTES:
+        return f"is too short ({len(key)} bytes; use at least {MIN_SECRET_BYTES}, ideally 32)"
+    if len(key) > MAX_SECRET_BYTES:
+        return f"is too long ({len(key)} bytes; the maximum is {MAX_SECRET_BYTES})"
+    return None
+
+
+def _decode_key(text: str) -> bytes | None:
+    """Strict standard base64 (padding optional): a typo must not silently become another key."""
+    stripped = text.rstrip("=")
+    if not stripped or len(stripped) % 4 == 1:
+        return None
+    try:
+        return base64.b64decode(stripped + "=" * (-len(stripped) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def sign(*, secret: str, event_id: str, timestamp: datetime, body: str) -> str:
+    """The `webhook-signature` value (`v1,<base64>`) for this id, moment and body.
+
+    The library assumes a UTC datetime (it replaces the zone rather than converting), so an
+    aware timestamp is converted first; a naive one is taken to be UTC already.
+    """
+    moment = timestamp.astimezone(UTC) if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
+    signature: str = Webhook(secret).sign(event_id, moment, body)
+    return signature
+
+
+def unix_seconds(timestamp: datetime) -> int:
+    """The `webhook-timestamp` value: whole seconds, rounded down as the signature does."""
+    moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
+    return math.floor(moment.timestamp())
+
+
+async def send_webhook(
+    http: httpx.AsyncClient,
+    *,
+    url: str,
+    secret: str,
+    event_id: str,
+    body: str,
+    timestamp: datetime,
+    timeout: float,  # noqa: ASYNC109 -- the per-request httpx timeout, part of the API
+) -> SendResult:
+    """POST `body` (the envelope JSON, sent byte for byte) to `url`, signed; never raises.
+
+    Redirects are not followed: a signed request re-sent somewhere we were not configured to
+    trust is worse than a failure the operator can see and fix.
+    """
+    where = f"POST {redact_url(url)}"
+    problem = check_secret(secret)
+    if problem is not None:
+        return SendResult(ok=False, error=f"webhook secret {problem}", permanent=True)
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": event_id,
+        "webhook-timestamp": str(unix_seconds(timestamp)),
+        "webhook-signature": sign(secret=secret, event_id=event_id, timestamp=timestamp, body=body),
+    }
+    try:
+        async with http.stream(
+            "POST",
+            url,
+            content=body.encode("utf-8"),
+            headers=headers,
+            timeout=timeout,
+            follow_redirects=False,
+        ) as response:
+            # The answer's body is never read: only the status and headers matter, and a
+            # hostile receiver should not be able to make us buffer megabytes.
+            return result_for_status(
+                response.status_code,
+                what=where,
+                retry_after=response.headers.get("retry-after"),
+                location=response.headers.get("location"),
+            )
+    except httpx.TimeoutException as exc:
+        return SendResult(
+            ok=False, error=one_line(f"timed out after {timeout:g}s ({_kind(exc)}): {where}")
+        )
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        return SendResult(
+            ok=False, error=one_line(f"bad webhook URL ({_kind(exc)}): {where}"), permanent=True
+        )
+    except httpx.HTTPError as exc:
+        return SendResult(
+            ok=False, error=one_line(f"connection failed ({_describe(exc, url)}): {where}")
+        )
+
+
+def _kind(exc: Exception) -> str:
+    return type(exc).__name__
+
+
+def _describe(exc: Exception, url: str) -> str:
+    """The exception's class and message, with the URL (and so its credentials) removed."""
+    message = str(exc).replace(url, redact_url(url)) if url else str(exc)
+    message = one_line(message, 120)
+    return f"{_kind(exc)}: {message}" if message else _kind(exc)
