@@ -97,8 +97,65 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v2_outbox(db: sqlite_utils.Database) -> None:
+    """The delivery outbox: one row per (event, notifier), written with the poll's events.
+
+    `batch` groups the rows one digest message carries (one watch's poll, one notifier);
+    `urls_done` lists the Apprise URLs that already succeeded, so a retry resends only the
+    others. Alerts (a watch failing, then recovered) are rows with no event.
+    """
+    db.executescript(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            notifier TEXT NOT NULL,
+            watch_id INTEGER NOT NULL,
+            batch TEXT NOT NULL,
+            event_id TEXT,
+            kind TEXT NOT NULL DEFAULT 'event',
+            payload TEXT,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'delivered', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            delivered_at TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            urls_done TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE UNIQUE INDEX deliveries_once ON deliveries (event_id, notifier)
+            WHERE event_id IS NOT NULL;
+        CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+        CREATE TABLE notifier_state (
+            name TEXT PRIMARY KEY,
+            disabled_at TEXT,
+            disabled_reason TEXT
+        ) WITHOUT ROWID;
+        ALTER TABLE watches ADD COLUMN alerted_at TEXT;
+        """
+    )
+
+
+def _v3_tokens(db: sqlite_utils.Database) -> None:
+    """OAuth tokens per platform, so one token serves every poll and every process start."""
+    db.executescript(
+        """
+        CREATE TABLE tokens (
+            platform TEXT PRIMARY KEY,
+            access_token TEXT NOT NULL,
+            refresh_token TEXT,
+            expires_at TEXT NOT NULL,
+            obtained_at TEXT NOT NULL,
+            grants INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1. Only ever append.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_outbox, _v3_tokens]
 
 
 @dataclass(frozen=True, slots=True)
