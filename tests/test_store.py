@@ -118,3 +118,47 @@ def test_events_filters_and_limit_keep_oldest_first(tmp_path: Path) -> None:
     assert store.events(account="someone-else") == []
     assert len(store.events(type_prefix="following")) == 2
     assert store.events(type_prefix="follower") == []
+
+
+def test_a_migration_that_fails_half_way_leaves_the_previous_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "w.db"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 1")  # pretend v2 and later are still to come
+    conn.execute("DROP TABLE deliveries")
+    conn.execute("DROP TABLE notifier_state")
+    conn.execute("ALTER TABLE watches DROP COLUMN alerted_at")
+    conn.execute("DROP TABLE tokens")
+    conn.commit()
+    conn.close()
+
+    def broken(db: object) -> None:
+        from watcher.store import _script
+
+        _script(db, "CREATE TABLE half_done (x); CREATE TABLE half_done (x)")  # type: ignore[arg-type]
+
+    import watcher.store
+
+    monkeypatch.setattr(watcher.store, "MIGRATIONS", [MIGRATIONS[0], broken, *MIGRATIONS[2:]])
+    with pytest.raises(sqlite3.OperationalError):
+        Store.open(path)
+    conn = sqlite3.connect(path)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert "half_done" not in tables
+    conn.close()
+    monkeypatch.undo()
+    assert Store.open(path).version == len(MIGRATIONS)
+
+
+def test_two_processes_opening_a_new_database_at_once_both_succeed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "race.db"
+    code = f"from watcher.store import Store; Store.open({str(path)!r}).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(4)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    assert Store.open(path).version == len(MIGRATIONS)

@@ -25,8 +25,16 @@ from watcher.platforms.base import Profile
 PRESENT, PENDING, HIDDEN = "present", "pending", "hidden"
 
 
+def _script(db: sqlite_utils.Database, sql: str) -> None:
+    """Run DDL statements one by one: sqlite3's executescript would COMMIT the migration's
+    transaction first, and a crash half-way would leave a half-migrated schema."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 def _v1(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    _script(db, 
         """
         CREATE TABLE watches (
             id INTEGER PRIMARY KEY,
@@ -104,7 +112,7 @@ def _v2_outbox(db: sqlite_utils.Database) -> None:
     `urls_done` lists the Apprise URLs that already succeeded, so a retry resends only the
     others. Alerts (a watch failing, then recovered) are rows with no event.
     """
-    db.executescript(
+    _script(db, 
         """
         CREATE TABLE deliveries (
             id INTEGER PRIMARY KEY,
@@ -140,7 +148,7 @@ def _v2_outbox(db: sqlite_utils.Database) -> None:
 
 def _v3_tokens(db: sqlite_utils.Database) -> None:
     """OAuth tokens per platform, so one token serves every poll and every process start."""
-    db.executescript(
+    _script(db, 
         """
         CREATE TABLE tokens (
             platform TEXT PRIMARY KEY,
@@ -268,10 +276,14 @@ class Store:
                 f"database: schema version {current} is newer than this watcher knows "
                 f"({len(MIGRATIONS)}); upgrade watcher"
             )
-        for number in range(current, len(MIGRATIONS)):
+        while current < len(MIGRATIONS):
             with self.transaction():
-                MIGRATIONS[number](self.db)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
+                # Re-read under the write lock: another process may have migrated meanwhile.
+                current = self.version
+                if current < len(MIGRATIONS):
+                    MIGRATIONS[current](self.db)
+                    self.db.execute(f"PRAGMA user_version = {current + 1}")
+                    current += 1
 
     # -- watches --------------------------------------------------------------------------
 
