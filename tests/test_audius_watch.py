@@ -266,3 +266,31 @@ def test_followers_watch_reports_new_and_lost_followers(harness: Harness) -> Non
         ("follower.added", sim.user(fans[120]).handle),
         ("follower.removed", sim.user(fans[3]).handle),
     ]
+
+
+def test_storage_grows_with_changes_not_with_polls(harness: Harness) -> None:
+    tastemaker(harness.sim, 300, lambda i: i % 5)
+    watch(harness)
+    for _ in range(5):
+        harness.poll()
+    before = settled_size(harness)
+    for _ in range(40):
+        harness.poll()
+    growth = settled_size(harness) - before
+    store = harness.store()
+    try:
+        assert store.edge_counts(store.watches()[0].id) == {"present": 300}
+        assert len(store.polls(store.watches()[0].id, limit=1000)) == 45
+    finally:
+        store.close()
+    assert growth / 40 <= 4096  # one small metadata row per quiet poll, no snapshot copies
+
+
+def settled_size(harness: Harness) -> int:
+    """The database file's size once the write-ahead log is folded into it."""
+    store = harness.store()
+    try:
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    return harness.db_path.stat().st_size

@@ -210,3 +210,44 @@ def test_run_polls_then_stops_cleanly_on_sigterm(
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert "watcher stopped" in stderr
+
+
+def test_a_process_killed_mid_poll_loses_nothing_and_the_next_run_reports_once(
+    world: tuple[AudiusSim, str], tmp_path: Path
+) -> None:
+    sim, base_url = world
+    config = write_config(tmp_path, base_url)
+    assert watcher("once", "--config", str(config), cwd=ROOT).returncode == 0
+    curator = sim.id_of("curator")
+    sim.unfollow(curator, sim.following(curator)[0])
+    stalled = sim.request_count
+    sim.faults.add("/following", kind="timeout", delay=30, times=1)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "once", "--config", str(config)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while (
+        not any("/following" in r.path for r in sim.requests[stalled:])
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.02)  # until the poll is waiting on its stalled page
+    process.kill()
+    process.wait(timeout=10)
+
+    store = Store.open(tmp_path / "state" / "watcher.db")
+    try:
+        assert store.event_count() == 0
+        assert store.watches()[0].size == 30  # the previous snapshot, intact
+    finally:
+        store.close()
+    sim.faults.clear()
+    rerun = watcher("once", "--config", str(config), cwd=ROOT)
+    assert rerun.returncode == 0, rerun.stderr
+    listed = watcher("events", "--json", "--config", str(config), cwd=ROOT)
+    assert [json.loads(line)["type"] for line in listed.stdout.splitlines()] == [
+        "following.removed"
+    ]
