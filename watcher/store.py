@@ -34,7 +34,8 @@ def _script(db: sqlite_utils.Database, sql: str) -> None:
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    _script(db, 
+    _script(
+        db,
         """
         CREATE TABLE watches (
             id INTEGER PRIMARY KEY,
@@ -101,7 +102,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             removed INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX polls_by_watch ON polls (watch_id, id);
-        """
+        """,
     )
 
 
@@ -112,7 +113,8 @@ def _v2_outbox(db: sqlite_utils.Database) -> None:
     `urls_done` lists the Apprise URLs that already succeeded, so a retry resends only the
     others. Alerts (a watch failing, then recovered) are rows with no event.
     """
-    _script(db, 
+    _script(
+        db,
         """
         CREATE TABLE deliveries (
             id INTEGER PRIMARY KEY,
@@ -142,13 +144,14 @@ def _v2_outbox(db: sqlite_utils.Database) -> None:
             disabled_reason TEXT
         ) WITHOUT ROWID;
         ALTER TABLE watches ADD COLUMN alerted_at TEXT;
-        """
+        """,
     )
 
 
 def _v3_tokens(db: sqlite_utils.Database) -> None:
     """OAuth tokens per platform, so one token serves every poll and every process start."""
-    _script(db, 
+    _script(
+        db,
         """
         CREATE TABLE tokens (
             platform TEXT PRIMARY KEY,
@@ -158,7 +161,7 @@ def _v3_tokens(db: sqlite_utils.Database) -> None:
             obtained_at TEXT NOT NULL,
             grants INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
-        """
+        """,
     )
 
 
