@@ -1,0 +1,1 @@
+"""watcher's benchmark suite: `python -m bench` (see README, "Performance")."""

@@ -1,0 +1,89 @@
+"""What the benchmark runs in child processes, one figure set per process (clean peak RSS).
+
+    python -m bench.children poll URL DB ACCOUNT RELATION
+    python -m bench.children bare URL ACCOUNT RELATION PAGES
+Each prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+async def poll(base_url: str, database: str, account: str, relation: str) -> dict[str, Any]:
+    from watcher.config import parse
+    from watcher.poll import Engine
+    from watcher.store import Store
+
+    config = parse(
+        {
+            "database": database,
+            "defaults": {"jitter": 0, "timeout": "60s"},
+            "audius": {"base_url": base_url},
+            "watch": [{"platform": "audius", "account": account, "relation": relation}],
+        }
+    )
+    store = Store.open(Path(database))
+    engine = Engine(config, store)
+    try:
+        started = time.perf_counter()
+        report = await engine.poll(config.watch[0])
+        seconds = time.perf_counter() - started
+    finally:
+        await engine.aclose()
+        store.close()
+    if not report.ok:
+        raise SystemExit(f"poll failed: {report.error}")
+    return {
+        "seconds": seconds,
+        "size": report.size,
+        "passes": report.passes,
+        "pages": report.pages,
+        "events": len(report.events),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+async def bare(base_url: str, account_id: str, relation: str, pages: int) -> dict[str, Any]:
+    """The floor: the same pages, one after another, with a plain httpx client and json()."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        found = await client.get(f"{base_url}/users/handle/{account_id}")
+        account_id = found.json()["data"]["id"]  # resolving is not part of the timed loop
+        started = time.perf_counter()
+        entries = 0
+        for page in range(pages):
+            response = await client.get(
+                f"{base_url}/users/{account_id}/{relation}",
+                params={"offset": page * 100, "limit": 100},
+            )
+            entries += len(response.json()["data"])
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "entries": entries, "peak_rss_mb": peak_rss_mb()}
+
+
+def main() -> None:
+    kind, *args = sys.argv[1:]
+    if kind == "poll":
+        result = asyncio.run(poll(*args))
+    elif kind == "bare":
+        url, account, relation, pages = args
+        result = asyncio.run(bare(url, account, relation, int(pages)))
+    else:
+        raise SystemExit(f"unknown child {kind!r}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""The benchmark scenarios of the Performance issue; each returns the figures it measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Figure:
+    scenario: int
+    name: str
+    value: float
+    unit: str
+    target: float | None = None
+    # "max": value must be <= target; "min": value must be >= target.
+    bound: str = "max"
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.value <= self.target if self.bound == "max" else self.value >= self.target
+
+    @property
+    def target_text(self) -> str:
+        if self.target is None:
+            return "-"
+        return f"{'<=' if self.bound == 'max' else '>='} {self.target:g} {self.unit}".rstrip()
+
+    def shown(self) -> str:
+        text = (
+            f"{self.value:.3g} {self.unit}"
+            if self.value < 100
+            else f"{self.value:,.0f} {self.unit}"
+        )
+        return f"{text.rstrip()}{f'  ({self.note})' if self.note else ''}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "target": self.target,
+            "bound": self.bound,
+            "met": self.met,
+            "note": self.note,
+        }
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@contextmanager
+def sim_process(*args: str) -> Iterator[str]:
+    """A simulator in its own process; yields its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.sim_server", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        if not line.startswith("http"):
+            raise RuntimeError("the simulator did not start")
+        yield line
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
+def child(*args: str) -> dict[str, Any]:
+    """Run one measured step in a fresh process and return its JSON figures."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.children", *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"bench child {args[0]} failed: {result.stderr.strip()[-500:]}")
+    value: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return value
+
+
+def pages_for(entries: int, page_size: int = 100) -> int:
+    """Pages a single offset pass reads: full pages, then the short (maybe empty) last one."""
+    return entries // page_size + 1
+
+
+def _poll_vs_bare(
+    scenario: int, relation: str, size: int, rss_target: float, ratio_target: float, rounds: int
+) -> list[Figure]:
+    flag = "--following" if relation == "following" else "--followers"
+    with sim_process(flag, str(size)) as url, tempfile.TemporaryDirectory() as folder:
+        database = str(Path(folder) / "bench.db")
+        baseline = child("poll", url, database, "star", relation)
+        quiet: list[dict[str, Any]] = []
+        bare: list[dict[str, Any]] = []
+        for _ in range(rounds):  # interleaved, so drift on the machine hits both alike
+            quiet.append(child("poll", url, database, "star", relation))
+            bare.append(child("bare", url, "star", relation, str(pages_for(size))))
+    if any(q["events"] for q in quiet):
+        raise RuntimeError("a quiet poll emitted events: the benchmark world is not stable")
+    quiet_s = statistics.median(q["seconds"] for q in quiet)
+    bare_s = statistics.median(b["seconds"] for b in bare)
+    passes = max(q["passes"] for q in quiet)
+    label = f"{relation} {size:,}"
+    return [
+        Figure(scenario, f"baseline poll, {label}", baseline["seconds"], "s"),
+        Figure(scenario, f"quiet poll, {label}", quiet_s, "s", note=f"{passes} pass(es)"),
+        Figure(scenario, f"bare httpx fetch of the same pages, {label}", bare_s, "s"),
+        Figure(scenario, "quiet poll / bare fetch", quiet_s / bare_s, "x", ratio_target),
+        Figure(
+            scenario,
+            "peak RSS, baseline poll process",
+            baseline["peak_rss_mb"],
+            "MB",
+            rss_target,
+        ),
+        Figure(
+            scenario,
+            "peak RSS, quiet poll process",
+            max(q["peak_rss_mb"] for q in quiet),
+            "MB",
+            rss_target,
+        ),
+    ]
+
+
+def quiet_poll_30k(quick: bool) -> list[Figure]:
+    """1-2: quiet poll of an account following 30,000 vs a bare httpx loop; peak RSS."""
+    size = 3_000 if quick else 30_000
+    figures = _poll_vs_bare(1, "following", size, 150.0, 1.2, rounds=1 if quick else 3)
+    for figure in figures:
+        if figure.name.startswith("peak RSS"):
+            figure.scenario = 2
+    return figures
+
+
+def followers_1m(quick: bool) -> list[Figure]:
+    """3: a followers watch of an account with 1,000,000 followers: baseline and quiet poll."""
+    size = 20_000 if quick else 1_000_000
+    return _poll_vs_bare(3, "followers", size, 250.0, 1.3, rounds=1)
+
+
+def database_growth(quick: bool) -> list[Figure]:
+    """4: database growth per quiet poll and per event."""
+    from bench.growth import measure_growth
+
+    per_poll, per_event, events = measure_growth(
+        follows=500 if quick else 2_000, quiet_polls=50 if quick else 200
+    )
+    return [
+        Figure(4, "database growth per quiet poll", per_poll, "KiB", 4.0),
+        Figure(4, "database growth per event", per_event, "KiB", 1.0, note=f"{events} events"),
+    ]
+
+
+SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
+    1: quiet_poll_30k,
+    3: followers_1m,
+    4: database_growth,
+}
