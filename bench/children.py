@@ -73,6 +73,58 @@ async def bare(base_url: str, account_id: str, relation: str, pages: int) -> dic
     return {"seconds": seconds, "entries": entries, "peak_rss_mb": peak_rss_mb()}
 
 
+class CountingTransport(httpx.AsyncHTTPTransport):
+    """Counts the requests the engine sends, to compute the ideal cycle time."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.count = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.count += 1
+        return await super().handle_async_request(request)
+
+
+async def fleet(
+    base_url: str, database: str, accounts: int, rate: float, concurrency: int
+) -> dict[str, Any]:
+    """Two full cycles of `accounts` watches under one platform budget: baseline, then quiet."""
+    from watcher.config import parse
+    from watcher.poll import Engine
+    from watcher.store import Store
+
+    config = parse(
+        {
+            "database": database,
+            "defaults": {"jitter": 0, "timeout": "120s"},
+            "audius": {
+                "base_url": base_url,
+                "requests_per_second": rate,
+                "max_concurrent": concurrency,
+            },
+            "watch": [{"platform": "audius", "account": f"curator_{i}"} for i in range(accounts)],
+        }
+    )
+    store = Store.open(Path(database))
+    transport = CountingTransport(limits=httpx.Limits(max_connections=concurrency * 2))
+    engine = Engine(config, store, transport=transport)
+    cycles = []
+    try:
+        for _ in range(2):
+            transport.count = 0
+            started = time.perf_counter()
+            reports = await engine.poll_all()
+            seconds = time.perf_counter() - started
+            failed = [r.line() for r in reports if not r.ok]
+            if failed:
+                raise SystemExit(f"{len(failed)} polls failed, first: {failed[0]}")
+            cycles.append({"seconds": seconds, "requests": transport.count})
+    finally:
+        await engine.aclose()
+        store.close()
+    return {"baseline": cycles[0], "quiet": cycles[1], "peak_rss_mb": peak_rss_mb()}
+
+
 def main() -> None:
     kind, *args = sys.argv[1:]
     if kind == "poll":
@@ -80,6 +132,9 @@ def main() -> None:
     elif kind == "bare":
         url, account, relation, pages = args
         result = asyncio.run(bare(url, account, relation, int(pages)))
+    elif kind == "fleet":
+        url, database, accounts, rate, concurrency = args
+        result = asyncio.run(fleet(url, database, int(accounts), float(rate), int(concurrency)))
     else:
         raise SystemExit(f"unknown child {kind!r}")
     print(json.dumps(result))

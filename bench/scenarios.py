@@ -65,9 +65,17 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
+class SimProcess:
+    """A simulator in its own process; `stats` holds its request counts once it has stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stats: dict[str, Any] = {}
+
+
 @contextmanager
-def sim_process(*args: str) -> Iterator[str]:
-    """A simulator in its own process; yields its base URL."""
+def sim_process(*args: str) -> Iterator[SimProcess]:
+    """A simulator in its own process."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.sim_server", *args],
         stdin=subprocess.PIPE,
@@ -81,11 +89,14 @@ def sim_process(*args: str) -> Iterator[str]:
         line = process.stdout.readline().strip()
         if not line.startswith("http"):
             raise RuntimeError("the simulator did not start")
-        yield line
+        sim = SimProcess(line)
+        yield sim
     finally:
         assert process.stdin is not None
         process.stdin.close()
-        process.wait(timeout=30)
+        rest = process.stdout.read() if process.stdout else ""
+        process.wait(timeout=60)
+    sim.stats = json.loads(rest.strip().splitlines()[-1])
 
 
 def child(*args: str) -> dict[str, Any]:
@@ -113,7 +124,8 @@ def _poll_vs_bare(
     scenario: int, relation: str, size: int, rss_target: float, ratio_target: float, rounds: int
 ) -> list[Figure]:
     flag = "--following" if relation == "following" else "--followers"
-    with sim_process(flag, str(size)) as url, tempfile.TemporaryDirectory() as folder:
+    with sim_process(flag, str(size)) as sim, tempfile.TemporaryDirectory() as folder:
+        url = sim.url
         database = str(Path(folder) / "bench.db")
         baseline = child("poll", url, database, "star", relation)
         quiet: list[dict[str, Any]] = []
@@ -178,8 +190,49 @@ def database_growth(quick: bool) -> list[Figure]:
     ]
 
 
+def fleet(quick: bool) -> list[Figure]:
+    """5: 2,000 watches x 200 follows, 20 ms latency, a budget of 32 concurrent requests."""
+    accounts, follows, latency, concurrency = (
+        (200, 50, 0.02, 32) if quick else (2000, 200, 0.02, 32)
+    )
+    rate = 2000.0  # requests per second cap: above 32 / 20 ms, so concurrency sets the pace
+    with (
+        sim_process(
+            "--fleet", str(accounts), "--fleet-follows", str(follows), "--latency", str(latency)
+        ) as sim,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        result = child(
+            "fleet",
+            sim.url,
+            str(Path(folder) / "fleet.db"),
+            str(accounts),
+            str(rate),
+            str(concurrency),
+        )
+    figures = []
+    for name in ("baseline", "quiet"):
+        cycle = result[name]
+        ideal = cycle["requests"] * latency / concurrency
+        figures.append(
+            Figure(
+                5,
+                f"{name} cycle, {accounts:,} watches",
+                cycle["seconds"],
+                "s",
+                note=f"{cycle['requests']:,} requests, ideal {ideal:.2f} s",
+            )
+        )
+        figures.append(Figure(5, f"{name} cycle / ideal", cycle["seconds"] / ideal, "x", 1.25))
+    figures.append(
+        Figure(5, "busiest second at the simulator", sim.stats["busiest_second"], "req/s", rate)
+    )
+    return figures
+
+
 SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     1: quiet_poll_30k,
     3: followers_1m,
     4: database_growth,
+    5: fleet,
 }
