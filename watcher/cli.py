@@ -11,13 +11,13 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
 
-from watcher import __version__
+from watcher import __version__, health, logs, progress
 from watcher.clock import SystemClock, iso, parse_iso
 from watcher.config import EVENT_TYPES, Config, load
 from watcher.durations import format_duration, parse_duration
@@ -69,20 +69,48 @@ def _require_watches(config: Config) -> None:
         raise ConfigError("no [[watch]] entries in the config: nothing to poll")
 
 
+def log_format_option(func: F) -> F:
+    return click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default=None,
+        help="text: readable lines; json: one JSON object per line (default: [log] format).",
+    )(func)
+
+
 @cli.command()
 @config_option
-def once(config_path: str | None) -> None:
+@log_format_option
+def once(config_path: str | None, log_format: str | None) -> None:
     """Poll every watch once and exit (0: all clean, 1: some failed, 2: config error)."""
     config = _config(config_path)
     _require_watches(config)
-    with _store(config) as store:
+    as_json = (log_format or config.log.format) == "json"
+    logs.setup("json" if as_json else "text", "info" if as_json else "warning")
+    with _store(config) as store, progress.showing(sys.stderr) if not as_json else nullcontext():
         reports = asyncio.run(_poll_once(config, store))
     for report in reports:
-        click.echo(report.line(), err=not report.ok)
+        if as_json:
+            _log_report(report)
+            continue
+        click.echo(logs.redact(report.line()), err=not report.ok)
         for event in report.events:
-            click.echo(f"  {event.type} {event.target.name} (@{event.target.handle})")
+            click.echo(f"  {event.type} {_plain(event.target.name)} (@{event.target.handle})")
     if not all(report.ok for report in reports):
         sys.exit(EXIT_FAILED)
+
+
+def _log_report(report: Any) -> None:
+    log = logging.getLogger("watcher")
+    (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
+    for event in report.events:
+        log.info(
+            "event %s %s -> %s",
+            event.type,
+            event.account.handle,
+            event.target.handle,
+            extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
+        )
 
 
 async def _poll_once(config: Config, store: Store) -> list[Any]:
@@ -95,20 +123,23 @@ async def _poll_once(config: Config, store: Store) -> list[Any]:
 
 @cli.command()
 @config_option
-def run(config_path: str | None) -> None:
-    """Run as a daemon: poll each watch on its interval until SIGTERM or Ctrl-C."""
+@log_format_option
+def run(config_path: str | None, log_format: str | None) -> None:
+    """Run as a daemon: poll each watch on its interval until SIGTERM or Ctrl-C; SIGHUP reloads."""
     from watcher.scheduler import Daemon
 
     config = _config(config_path)
     _require_watches(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logs.setup("json" if (log_format or config.log.format) == "json" else "text", config.log.level)
+
+    def reload() -> Config:
+        return _config(config_path)
 
     async def main() -> None:
         with _store(config) as store:
             engine = Engine(config, store)
             try:
-                await Daemon(config, engine).run()
+                await Daemon(config, engine, load_config=reload).run()
             finally:
                 await engine.aclose()
 
@@ -194,6 +225,8 @@ def status(config_path: str | None, as_json: bool) -> None:
     config = _config(config_path)
     with _store(config) as store:
         rows = [_status_row(config, store, watch) for watch in config.watch]
+        keys = {watch.key for watch in config.watch}
+        click.echo(health.summary_line(store, keys, SystemClock().now()), err=True)
     if as_json:
         for row in rows:
             click.echo(json.dumps(row))
@@ -233,7 +266,8 @@ def status(config_path: str | None, as_json: bool) -> None:
         )
     for r in rows:
         if r["outcome"] == "error":
-            click.echo(f"{r['platform']} {_plain(r['account'])}: {r['error']}", err=True)
+            error = logs.redact(str(r["error"]))
+            click.echo(f"{r['platform']} {_plain(r['account'])}: {_plain(error)}", err=True)
 
 
 def _status_row(config: Config, store: Store, watch: Any) -> dict[str, Any]:
@@ -287,10 +321,10 @@ def main() -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except ConfigError as exc:
-        click.echo(f"watcher: config error: {exc}", err=True)
+        click.echo(f"watcher: config error: {logs.redact(str(exc))}", err=True)
         sys.exit(EXIT_CONFIG)
     except WatcherError as exc:
-        click.echo(f"watcher: {exc}", err=True)
+        click.echo(f"watcher: {logs.redact(str(exc))}", err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -110,12 +110,57 @@ class Watch(_Strict):
         return f"{self.platform}:{self.account}:{self.relation}"
 
 
+class HttpSettings(_Strict):
+    """The daemon's read-only endpoint (/healthz, /metrics); off unless `listen` is set."""
+
+    listen: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_listen(value)
+        return value.strip()
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return None if self.listen is None else parse_listen(self.listen)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """`HOST:PORT`, `[IPv6]:PORT`, or a bare `PORT` on loopback; ValueError otherwise."""
+    text = value.strip()
+    if text.isdigit():
+        host, port_text = "127.0.0.1", text
+    else:
+        found = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d+)|([A-Za-z0-9.\-]+):(\d+)", text)
+        if found is None:
+            raise ValueError(f"{value!r} is not HOST:PORT (such as 127.0.0.1:8787)")
+        host = found.group(1) or found.group(3)
+        port_text = found.group(2) or found.group(4)
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(f"{value!r}: port {port} is out of range (0..65535)")
+    return host, port
+
+
+class LogSettings(_Strict):
+    format: Literal["text", "json"] = "text"
+    level: Annotated[
+        Literal["debug", "info", "warning", "error"],
+        BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
+    ] = "info"
+
+
 class Config(_Strict):
     database: str = "watcher.db"
     defaults: Defaults = Defaults()
     audius: AudiusSettings = AudiusSettings()
     notifiers: dict[str, Notifier] = Field(default_factory=dict)
     watch: list[Watch] = Field(default_factory=list)
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
     # Set by load(); relative database paths are taken relative to the config file.
     base_dir: Path = Path(".")
 
@@ -209,6 +254,10 @@ def parse(raw: dict[str, Any], *, source: str = "<config>", base_dir: Path = Pat
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     _env_fallbacks(expanded)
+    # Secrets are known to the log redactor before anything can echo them, errors included.
+    from watcher.logs import register_config_secrets
+
+    register_config_secrets(expanded)
     expanded["base_dir"] = base_dir
     try:
         return Config.model_validate(expanded)

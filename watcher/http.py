@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from watcher import metrics
 from watcher.errors import PlatformError
 from watcher.retry import RetryPolicy, parse_retry_after
 
@@ -39,10 +40,13 @@ async def get_json(
         try:
             response = await http.get(url, params=params, headers=headers)
         except httpx.TimeoutException:
+            metrics.platform_request(None, "timeout")
             last = PlatformError(f"timed out: GET {_short(url)}")
         except httpx.HTTPError as exc:
+            metrics.platform_request(None, "error")
             last = PlatformError(f"request failed: GET {_short(url)}: {type(exc).__name__}")
         else:
+            metrics.platform_request(None, response.status_code)
             if response.status_code in ok_statuses:
                 try:
                     return response.status_code, response.json()

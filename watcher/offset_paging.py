@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from watcher import progress
 from watcher.errors import PlatformError
 from watcher.platforms.base import Listing, Profile
 
@@ -49,6 +50,7 @@ async def _full_pass(fetch: FetchPage, page_size: int, listing: Listing) -> list
         page = await fetch(offset, page_size)
         listing.pages += 1
         listing.requests += 1
+        progress.page_fetched(len(page))
         if len(page) > page_size:
             raise PlatformError(f"a page returned {len(page)} entries where {page_size} were asked")
         entries.extend(page)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from watcher import __version__
+from watcher import __version__, metrics, progress
 from watcher.clock import Clock, SystemClock, iso
 from watcher.config import Config, Watch
 from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
@@ -47,6 +47,25 @@ class PollReport:
             f" +{added} -{removed}{note} in {self.duration:.2f}s"
         )
 
+    def fields(self) -> dict[str, object]:
+        """The same facts as `line()`, as fields for JSON logs."""
+        added = sum(1 for e in self.events if e.type.endswith(".added"))
+        return {
+            "platform": self.watch.platform,
+            "account": self.watch.account,
+            "relation": self.watch.relation,
+            "outcome": "ok" if self.ok else "error",
+            "error": self.error,
+            "size": self.size,
+            "passes": self.passes,
+            "pages": self.pages,
+            "added": added,
+            "removed": len(self.events) - added,
+            "complete": self.complete,
+            "baseline": self.baseline,
+            "duration_s": round(self.duration, 3),
+        }
+
 
 class Engine:
     """Owns the HTTP client and the platform clients; polls watches against one store."""
@@ -69,14 +88,30 @@ class Engine:
             headers={"User-Agent": f"watcher/{__version__}"},
             transport=transport,
         )
-        context = registry.PlatformContext(config, self.http, store, retry or RetryPolicy())
+        self._retry = retry or RetryPolicy()
+        context = registry.PlatformContext(config, self.http, store, self._retry)
         self.platforms: dict[str, Platform] = {
             name: registry.create(name, context) for name in {w.platform for w in config.watch}
         }
+        self._retired: list[Platform] = []
         self._locks: dict[str, asyncio.Lock] = {}
 
+    def reconfigure(self, config: Config) -> None:
+        """Take a reloaded config. Platform clients are rebuilt when platform settings changed;
+        polls in flight finish with the clients they started with (closed at `aclose`)."""
+        unchanged = _platform_settings(config) == _platform_settings(self.config)
+        context = registry.PlatformContext(config, self.http, self.store, self._retry)
+        for name in sorted({w.platform for w in config.watch}):
+            if unchanged and name in self.platforms:
+                continue
+            if name in self.platforms:
+                self._retired.append(self.platforms[name])
+            self.platforms[name] = registry.create(name, context)
+        self.http.timeout = httpx.Timeout(config.defaults.timeout)
+        self.config = config
+
     async def aclose(self) -> None:
-        for platform in self.platforms.values():
+        for platform in [*self.platforms.values(), *self._retired]:
             await platform.aclose()
         await self.http.aclose()
 
@@ -87,7 +122,12 @@ class Engine:
         """Poll one watch; never two at once for the same watch. Never raises a WatcherError."""
         lock = self._locks.setdefault(watch.key, asyncio.Lock())
         async with lock:
-            return await self._poll_locked(watch)
+            with metrics.platform_scope(watch.platform):
+                report = await self._poll_locked(watch)
+        metrics.poll_finished(
+            watch.platform, report.ok, report.duration, [e.type for e in report.events]
+        )
+        return report
 
     async def _poll_locked(self, watch: Watch) -> PollReport:
         started = self.clock.now()
@@ -98,7 +138,9 @@ class Engine:
         platform = self.platforms[watch.platform]
         try:
             account = await self._account(platform, row)
-            listing = await platform.listing(account.id, watch.relation)
+            label = f"{watch.platform} {watch.account} {watch.relation}"
+            with progress.track(label, account.count_of(watch.relation)):
+                listing = await platform.listing(account.id, watch.relation)
             changes = await reconcile(
                 stored=self.store.edges(row.id),
                 listing=listing,
@@ -182,3 +224,8 @@ class Engine:
             for added, targets in ((True, changes.added), (False, changes.removed))
             for target in targets
         ]
+
+
+def _platform_settings(config: Config) -> dict[str, object]:
+    """Everything platform clients may depend on: all but watches, notifiers and daemon setup."""
+    return config.model_dump(exclude={"watch", "notifiers", "http", "log"})

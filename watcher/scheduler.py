@@ -6,15 +6,21 @@ import asyncio
 import logging
 import random
 import signal
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from watcher import metrics
 from watcher.clock import parse_iso
 from watcher.config import Config, Watch
+from watcher.errors import ConfigError
+from watcher.health import HEARTBEAT_EVERY, Health
+from watcher.health_server import HealthServer
 from watcher.poll import Engine
+from watcher.reload import plan_reload
 from watcher.store import Store
 
 log = logging.getLogger("watcher")
@@ -33,12 +39,25 @@ def first_run(config: Config, store: Store, watch: Watch, now: datetime) -> date
     return due if due > now + spread else now + spread
 
 
+HEARTBEAT_JOB = "watcher:heartbeat"
+
+
 class Daemon:
-    def __init__(self, config: Config, engine: Engine) -> None:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        *,
+        load_config: Callable[[], Config] | None = None,
+    ) -> None:
         self.config = config
         self.engine = engine
         self._stop = asyncio.Event()
         self._running: set[asyncio.Task[Any]] = set()
+        self._load_config = load_config  # SIGHUP re-reads the config with it
+        self._scheduler: AsyncIOScheduler | None = None
+        self.health = Health(engine.store, self._watch_keys)
+        self.endpoint_url: str | None = None  # once the HTTP endpoint listens
 
     def stop(self) -> None:
         self._stop.set()
@@ -51,39 +70,50 @@ class Daemon:
             report = await self.engine.poll(watch)
         finally:
             self._running.discard(task)
-        (log.info if report.ok else log.warning)(report.line())
+        (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
         for event in report.events:
-            log.info("event %s %s -> %s", event.type, event.account.handle, event.target.handle)
+            log.info(
+                "event %s %s -> %s",
+                event.type,
+                event.account.handle,
+                event.target.handle,
+                extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
+            )
 
     async def run(self, *, install_signals: bool = True) -> None:
         loop = asyncio.get_running_loop()
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop)
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
         scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+        self._scheduler = scheduler
         now = datetime.now(tz=scheduler.timezone)
         for watch in self.config.watch:
-            scheduler.add_job(
-                self._poll_job,
-                IntervalTrigger(
-                    seconds=self.config.interval_of(watch), jitter=self.config.jitter_of(watch)
-                ),
-                args=[watch],
-                id=watch.key,
-                name=watch.key,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-                next_run_time=first_run(self.config, self.engine.store, watch, now),
-            )
+            self._add_job(scheduler, watch, now)
+        scheduler.add_job(
+            self.health.beat,
+            IntervalTrigger(seconds=HEARTBEAT_EVERY),
+            id=HEARTBEAT_JOB,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
+        collector = metrics.StoreCollector(self.engine.store, self._watch_labels)
+        registry = metrics.current().registry
+        registry.register(collector)
+        endpoint = await self._start_endpoint()
         count = len(self.config.watch)
         log.info("watching %d account list(s); stop with Ctrl-C or SIGTERM", count)
         try:
             await self._stop.wait()
         finally:
+            self.health.stopping()
             scheduler.shutdown(wait=False)
             await self._finish_running(grace=5.0)
+            if endpoint is not None:
+                await endpoint.close()
+            registry.unregister(collector)
 
     async def _finish_running(self, grace: float) -> None:
         """Give in-flight polls a moment, then cancel them: a cancelled poll commits nothing."""
@@ -94,3 +124,72 @@ class Daemon:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+
+    def _add_job(self, scheduler: AsyncIOScheduler, watch: Watch, now: datetime) -> None:
+        scheduler.add_job(
+            self._poll_job,
+            self._trigger(watch),
+            args=[watch],
+            id=watch.key,
+            name=watch.key,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=first_run(self.config, self.engine.store, watch, now),
+        )
+
+    def _trigger(self, watch: Watch) -> IntervalTrigger:
+        return IntervalTrigger(
+            seconds=self.config.interval_of(watch), jitter=self.config.jitter_of(watch)
+        )
+
+    def _watch_keys(self) -> set[str]:
+        return {watch.key for watch in self.config.watch}
+
+    def _watch_labels(self) -> list[metrics.WatchKey]:
+        return [(w.key, w.platform, w.account, w.relation) for w in self.config.watch]
+
+    async def _start_endpoint(self) -> HealthServer | None:
+        address = self.config.http.address
+        if address is None:
+            return None
+        server = HealthServer(*address, self.health.check, lambda: metrics.current().exposition())
+        try:
+            self.endpoint_url = await server.start()
+        except OSError as exc:
+            # Polling matters more than the endpoint: say so loudly and keep working.
+            log.error("http: cannot listen on %s: %s", self.config.http.listen, exc.strerror or exc)
+            return None
+        log.info("serving /healthz and /metrics on %s", self.endpoint_url)
+        return server
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; watches added, removed or changed take effect now.
+
+        A config that does not load is logged and ignored: the daemon keeps the one it has.
+        """
+        if self._load_config is None or self._scheduler is None:
+            log.warning("config reload requested, but this daemon has no config file to re-read")
+            return
+        try:
+            new = self._load_config()
+        except ConfigError as exc:
+            metrics.config_reloaded(ok=False)
+            log.error("config reload rejected, keeping the running config: %s", exc)
+            return
+        plan = plan_reload(self.config, new)
+        self.engine.reconfigure(new)
+        self.config = new
+        now = datetime.now(tz=self._scheduler.timezone)
+        for key in plan.removed:
+            self._scheduler.remove_job(key)
+        for watch in plan.added:
+            self._add_job(self._scheduler, watch, now)
+        for watch in plan.changed:
+            changes: dict[str, Any] = {"args": [watch]}
+            if watch.key in plan.retimed:
+                changes["trigger"] = self._trigger(watch)
+                changes["next_run_time"] = first_run(new, self.engine.store, watch, now)
+            self._scheduler.modify_job(watch.key, **changes)
+        metrics.config_reloaded(ok=True)
+        log.info(plan.summary())

@@ -512,3 +512,67 @@ class Store:
 
     def event_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    # -- health ---------------------------------------------------------------------------
+    # Read by `watcher status`, /healthz and /metrics. Each tolerates a database whose schema
+    # lacks the table (None), so health reporting never depends on a feature being present.
+
+    def _has_table(self, name: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]
+        ).fetchone()
+        return row is not None
+
+    def delivery_states(self) -> dict[str, int] | None:
+        """Deliveries by state (pending, delivered, dead); None without an outbox table."""
+        if not self._has_table("deliveries"):
+            return None
+        cursor = self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
+        return {state: int(count) for state, count in cursor.fetchall()}
+
+    def tokens_health(self) -> list[TokenHealth] | None:
+        """Each platform's stored token expiry and grant count (never the token itself)."""
+        if not self._has_table("tokens"):
+            return None
+        cursor = self.db.execute(
+            "SELECT platform, expires_at, grants FROM tokens ORDER BY platform"
+        )
+        return [TokenHealth(row[0], row[1], int(row[2])) for row in cursor.fetchall()]
+
+    def file_path(self) -> str:
+        """The database file ('' for an in-memory database)."""
+        for _, name, file in self.db.execute("PRAGMA database_list").fetchall():
+            if name == "main":
+                return str(file or "")
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenHealth:
+    platform: str
+    expires_at: str
+    grants: int
+
+
+def probe_writable(path: str, timeout: float = 2.0) -> str | None:
+    """None when a write transaction can start on `path` now; else why not, in one line.
+
+    Uses a connection of its own (so it may run in a worker thread) and writes nothing:
+    `BEGIN IMMEDIATE` takes the write lock, which fails on a read-only file, a vanished
+    folder or a lock held too long by someone else.
+    """
+    if not path:
+        return None
+    try:
+        uri = f"{Path(path).resolve().as_uri()}?mode=rw"  # rw: never create a missing file
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout)
+    except sqlite3.Error as exc:
+        return f"database not writable: {exc}"
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        return f"database not writable: {exc}"
+    finally:
+        conn.close()
+    return None

@@ -1,0 +1,246 @@
+"""`watcher run` as operators run it: a real process with its HTTP endpoint, signals and logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from watcher.sim.audius import AudiusSim
+from watcher.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEADLINE = 20.0  # generous for a loaded CI machine; conditions usually hold within a second
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[AudiusSim, str]]:
+    sim = AudiusSim(seed=3, replicas=3)
+    artists = sim.add_users(260, prefix="artist", base_followers=lambda i: i % 3)
+    curator = sim.add_user(handle="curator", name="Curator", base_followers=10)
+    scout = sim.add_user(handle="scout", name="Scout", base_followers=10)
+    sim.follow_many(curator, artists[:210])
+    sim.follow_many(scout, artists[:12])
+    with sim.serve() as base_url:
+        yield sim, base_url
+
+
+def write_config(folder: Path, base_url: str, *accounts: str, log: str = "") -> Path:
+    watches = "".join(
+        f'\n[[watch]]\nplatform = "audius"\naccount = "{account}"\n' for account in accounts
+    )
+    path = folder / "watcher.toml"
+    path.write_text(
+        'database = "watcher.db"\n'
+        '[defaults]\ninterval = "0.5s"\njitter = "0s"\ntimeout = "5s"\n'
+        '[http]\nlisten = "127.0.0.1:0"\n'
+        f"{log}\n"
+        f'[audius]\nbase_url = "{base_url}"\n{watches}',
+        encoding="utf-8",
+    )
+    return path
+
+
+class Running:
+    """A `watcher run` process whose stderr is read as it comes (so it never blocks)."""
+
+    def __init__(self, config: Path, *extra: str) -> None:
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "run", "--config", str(config), *extra],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, pattern: str) -> re.Match[str]:
+        found: list[re.Match[str]] = []
+
+        def seen() -> bool:
+            found.extend(m for line in list(self.lines) if (m := re.search(pattern, line)))
+            return bool(found)
+
+        wait_until(seen, f"no stderr line matching {pattern!r}:\n{self.stderr}")
+        return found[0]
+
+    def base_url(self) -> str:
+        return self.wait_for_line(r"serving /healthz and /metrics on (http://[\w.:\[\]]+)").group(1)
+
+    def stop(self) -> float:
+        """SIGTERM; seconds until the process exited (fails the test beyond 10 s)."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
+        return time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(config: Path, *extra: str) -> Running:
+        process = Running(config, *extra)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+def wait_until(condition: Callable[[], Any], message: str, deadline: float = DEADLINE) -> Any:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(message)
+
+
+def polls_of(database: Path, account: str) -> int:
+    if not database.exists():
+        return 0
+    store = Store.open(database)
+    try:
+        row = next((w for w in store.watches() if w.account == account), None)
+        return 0 if row is None else len(store.polls(row.id, limit=1000))
+    finally:
+        store.close()
+
+
+def event_targets(database: Path) -> list[tuple[str, str]]:
+    store = Store.open(database)
+    try:
+        return [(e.type, e.envelope()["data"]["target"]["handle"]) for e in store.events()]
+    finally:
+        store.close()
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in Prometheus text, or None when absent."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        series, _, value = line.rpartition(" ")
+        if series.split("{")[0] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', series))
+        if all(found.get(key) == wanted for key, wanted in labels.items()):
+            return float(value)
+    return None
+
+
+def test_daemon_serves_health_and_metrics_reports_a_change_and_stops_on_sigterm(
+    world: tuple[AudiusSim, str], tmp_path: Path, running: Callable[..., Running]
+) -> None:
+    sim, base_url = world
+    daemon = running(write_config(tmp_path, base_url, "curator"))
+    url = daemon.base_url()
+    started = time.monotonic()
+    database = tmp_path / "watcher.db"
+    with httpx.Client(base_url=url, timeout=5, trust_env=False) as http:
+        health = http.get("/healthz")
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "ok"
+
+        # polls on its interval: several polls of one watch, half a second apart
+        wait_until(lambda: polls_of(database, "curator") >= 3, "not polled on its interval")
+        assert time.monotonic() - started >= 0.5  # on its interval, not back to back
+
+        curator = sim.id_of("curator")
+        newcomer = sim.add_user(handle="newcomer", name="Newcomer", base_followers=1)
+        sim.follow(curator, newcomer)
+        wait_until(
+            lambda: ("following.added", "newcomer") in event_targets(database),
+            f"the follow made while running was not reported:\n{daemon.stderr}",
+        )
+
+        scrape = http.get("/metrics")
+        assert scrape.status_code == 200
+        assert scrape.headers["content-type"].startswith("text/plain; version=0.0.4")
+        text = scrape.text
+        assert (metric(text, "watcher_polls_total", platform="audius", outcome="ok") or 0) >= 2
+        assert metric(text, "watcher_events_total", type="following.added") == 1
+        assert metric(text, "watcher_list_size", account="curator", relation="following") == 211
+        assert (metric(text, "watcher_platform_requests_total", status="200") or 0) > 0
+        assert metric(text, "watcher_poll_duration_seconds_count", platform="audius")
+        assert metric(text, "watcher_deliveries_pending") == 0
+
+        assert http.get("/").status_code == 404
+        assert http.post("/healthz").status_code == 405
+
+    took = daemon.stop()
+    assert daemon.process.returncode == 0, daemon.stderr
+    assert took < 10
+    assert "Traceback" not in daemon.stderr
+    assert "watcher stopped" in daemon.stderr
+    # one summary line per poll: account, size, passes, changes, duration
+    assert re.search(
+        r"ok audius curator following: 211 entries, \d+ pass\(es\).* \+1 -0 in ", daemon.stderr
+    )
+
+
+def test_sighup_applies_added_and_removed_watches_and_keeps_the_old_config_if_the_new_is_bad(
+    world: tuple[AudiusSim, str], tmp_path: Path, running: Callable[..., Running]
+) -> None:
+    _, base_url = world
+    config = write_config(tmp_path, base_url, "curator", log='[log]\nformat = "json"')
+    database = tmp_path / "watcher.db"
+    daemon = running(config)
+    url = daemon.base_url()
+    wait_until(lambda: polls_of(database, "curator") >= 1, "curator never polled")
+
+    write_config(tmp_path, base_url, "scout", log='[log]\nformat = "json"')
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for_line(r"config reloaded: watches 1 added, 1 removed, 0 changed")
+    wait_until(lambda: polls_of(database, "scout") >= 1, "the added watch was never polled")
+    settled = polls_of(database, "curator")
+    wait_until(lambda: polls_of(database, "scout") >= 3, "the added watch stopped polling")
+    assert polls_of(database, "curator") <= settled + 1  # at most one poll that was in flight
+
+    config.write_text("this is [not toml", encoding="utf-8")
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for_line(r"config reload rejected, keeping the running config")
+    before = polls_of(database, "scout")
+    wait_until(lambda: polls_of(database, "scout") > before, "stopped polling after a bad reload")
+    assert httpx.get(f"{url}/healthz", timeout=5, trust_env=False).status_code == 200
+
+    assert daemon.stop() < 10
+    assert daemon.process.returncode == 0, daemon.stderr
+    assert "Traceback" not in daemon.stderr
+    entries = [json.loads(line) for line in daemon.lines if line.startswith("{")]
+    assert len(entries) == len(daemon.lines) - 1  # all JSON but the final "watcher stopped"
+    summary = next(e for e in entries if e.get("account") == "scout" and e.get("outcome") == "ok")
+    assert summary["size"] == 12 and summary["passes"] >= 1 and "duration_s" in summary
+    assert summary["added"] == 0 and summary["removed"] == 0

@@ -1,0 +1,242 @@
+"""GET /healthz and /metrics: what they say, when healthz is 503, and that nothing else answers."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Harness
+from tests.test_daemon_process import metric
+from watcher import health, metrics
+from watcher.config import HttpSettings
+from watcher.health import Health
+from watcher.health_server import HealthServer
+from watcher.poll import Engine
+from watcher.retry import RetryPolicy
+from watcher.scheduler import Daemon
+from watcher.store import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "watcher.db")
+    yield opened
+    opened.close()
+
+
+async def fetch(base: str, method: str, path: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=base, timeout=5, trust_env=False) as client:
+        return await client.request(method, path)
+
+
+def serve_and(check: Any, scrape: Any, *requests: tuple[str, str]) -> list[httpx.Response]:
+    """Start a server on an ephemeral port, make `requests`, stop it."""
+
+    async def go() -> list[httpx.Response]:
+        server = HealthServer("127.0.0.1", 0, check, scrape)
+        base = await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=5, trust_env=False) as client:
+                return [await client.request(method, path) for method, path in requests]
+        finally:
+            await server.close()
+
+    return asyncio.run(go())
+
+
+async def healthy() -> tuple[bool, dict[str, Any]]:
+    return True, {"status": "ok"}
+
+
+async def unhealthy() -> tuple[bool, dict[str, Any]]:
+    return False, {"status": "unavailable", "reason": "scheduler stalled"}
+
+
+def test_only_get_healthz_and_metrics_answer_and_nothing_changes_state() -> None:
+    responses = serve_and(
+        healthy,
+        lambda: b"watcher_up 1\n",
+        ("GET", "/healthz"),
+        ("GET", "/metrics?x=1"),
+        ("HEAD", "/healthz"),
+        ("GET", "/"),
+        ("GET", "/admin"),
+        ("POST", "/healthz"),
+        ("DELETE", "/metrics"),
+    )
+    ok, scrape, head, root, admin, post, delete = responses
+    assert ok.status_code == 200 and ok.json() == {"status": "ok"}
+    assert ok.headers["content-type"] == "application/json"
+    assert scrape.status_code == 200 and scrape.text == "watcher_up 1\n"
+    assert scrape.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert head.status_code == 200 and head.content == b""
+    assert root.status_code == 404 and admin.status_code == 404
+    assert post.status_code == 405 and delete.status_code == 405
+    assert post.headers["allow"] == "GET, HEAD"
+
+
+def test_an_unhealthy_daemon_answers_503_with_the_reason() -> None:
+    (response,) = serve_and(unhealthy, lambda: b"", ("GET", "/healthz"))
+    assert response.status_code == 503
+    assert response.json()["reason"] == "scheduler stalled"
+
+
+def test_a_malformed_request_gets_400_and_a_failing_scrape_500() -> None:
+    def broken() -> bytes:
+        raise RuntimeError("boom")
+
+    async def go() -> tuple[bytes, int]:
+        server = HealthServer("127.0.0.1", 0, healthy, broken)
+        base = await server.start()
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"NONSENSE\r\n\r\n")
+            answer = await reader.read()
+            writer.close()
+            return answer, (await fetch(base, "GET", "/metrics")).status_code
+        finally:
+            await server.close()
+
+    answer, scrape_status = asyncio.run(go())
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert scrape_status == 500
+
+
+def test_healthz_is_ok_with_a_fresh_heartbeat_and_a_writable_database(store: Store) -> None:
+    ok, body = asyncio.run(Health(store, lambda: {"a"}).check())
+    assert ok and body["status"] == "ok" and body["watches"] == 1
+
+
+def test_healthz_fails_when_the_scheduler_stops_beating(store: Store) -> None:
+    now = [100.0]
+    check = Health(store, set, clock=lambda: now[0], stale_after=30)
+    now[0] += 20
+    assert asyncio.run(check.check())[0]
+    now[0] += 20
+    ok, body = asyncio.run(check.check())
+    assert not ok and body["reason"] == "scheduler stalled: no heartbeat for 40s"
+    check.beat()
+    assert asyncio.run(check.check())[0]
+
+
+def test_healthz_fails_when_the_database_cannot_take_a_write(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(health, "PROBE_TIMEOUT", 0.05)
+    holder = sqlite3.connect(tmp_path / "watcher.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # someone else holds the write lock, and keeps it
+    try:
+        ok, body = asyncio.run(Health(store, set).check())
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not ok and body["reason"] == "database not writable: database is locked"
+
+
+def test_healthz_fails_while_shutting_down(store: Store) -> None:
+    check = Health(store, set)
+    check.stopping()
+    assert asyncio.run(check.check()) == (
+        False,
+        {"status": "unavailable", "reason": "shutting down"},
+    )
+
+
+def test_metrics_read_deliveries_tokens_and_list_sizes_from_the_database(harness: Harness) -> None:
+    sim = harness.sim
+    curator = sim.add_user(handle="curator", base_followers=5)
+    sim.follow_many(curator, sim.add_users(7, prefix="artist"))
+    harness.watches.append({"platform": "audius", "account": "curator"})
+    assert harness.poll().ok
+    store = harness.store()
+    try:
+        watch_id = store.watches()[0].id
+        for state in ("pending", "pending", "dead", "delivered"):
+            store.db.execute(
+                "INSERT INTO deliveries (notifier, watch_id, batch, state, created_at,"
+                " next_attempt_at) VALUES ('chat', ?, 'b', ?, '2026-01-01T00:00:00Z',"
+                " '2026-01-01T00:00:00Z')",
+                [watch_id, state],
+            )
+        store.db.execute(
+            "INSERT INTO tokens (platform, access_token, expires_at, obtained_at, grants)"
+            " VALUES ('soundcloud', 'tok', '2026-11-22T13:00:00Z', '2026-11-22T12:00:00Z', 3)"
+        )
+        keys = [("audius:curator:following", "audius", "curator", "following")]
+        fresh = metrics.Metrics()
+        fresh.registry.register(metrics.StoreCollector(store, lambda: keys))
+        text = fresh.exposition().decode()
+    finally:
+        store.close()
+    assert metric(text, "watcher_list_size", account="curator") == 7
+    assert metric(text, "watcher_watch_consecutive_failures", account="curator") == 0
+    assert metric(text, "watcher_deliveries_pending") == 2
+    assert metric(text, "watcher_deliveries_dead") == 1
+    assert metric(text, "watcher_deliveries_total", outcome="delivered") == 1
+    assert metric(text, "watcher_token_requests_total", platform="soundcloud") == 3
+    expiry = metric(text, "watcher_token_expiry_timestamp_seconds", platform="soundcloud")
+    assert expiry == datetime(2026, 11, 22, 13, tzinfo=UTC).timestamp()
+
+
+def test_every_platform_request_and_429_is_counted_under_its_platform(harness: Harness) -> None:
+    counters = metrics.reset()
+    sim = harness.sim
+    curator = sim.add_user(handle="curator", base_followers=5)
+    sim.follow_many(curator, sim.add_users(3, prefix="artist"))
+    sim.faults.add("/following", status=429, headers={"Retry-After": "0"})
+    harness.watches.append({"platform": "audius", "account": "curator"})
+    assert harness.poll().ok
+    text = counters.exposition().decode()
+    assert metric(text, "watcher_platform_throttled_total", platform="audius") == 1
+    assert metric(text, "watcher_platform_requests_total", platform="audius", status="429") == 1
+    assert (
+        metric(text, "watcher_platform_requests_total", platform="audius", status="200") == 2
+    )  # resolve, one page
+    assert metric(text, "watcher_polls_total", platform="audius", outcome="ok") == 1
+
+
+def test_daemon_in_process_serves_the_endpoint_and_stops_it(harness: Harness) -> None:
+    sim = harness.sim
+    sim.follow_many(sim.add_user(handle="curator"), sim.add_users(4, prefix="artist"))
+    harness.watches.append({"platform": "audius", "account": "curator"})
+    plain = harness.config()
+    config = plain.model_copy(update={"http": HttpSettings(listen="127.0.0.1:0")})
+
+    async def go() -> tuple[int, int, str]:
+        store = Store.open(config.database_path)
+        engine = Engine(config, store, retry=RetryPolicy.immediate(2))
+        daemon = Daemon(config, engine)
+        task = asyncio.create_task(daemon.run(install_signals=False))
+        try:
+            for _ in range(1000):  # up to 10 s for the endpoint to listen
+                if daemon.endpoint_url is not None:
+                    break
+                await asyncio.sleep(0.01)
+            base = daemon.endpoint_url
+            assert base is not None
+            status = (await fetch(base, "GET", "/healthz")).status_code
+            text = (await fetch(base, "GET", "/metrics")).text
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(task, 10)
+            await engine.aclose()
+            store.close()
+        try:
+            await fetch(base, "GET", "/healthz")
+            after = 0
+        except httpx.ConnectError:
+            after = -1
+        return status, after, text
+
+    status, after, text = asyncio.run(go())
+    assert status == 200
+    assert "watcher_list_size" in text or "watcher_watch_consecutive_failures" in text
+    assert after == -1  # the endpoint is gone with the daemon

@@ -1,0 +1,227 @@
+"""Prometheus metrics named `watcher_*`: what happened in this process, what the database holds.
+
+Two kinds, on purpose. Things that happen (polls, events, platform requests, 429s) are counters
+this process increments as they happen. Things that *are* (list sizes, failing watches, pending
+and dead deliveries, token expiry) are read from the database at scrape time by
+`StoreCollector`, so they are right after a restart, include work done by other processes
+(`watcher once`, a redelivery), and never drift from what `watcher status` shows.
+
+The registry is watcher's own, not prometheus_client's process-wide default, so embedding or
+testing watcher never collides with someone else's metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+from watcher.clock import parse_iso
+
+if TYPE_CHECKING:
+    from watcher.store import Store
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+UNKNOWN_PLATFORM = "unknown"
+# Polls of small lists take well under a second; a 100k-follower list can take minutes.
+POLL_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
+
+log = logging.getLogger("watcher.metrics")
+
+# The platform whose work the current task is doing; set around each poll by the engine, so a
+# request is counted under its platform whichever client made it.
+_platform: ContextVar[str] = ContextVar("watcher_platform", default=UNKNOWN_PLATFORM)
+
+
+class Metrics:
+    """The counters and histograms of one process, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.polls = Counter(
+            "watcher_polls",
+            "Polls finished, by platform and outcome (ok or error).",
+            ["platform", "outcome"],
+            registry=self.registry,
+        )
+        self.poll_duration = Histogram(
+            "watcher_poll_duration_seconds",
+            "Wall time of one poll, from the profile request to the commit.",
+            ["platform"],
+            buckets=POLL_BUCKETS,
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "watcher_events",
+            "Follow/unfollow events recorded by this process, by type.",
+            ["type"],
+            registry=self.registry,
+        )
+        self.platform_requests = Counter(
+            "watcher_platform_requests",
+            "HTTP requests to platform APIs (every attempt), by platform and status code"
+            " ('error' when no answer came).",
+            ["platform", "status"],
+            registry=self.registry,
+        )
+        self.platform_throttled = Counter(
+            "watcher_platform_throttled",
+            "HTTP 429 answers from platform APIs, by platform.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "watcher_config_reloads",
+            "Configuration reloads on SIGHUP, by outcome (ok or rejected).",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of everything registered, collected now."""
+        return generate_latest(self.registry)
+
+
+_current = Metrics()
+
+
+def current() -> Metrics:
+    return _current
+
+
+def reset() -> Metrics:
+    """A fresh set of metrics (tests, or an embedding that starts over)."""
+    global _current
+    _current = Metrics()
+    return _current
+
+
+@contextmanager
+def platform_scope(platform: str) -> Iterator[None]:
+    """Count requests made inside this block (this task and the tasks it starts) for `platform`."""
+    token = _platform.set(platform)
+    try:
+        yield
+    finally:
+        _platform.reset(token)
+
+
+def platform_request(platform: str | None, status: int | str) -> None:
+    """One HTTP attempt to a platform; `platform=None` means the one of the poll in progress."""
+    name = platform or _platform.get()
+    _current.platform_requests.labels(name, str(status)).inc()
+    if status == 429:
+        _current.platform_throttled.labels(name).inc()
+
+
+def poll_finished(platform: str, ok: bool, duration: float, event_types: Iterable[str]) -> None:
+    _current.polls.labels(platform, "ok" if ok else "error").inc()
+    _current.poll_duration.labels(platform).observe(duration)
+    for event_type in event_types:
+        _current.events.labels(event_type).inc()
+
+
+def config_reloaded(ok: bool) -> None:
+    _current.reloads.labels("ok" if ok else "rejected").inc()
+
+
+WatchKey = tuple[str, str, str, str]  # key, platform, account, relation
+
+
+class StoreCollector:
+    """Gauges read from the database at scrape time (a handful of indexed COUNTs).
+
+    `watches` says which watches the running config has, so a watch removed from the config
+    stops being reported even though its rows stay in the database.
+    """
+
+    def __init__(self, store: Store, watches: Callable[[], Iterable[WatchKey]]) -> None:
+        self._store = store
+        self._watches = watches
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            yield from self._watch_metrics()
+            yield from self._delivery_metrics()
+            yield from self._token_metrics()
+        except sqlite3.Error as exc:
+            # A scrape must not take the daemon down; the gap in the series says enough.
+            log.warning("metrics: cannot read the database: %s", exc)
+
+    def _watch_metrics(self) -> Iterator[Metric]:
+        labels = ["platform", "account", "relation"]
+        size = GaugeMetricFamily(
+            "watcher_list_size", "Entries in the list at the last good poll.", labels=labels
+        )
+        failures = GaugeMetricFamily(
+            "watcher_watch_consecutive_failures",
+            "Polls of this watch that failed in a row (0: the last poll was good).",
+            labels=labels,
+        )
+        last = GaugeMetricFamily(
+            "watcher_watch_last_poll_timestamp_seconds",
+            "Unix time of the last poll of this watch, good or failed.",
+            labels=labels,
+        )
+        rows = {row.key: row for row in self._store.watches()}
+        for key, platform, account, relation in self._watches():
+            row = rows.get(key)
+            if row is None:
+                continue
+            values = [platform, account, relation]
+            if row.size is not None:
+                size.add_metric(values, row.size)
+            failures.add_metric(values, row.consecutive_failures)
+            if row.last_poll_at:
+                last.add_metric(values, parse_iso(row.last_poll_at).timestamp())
+        yield from (size, failures, last)
+
+    def _delivery_metrics(self) -> Iterator[Metric]:
+        states = self._store.delivery_states()
+        if states is None:
+            return
+        finished = CounterMetricFamily(
+            "watcher_deliveries",
+            "Deliveries (one event or digest to one notifier) that reached an outcome.",
+            labels=["outcome"],
+        )
+        for outcome in ("delivered", "dead"):
+            finished.add_metric([outcome], states.get(outcome, 0))
+        yield finished
+        yield GaugeMetricFamily(
+            "watcher_deliveries_pending",
+            "Deliveries waiting for their first or next attempt.",
+            value=states.get("pending", 0),
+        )
+        yield GaugeMetricFamily(
+            "watcher_deliveries_dead",
+            "Deliveries that gave up; see `watcher deliveries`.",
+            value=states.get("dead", 0),
+        )
+
+    def _token_metrics(self) -> Iterator[Metric]:
+        tokens = self._store.tokens_health()
+        if tokens is None:
+            return
+        expiry = GaugeMetricFamily(
+            "watcher_token_expiry_timestamp_seconds",
+            "Unix time at which the platform's stored access token expires.",
+            labels=["platform"],
+        )
+        grants = CounterMetricFamily(
+            "watcher_token_requests",
+            "Access tokens obtained from the platform (token requests that succeeded).",
+            labels=["platform"],
+        )
+        for token in tokens:
+            expiry.add_metric([token.platform], parse_iso(token.expires_at).timestamp())
+            grants.add_metric([token.platform], token.grants)
+        yield expiry
+        yield grants
