@@ -32,7 +32,8 @@ class Harness:
             {
                 "database": str(self.db_path),
                 "defaults": {"timeout": self.timeout, "jitter": 0},
-                "audius": {"base_url": self.base_url},
+                # Unthrottled: the budget has its own tests (test_budget.py).
+                "audius": {"base_url": self.base_url, "requests_per_second": 10_000},
                 "watch": self.watches,
             }
         )

@@ -131,6 +131,7 @@ def test_a_migration_that_fails_half_way_leaves_the_previous_version(
     conn.execute("DROP TABLE notifier_state")
     conn.execute("ALTER TABLE watches DROP COLUMN alerted_at")
     conn.execute("DROP TABLE tokens")
+    conn.execute("DROP TABLE token_leases")
     conn.commit()
     conn.close()
 

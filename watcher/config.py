@@ -43,7 +43,18 @@ class Defaults(_Strict):
     max_passes: int = Field(default=4, ge=1, le=20)
 
 
-class AudiusSettings(_Strict):
+class PlatformSettings(_Strict):
+    """What every platform section has: the request budget shared by its watches."""
+
+    requests_per_second: float = Field(default=10.0, gt=0, le=10_000)
+    max_concurrent: int = Field(default=4, ge=1, le=64)
+
+    def problem_for_watches(self) -> str | None:
+        """Why watches of this platform cannot run with these settings (None: they can)."""
+        return None
+
+
+class AudiusSettings(PlatformSettings):
     base_url: str = "https://api.audius.co/v1"
     api_key: str = ""
     app_name: str = ""
@@ -53,6 +64,29 @@ class AudiusSettings(_Strict):
     @classmethod
     def _http_url(cls, value: str) -> str:
         return _require_http(value)
+
+
+class SoundCloudSettings(PlatformSettings):
+    base_url: str = "https://api.soundcloud.com"
+    token_url: str = "https://secure.soundcloud.com/oauth/token"
+    client_id: str = ""
+    client_secret: str = ""
+    page_size: int = Field(default=200, ge=1, le=200)
+    requests_per_second: float = Field(default=5.0, gt=0, le=10_000)
+    max_concurrent: int = Field(default=2, ge=1, le=64)
+
+    @field_validator("base_url", "token_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _require_http(value)
+
+    def problem_for_watches(self) -> str | None:
+        missing = [key for key in ("client_id", "client_secret") if not getattr(self, key)]
+        if not missing:
+            return None
+        names = " and ".join(f"soundcloud.{key}" for key in missing)
+        env = " / ".join(f"SOUNDCLOUD_{key.upper()}" for key in missing)
+        return f"{names}: required by soundcloud watches (or set {env} in the environment)"
 
 
 class AppriseNotifier(_Strict):
@@ -157,6 +191,7 @@ class Config(_Strict):
     database: str = "watcher.db"
     defaults: Defaults = Defaults()
     audius: AudiusSettings = AudiusSettings()
+    soundcloud: SoundCloudSettings = SoundCloudSettings()
     notifiers: dict[str, Notifier] = Field(default_factory=dict)
     watch: list[Watch] = Field(default_factory=list)
     http: HttpSettings = HttpSettings()
@@ -180,7 +215,17 @@ class Config(_Strict):
             if watch.key in seen:
                 raise ValueError(f"{where}: the same watch is listed twice ({watch.key})")
             seen.add(watch.key)
+            problem = self.platform_settings(watch.platform).problem_for_watches()
+            if problem is not None:
+                raise ValueError(problem)
         return self
+
+    def platform_settings(self, platform: str) -> PlatformSettings:
+        """The `[<platform>]` section: every registered platform has one, named after it."""
+        settings = getattr(self, platform, None)
+        if not isinstance(settings, PlatformSettings):
+            raise KeyError(f"no [{platform}] settings section")
+        return settings
 
     @property
     def database_path(self) -> Path:
@@ -236,6 +281,12 @@ def _env_fallbacks(raw: dict[str, Any]) -> None:
     audius = raw.setdefault("audius", {})
     if isinstance(audius, dict) and not audius.get("api_key") and os.environ.get("AUDIUS_API_KEY"):
         audius["api_key"] = os.environ["AUDIUS_API_KEY"]
+    soundcloud = raw.setdefault("soundcloud", {})
+    if isinstance(soundcloud, dict):
+        for key in ("client_id", "client_secret"):
+            env = f"SOUNDCLOUD_{key.upper()}"
+            if not soundcloud.get(key) and os.environ.get(env):
+                soundcloud[key] = os.environ[env]
 
 
 def resolve_path(explicit: str | Path | None) -> Path:

@@ -1,14 +1,17 @@
-"""GET JSON from a platform with the retry policy; every failure becomes one PlatformError line."""
+"""JSON from a platform with the retry policy and the request budget; every failure becomes one
+PlatformError line."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from watcher import metrics
+from watcher.budget import RequestBudget
 from watcher.errors import PlatformError
 from watcher.retry import RetryPolicy, parse_retry_after
 
@@ -21,6 +24,71 @@ class HttpStatusError(PlatformError):
         self.status = status
 
 
+@dataclass(frozen=True, slots=True)
+class JsonAnswer:
+    status: int
+    body: Any  # None for an accepted redirect without a JSON body
+    headers: httpx.Headers
+
+
+async def request_json(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, str | int] | None = None,
+    headers: Mapping[str, str] | None = None,
+    form: Mapping[str, str] | None = None,
+    retry: RetryPolicy,
+    budget: RequestBudget | None = None,
+    ok_statuses: frozenset[int] = frozenset({200}),
+    retryable: frozenset[int] = RETRYABLE,
+) -> JsonAnswer:
+    """The first answer in `ok_statuses`, decoded; retries transient failures.
+
+    Statuses outside `ok_statuses` that are not `retryable` raise at once: they will not
+    change. Every attempt passes through `budget`; a 429 pauses the whole budget while it
+    backs off, so the platform's other requests wait too instead of hammering it.
+    """
+    last: PlatformError | None = None
+    for attempt in range(1, retry.attempts + 1):
+        retry_after: float | None = None
+        rate_limited = False
+        try:
+            response = await _send(http, method, url, params, headers, form, budget)
+        except httpx.TimeoutException:
+            metrics.platform_request(None, "timeout")
+            last = PlatformError(f"timed out: {method} {_short(url)}")
+        except httpx.HTTPError as exc:
+            metrics.platform_request(None, "error")
+            last = PlatformError(f"request failed: {method} {_short(url)}: {type(exc).__name__}")
+        else:
+            metrics.platform_request(None, response.status_code)
+            if response.status_code in ok_statuses:
+                try:
+                    return JsonAnswer(response.status_code, _decode(response), response.headers)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    last = PlatformError(f"malformed JSON body from {method} {_short(url)}")
+            else:
+                last = HttpStatusError(
+                    f"HTTP {response.status_code} from {method} {_short(url)}{_reason(response)}",
+                    response.status_code,
+                )
+                if response.status_code not in retryable:
+                    raise last
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                rate_limited = response.status_code == 429
+        if attempt < retry.attempts:
+            delay = retry.delay(attempt, retry_after, rate_limited)
+            if rate_limited and budget is not None:
+                async with budget.paused():
+                    await retry.sleep(delay)
+            else:
+                await retry.sleep(delay)
+    assert last is not None
+    raise last
+
+
 async def get_json(
     http: httpx.AsyncClient,
     url: str,
@@ -28,42 +96,43 @@ async def get_json(
     params: Mapping[str, str | int] | None = None,
     headers: Mapping[str, str] | None = None,
     retry: RetryPolicy,
+    budget: RequestBudget | None = None,
     ok_statuses: frozenset[int] = frozenset({200}),
 ) -> tuple[int, Any]:
-    """(status, decoded body) of the first answer in `ok_statuses`; retries transient failures.
+    """(status, decoded body) of the first GET answer in `ok_statuses`; see `request_json`."""
+    answer = await request_json(
+        http,
+        "GET",
+        url,
+        params=params,
+        headers=headers,
+        retry=retry,
+        budget=budget,
+        ok_statuses=ok_statuses,
+    )
+    return answer.status, answer.body
 
-    Statuses outside `ok_statuses` that are not transient raise at once: they will not change.
-    """
-    last: PlatformError | None = None
-    for attempt in range(1, retry.attempts + 1):
-        retry_after: float | None = None
-        try:
-            response = await http.get(url, params=params, headers=headers)
-        except httpx.TimeoutException:
-            metrics.platform_request(None, "timeout")
-            last = PlatformError(f"timed out: GET {_short(url)}")
-        except httpx.HTTPError as exc:
-            metrics.platform_request(None, "error")
-            last = PlatformError(f"request failed: GET {_short(url)}: {type(exc).__name__}")
-        else:
-            metrics.platform_request(None, response.status_code)
-            if response.status_code in ok_statuses:
-                try:
-                    return response.status_code, response.json()
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    last = PlatformError(f"malformed JSON body from GET {_short(url)}")
-            else:
-                last = HttpStatusError(
-                    f"HTTP {response.status_code} from GET {_short(url)}{_reason(response)}",
-                    response.status_code,
-                )
-                if response.status_code not in RETRYABLE:
-                    raise last
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-        if attempt < retry.attempts:
-            await retry.sleep(retry.delay(attempt, retry_after))
-    assert last is not None
-    raise last
+
+async def _send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    params: Mapping[str, str | int] | None,
+    headers: Mapping[str, str] | None,
+    form: Mapping[str, str] | None,
+    budget: RequestBudget | None,
+) -> httpx.Response:
+    if budget is None:
+        return await http.request(method, url, params=params, headers=headers, data=form)
+    async with budget.slot():
+        return await http.request(method, url, params=params, headers=headers, data=form)
+
+
+def _decode(response: httpx.Response) -> Any:
+    """The JSON body; a redirect may come without one (its Location header is the answer)."""
+    if response.is_redirect and not response.content.strip():
+        return None
+    return response.json()
 
 
 def _short(url: str) -> str:
@@ -77,7 +146,15 @@ def _reason(response: httpx.Response) -> str:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return ""
     if isinstance(body, dict):
-        message = body.get("error") or body.get("message")
+        message = body.get("error") or body.get("message") or _first_error_message(body)
         if isinstance(message, str) and message:
             return f": {message[:200]}"
     return ""
+
+
+def _first_error_message(body: dict[str, Any]) -> Any:
+    """SoundCloud's shape: `{"errors": [{"error_message": "..."}], "error": null, ...}`."""
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return errors[0].get("error_message")
+    return None

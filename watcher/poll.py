@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 
 from watcher import __version__, metrics, progress
+from watcher.budget import RequestBudget
 from watcher.clock import Clock, SystemClock, iso
 from watcher.config import Config, Watch
 from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
@@ -19,6 +20,10 @@ from watcher.platforms.base import Platform, Profile
 from watcher.retry import RetryPolicy
 from watcher.snapshot import Changes, reconcile
 from watcher.store import PollOutcome, Store, WatchRow
+
+# Builds a platform's budget from (requests per second, max concurrent); tests pass one
+# running on virtual time.
+BudgetFactory = Callable[[float, int], RequestBudget]
 
 
 @dataclass(slots=True)
@@ -78,6 +83,7 @@ class Engine:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        budget_factory: BudgetFactory = RequestBudget,
     ) -> None:
         self.config = config
         self.store = store
@@ -89,9 +95,10 @@ class Engine:
             transport=transport,
         )
         self._retry = retry or RetryPolicy()
-        context = registry.PlatformContext(config, self.http, store, self._retry)
+        self._budget_factory = budget_factory
         self.platforms: dict[str, Platform] = {
-            name: registry.create(name, context) for name in {w.platform for w in config.watch}
+            name: registry.create(name, self._context(config, name))
+            for name in {w.platform for w in config.watch}
         }
         self._retired: list[Platform] = []
         self._locks: dict[str, asyncio.Lock] = {}
@@ -100,15 +107,22 @@ class Engine:
         """Take a reloaded config. Platform clients are rebuilt when platform settings changed;
         polls in flight finish with the clients they started with (closed at `aclose`)."""
         unchanged = _platform_settings(config) == _platform_settings(self.config)
-        context = registry.PlatformContext(config, self.http, self.store, self._retry)
         for name in sorted({w.platform for w in config.watch}):
             if unchanged and name in self.platforms:
                 continue
             if name in self.platforms:
                 self._retired.append(self.platforms[name])
-            self.platforms[name] = registry.create(name, context)
+            self.platforms[name] = registry.create(name, self._context(config, name))
         self.http.timeout = httpx.Timeout(config.defaults.timeout)
         self.config = config
+
+    def _context(self, config: Config, platform: str) -> registry.PlatformContext:
+        """What one platform's client gets, with the one request budget all its watches share."""
+        settings = config.platform_settings(platform)
+        budget = self._budget_factory(settings.requests_per_second, settings.max_concurrent)
+        return registry.PlatformContext(
+            config, self.http, self.store, self._retry, self.clock, budget
+        )
 
     async def aclose(self) -> None:
         for platform in [*self.platforms.values(), *self._retired]:

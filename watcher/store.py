@@ -149,7 +149,12 @@ def _v2_outbox(db: sqlite_utils.Database) -> None:
 
 
 def _v3_tokens(db: sqlite_utils.Database) -> None:
-    """OAuth tokens per platform, so one token serves every poll and every process start."""
+    """OAuth tokens per platform, so one token serves every poll and every process start.
+
+    `grants` counts the tokens this database obtained (each one a rationed request).
+    `token_leases` says which process is fetching a platform's next token, and until when,
+    so processes starting together ask for one token, not one each.
+    """
     _script(
         db,
         """
@@ -160,6 +165,11 @@ def _v3_tokens(db: sqlite_utils.Database) -> None:
             expires_at TEXT NOT NULL,
             obtained_at TEXT NOT NULL,
             grants INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE TABLE token_leases (
+            platform TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
     )
@@ -200,6 +210,17 @@ class EventRow:
     def envelope(self) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self.body)
         return value
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    """A platform's OAuth token as stored; the secrets stay out of reprs (and so of logs)."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: str
+    obtained_at: str
+    grants: int = 0
 
 
 @dataclass(slots=True)
@@ -512,6 +533,58 @@ class Store:
 
     def event_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    # -- tokens ---------------------------------------------------------------------------
+    # One OAuth token per platform, shared by every poll and every process. Getting a new one
+    # is rationed by the platform, so a process first takes a lease (a committed row, never a
+    # transaction held open across the HTTP request, which would stall every other writer),
+    # fetches, then saves the token and drops its lease in one transaction. Other processes
+    # wait for the saved token; a lease whose holder died simply runs out.
+
+    def token(self, platform: str) -> StoredToken | None:
+        row = self.db.execute(
+            "SELECT access_token, refresh_token, expires_at, obtained_at, grants FROM tokens"
+            " WHERE platform = ?",
+            [platform],
+        ).fetchone()
+        return None if row is None else StoredToken(row[0], row[1], row[2], row[3], int(row[4]))
+
+    def claim_token_lease(self, platform: str, holder: str, now: str, until: str) -> bool:
+        """Take (or extend) the lease to fetch `platform`'s next token; False while another
+        holder's lease runs (until > now)."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO token_leases (platform, holder, until) VALUES (?, ?, ?)"
+                " ON CONFLICT(platform) DO UPDATE SET holder = excluded.holder,"
+                " until = excluded.until"
+                " WHERE token_leases.holder = excluded.holder OR token_leases.until <= ?",
+                [platform, holder, until, now],
+            )
+            return cursor.rowcount == 1
+
+    def release_token_lease(self, platform: str, holder: str) -> None:
+        self.db.execute(
+            "DELETE FROM token_leases WHERE platform = ? AND holder = ?", [platform, holder]
+        )
+
+    def save_token(self, platform: str, token: StoredToken, holder: str) -> None:
+        """Store a newly granted token (counting the grant) and drop `holder`'s lease."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO tokens (platform, access_token, refresh_token, expires_at,"
+                " obtained_at, grants) VALUES (?, ?, ?, ?, ?, 1)"
+                " ON CONFLICT(platform) DO UPDATE SET access_token = excluded.access_token,"
+                " refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,"
+                " obtained_at = excluded.obtained_at, grants = tokens.grants + 1",
+                [
+                    platform,
+                    token.access_token,
+                    token.refresh_token,
+                    token.expires_at,
+                    token.obtained_at,
+                ],
+            )
+            self.release_token_lease(platform, holder)
 
     # -- health ---------------------------------------------------------------------------
     # Read by `watcher status`, /healthz and /metrics. Each tolerates a database whose schema

@@ -28,6 +28,7 @@ class AudiusClient:
         settings = context.config.audius
         self._http = context.http
         self._retry = context.retry
+        self._budget = context.budget
         self._base = settings.base_url
         self._page_size = settings.page_size
         self._max_passes = context.config.defaults.max_passes
@@ -45,6 +46,7 @@ class AudiusClient:
             params={**self._params, **params},
             headers=self._headers,
             retry=self._retry,
+            budget=self._budget,
         )
         return body
 

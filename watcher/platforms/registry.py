@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import httpx
 
+    from watcher.budget import RequestBudget
+    from watcher.clock import Clock
     from watcher.config import Config
     from watcher.platforms.base import Platform
     from watcher.retry import RetryPolicy
@@ -17,12 +19,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PlatformContext:
-    """What a platform client may use: its settings, a shared HTTP client, the store (tokens)."""
+    """What a platform client may use: its settings, a shared HTTP client, the store (tokens),
+    the clock (token expiry) and the platform's request budget, which every one of its
+    requests must pass through."""
 
     config: Config
     http: httpx.AsyncClient
     store: Store
     retry: RetryPolicy
+    clock: Clock
+    budget: RequestBudget
 
 
 Factory = Callable[[PlatformContext], "Platform"]
@@ -39,7 +45,7 @@ def register(name: str) -> Callable[[Factory], Factory]:
 
 def _load_builtin() -> None:
     # Importing the modules registers them; kept lazy so config validation stays cheap.
-    from watcher.platforms import audius  # noqa: F401
+    from watcher.platforms import audius, soundcloud  # noqa: F401
 
 
 def names() -> list[str]:

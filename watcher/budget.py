@@ -1,0 +1,85 @@
+"""A per-platform request budget: so many requests per second, so many at once, for every watch.
+
+Each platform's client owns one budget and every one of its HTTP requests passes through it,
+so a hundred watches of one platform, polled together, still stay within the rate the
+platform grants (Audius's free plan: 10 requests per second) instead of multiplying it.
+
+The rate is a sliding window, not a token bucket: a bucket that holds one second's worth lets
+almost twice the rate through in the second after it was full, and "never exceed" is the
+point. With `rate` r, at most max(1, floor(r)) requests start in any window of that many / r
+seconds (r = 10: ten per second; r = 0.5: one per two seconds).
+
+When the platform answers 429, the request that got it pauses the whole budget while it backs
+off (`paused()`), so the other watches wait with it instead of hammering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from watcher.retry import Sleep
+
+Monotonic = Callable[[], float]
+
+
+class RequestBudget:
+    """At most `rate` requests per second and `concurrency` requests in flight."""
+
+    def __init__(
+        self,
+        rate: float,
+        concurrency: int,
+        *,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if rate <= 0 or concurrency < 1:
+            raise ValueError("a budget needs a positive rate and at least one concurrent request")
+        self.rate = rate
+        self.concurrency = concurrency
+        self._per_window = max(1, math.floor(rate))
+        self._window = self._per_window / rate
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._starts: deque[float] = deque()
+        self._gate = asyncio.Lock()  # waiters are served in arrival order
+        self._slots = asyncio.Semaphore(concurrency)
+        self._pauses = 0
+        self._running = asyncio.Event()
+        self._running.set()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one concurrent slot, started within the rate, for the length of one request."""
+        async with self._slots:
+            await self._pace()
+            yield
+
+    @asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """No request starts while any pause is open (a 429's back-off runs inside one)."""
+        self._pauses += 1
+        self._running.clear()
+        try:
+            yield
+        finally:
+            self._pauses -= 1
+            if self._pauses == 0:
+                self._running.set()
+
+    async def _pace(self) -> None:
+        async with self._gate:
+            while True:
+                await self._running.wait()
+                now = self._monotonic()
+                while self._starts and now - self._starts[0] >= self._window:
+                    self._starts.popleft()
+                if len(self._starts) < self._per_window:
+                    self._starts.append(now)
+                    return
+                await self._sleep(self._starts[0] + self._window - now)

@@ -1,0 +1,215 @@
+"""OAuth2 client-credentials tokens that last: persisted, shared by every process, rationed.
+
+SoundCloud grants at most 50 tokens per 12 hours per app and 30 per hour per IP, so asking
+for one per poll, or per `watcher once` started by cron, would lock the app out within hours.
+A token therefore lives in the database (`Store.token`) and serves every poll of every
+process until shortly before it expires; then its refresh token buys the next one (refresh
+tokens are single-use: the newest is always the one kept). A 401 means the platform stopped
+honouring the token early (revoked, expired on its side): it is replaced once, and the request
+retried. A refresh token that no longer works falls back to a new client-credentials grant.
+
+Processes coordinate through a lease row (see the tokens section of `store.py`): the holder
+fetches, the others wait for the token it saves, so processes starting together ask once.
+Neither the token nor the secret ever reaches an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from watcher.budget import RequestBudget
+from watcher.clock import Clock, iso, parse_iso
+from watcher.errors import PlatformError
+from watcher.http import HttpStatusError, request_json
+from watcher.retry import RetryPolicy, Sleep
+from watcher.store import Store, StoredToken
+
+# Renew this long before expiry (at most a tenth of the token's life), so a poll that starts
+# just before expiry does not run into a 401 half-way.
+RENEW_BEFORE = 300.0
+DEFAULT_LIFETIME = 3600.0
+# The token endpoint is not retried on 429: another try within seconds would only spend
+# more of the ration. Timeouts and 5xx are.
+TOKEN_RETRYABLE = frozenset({500, 502, 503, 504})
+# After a failed grant, the same process does not ask again for this long: ten watches
+# polled together with a wrong secret make one token request, not ten.
+FAILURE_COOLDOWN = 60.0
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+
+    def basic_auth(self) -> str:
+        pair = f"{self.client_id}:{self.client_secret}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+class TokenKeeper:
+    """The current access token of one platform, obtained as rarely as the platform needs."""
+
+    def __init__(
+        self,
+        platform: str,
+        credentials: ClientCredentials,
+        *,
+        http: httpx.AsyncClient,
+        store: Store,
+        clock: Clock,
+        retry: RetryPolicy,
+        budget: RequestBudget | None = None,
+        lease_seconds: float = 120.0,
+        wait_interval: float = 0.2,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.platform = platform
+        self._credentials = credentials
+        self._http = http
+        self._store = store
+        self._clock = clock
+        self._retry = retry
+        self._budget = budget
+        self._lease = timedelta(seconds=lease_seconds)
+        self._wait_interval = wait_interval
+        self._max_waits = max(1, math.ceil(lease_seconds / wait_interval) + 1)
+        self._sleep = sleep
+        self._holder = f"{os.getpid()}-{secrets.token_hex(6)}"
+        self._token: StoredToken | None = None
+        self._failed: tuple[datetime, PlatformError] | None = None
+        self._lock = asyncio.Lock()
+
+    async def access_token(self) -> str:
+        """A token that is valid for a while yet (from memory, the store, or the platform)."""
+        token = self._token
+        if token is not None and self._usable(token, rejected=None):
+            return token.access_token
+        async with self._lock:
+            return (await self._current(rejected=None)).access_token
+
+    async def renew(self, rejected: str) -> str:
+        """A token other than `rejected`, which the platform just answered with 401."""
+        async with self._lock:
+            return (await self._current(rejected=rejected)).access_token
+
+    async def _current(self, rejected: str | None) -> StoredToken:
+        for candidate in (self._token, self._store.token(self.platform)):
+            if candidate is not None and self._usable(candidate, rejected):
+                self._token = candidate
+                return candidate
+        self._raise_recent_failure()
+        try:
+            token = await self._replace(rejected)
+        except PlatformError as exc:
+            self._failed = (self._clock.now(), exc)
+            raise
+        self._failed = None
+        self._token = token
+        return token
+
+    def _usable(self, token: StoredToken, rejected: str | None) -> bool:
+        if token.access_token == rejected:
+            return False
+        expires = parse_iso(token.expires_at)
+        life = (expires - parse_iso(token.obtained_at)).total_seconds()
+        margin = min(RENEW_BEFORE, max(life, 0.0) / 10)
+        return self._clock.now() < expires - timedelta(seconds=margin)
+
+    def _raise_recent_failure(self) -> None:
+        if self._failed is None:
+            return
+        when, error = self._failed
+        if (self._clock.now() - when).total_seconds() < FAILURE_COOLDOWN:
+            raise PlatformError(f"{error} (not asking again for {FAILURE_COOLDOWN:.0f}s)")
+
+    async def _replace(self, rejected: str | None) -> StoredToken:
+        """Fetch the next token under the lease, or wait for the process holding it."""
+        for _ in range(self._max_waits):
+            now = self._clock.now()
+            if self._store.claim_token_lease(
+                self.platform, self._holder, iso(now), iso(now + self._lease)
+            ):
+                try:
+                    stored = self._store.token(self.platform)
+                    if stored is not None and self._usable(stored, rejected):
+                        return stored  # another process saved one since we looked
+                    token = await self._grant(stored)
+                    self._store.save_token(self.platform, token, self._holder)
+                    return token
+                finally:
+                    self._store.release_token_lease(self.platform, self._holder)
+            await self._sleep(self._wait_interval)
+            stored = self._store.token(self.platform)
+            if stored is not None and self._usable(stored, rejected):
+                return stored
+        raise PlatformError(
+            f"{self.platform}: another watcher process has been getting a token for over"
+            f" {self._lease.total_seconds():.0f}s; not asking alongside it"
+        )
+
+    async def _grant(self, stored: StoredToken | None) -> StoredToken:
+        """A new token: by the refresh token when there is one, else (or if it is spent or
+        revoked) by the client-credentials grant."""
+        if stored is not None and stored.refresh_token:
+            try:
+                return await self._request(
+                    {"grant_type": "refresh_token", "refresh_token": stored.refresh_token}
+                )
+            except HttpStatusError as exc:
+                if exc.status not in (400, 401):
+                    raise self._explain(exc) from None
+        try:
+            return await self._request({"grant_type": "client_credentials"})
+        except HttpStatusError as exc:
+            raise self._explain(exc) from None
+
+    async def _request(self, form: dict[str, str]) -> StoredToken:
+        answer = await request_json(
+            self._http,
+            "POST",
+            self._credentials.token_url,
+            form=form,
+            headers={
+                "Authorization": self._credentials.basic_auth(),
+                "Accept": "application/json",
+            },
+            retry=self._retry,
+            budget=self._budget,
+            retryable=TOKEN_RETRYABLE,
+        )
+        return self._parse(answer.body)
+
+    def _parse(self, body: Any) -> StoredToken:
+        if not isinstance(body, dict):
+            raise PlatformError(f"{self.platform}: the token endpoint answered without a token")
+        access, refresh = body.get("access_token"), body.get("refresh_token")
+        if not isinstance(access, str) or not access:
+            raise PlatformError(f"{self.platform}: the token endpoint answered without a token")
+        lifetime = body.get("expires_in")
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+            lifetime = DEFAULT_LIFETIME
+        now = self._clock.now()
+        return StoredToken(
+            access_token=access,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            expires_at=iso(now + timedelta(seconds=float(lifetime))),
+            obtained_at=iso(now),
+        )
+
+    def _explain(self, exc: HttpStatusError) -> PlatformError:
+        hint = ""
+        if exc.status in (400, 401):
+            hint = "; check client_id and client_secret"
+        elif exc.status == 429:
+            hint = "; token requests are rationed (50 per 12 h per app, 30 per hour per IP)"
+        return PlatformError(f"{self.platform}: no access token: {exc}{hint}")

@@ -1,0 +1,244 @@
+"""SoundCloud: rationed OAuth tokens, cursor paging by next_href, URN ids.
+
+Facts this client relies on (see API-NOTES): every request carries `Authorization: OAuth
+<token>` from a token that is persisted and shared (`watcher.oauth`); lists are paged with
+`linked_partitioning=true` and followed by `next_href` until it is absent or null, never by
+offset; an unknown or deleted id lists as an empty 200 while `GET /users/{id}` says 404, so the
+account's existence is checked apart from its list; `followers_count` / `followings_count`
+have been seen at 0 for everyone, so they are never the only check; `/resolve` answers a 302
+whose Location (and body) names the user; ids are URNs (`soundcloud:users:123`), with plain
+numbers still around.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from watcher.cursor_paging import CursorPage, collect_by_cursor
+from watcher.errors import AccountNotFound, PlatformError
+from watcher.http import HttpStatusError, JsonAnswer, request_json
+from watcher.oauth import ClientCredentials, TokenKeeper
+from watcher.platforms.base import Listing, Profile, Relation
+from watcher.platforms.registry import PlatformContext, register
+
+PROFILE_HOSTS = ("soundcloud.com", "www.soundcloud.com", "m.soundcloud.com")
+URN_PREFIX = "soundcloud:users:"
+_URN = re.compile(r"^soundcloud:users:([0-9]{1,20})$")
+_NUMERIC = re.compile(r"^[0-9]{1,20}$")
+_PERMALINK = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_LOCATION_USER = re.compile(
+    r"/users/(soundcloud:users:[0-9]{1,20}|soundcloud%3Ausers%3A[0-9]{1,20}|[0-9]{1,20})/?$"
+)
+_PATHS: dict[Relation, str] = {"following": "followings", "followers": "followers"}
+
+
+class SoundCloudClient:
+    name = "soundcloud"
+
+    def __init__(self, context: PlatformContext) -> None:
+        settings = context.config.soundcloud
+        self._http = context.http
+        self._retry = context.retry
+        self._budget = context.budget
+        self._base = settings.base_url
+        self._page_size = settings.page_size
+        self._tokens = TokenKeeper(
+            self.name,
+            ClientCredentials(settings.token_url, settings.client_id, settings.client_secret),
+            http=context.http,
+            store=context.store,
+            clock=context.clock,
+            retry=context.retry,
+            budget=context.budget,
+        )
+
+    async def _get(
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None = None,
+        ok_statuses: frozenset[int] = frozenset({200}),
+    ) -> JsonAnswer:
+        """GET with the current token; a 401 gets one new token and one more try."""
+        token = await self._tokens.access_token()
+        try:
+            return await self._send(url, params, ok_statuses, token)
+        except HttpStatusError as exc:
+            if exc.status != 401:
+                raise
+        token = await self._tokens.renew(rejected=token)
+        try:
+            return await self._send(url, params, ok_statuses, token)
+        except HttpStatusError as exc:
+            if exc.status == 401:
+                raise PlatformError(f"soundcloud: a new token was refused too ({exc})") from None
+            raise
+
+    async def _send(
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        ok_statuses: frozenset[int],
+        token: str,
+    ) -> JsonAnswer:
+        return await request_json(
+            self._http,
+            "GET",
+            url,
+            params=params,
+            headers={"Accept": "application/json", "Authorization": f"OAuth {token}"},
+            retry=self._retry,
+            budget=self._budget,
+            ok_statuses=ok_statuses,
+        )
+
+    async def resolve(self, account: str) -> Profile:
+        form = _account_form(account)
+        if form is None:
+            raise AccountNotFound(
+                f"soundcloud: {account!r} is not a profile URL, permalink, numeric id or URN"
+            )
+        kind, value = form
+        if kind == "id":
+            found = await self.profile(value)
+            if found is not None:
+                return found
+            if value.startswith(URN_PREFIX):
+                raise AccountNotFound(f"soundcloud: no account {account!r}")
+            # An all-digit permalink is possible: fall through to resolve it as one.
+        user_id = await self._resolve_permalink(value)
+        found = None if user_id is None else await self.profile(user_id)
+        if found is None:
+            raise AccountNotFound(f"soundcloud: no account {account!r}")
+        return found
+
+    async def _resolve_permalink(self, permalink: str) -> str | None:
+        """The URN behind soundcloud.com/<permalink>, from /resolve's 302; None if unknown."""
+        try:
+            answer = await self._get(
+                f"{self._base}/resolve",
+                {"url": f"https://soundcloud.com/{permalink}"},
+                ok_statuses=frozenset({200, 301, 302, 303, 307, 308}),
+            )
+        except HttpStatusError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        if answer.status == 200:  # a server that resolved in place: the body is the resource
+            return _profile(answer.body).id if _is_user(answer.body) else None
+        location = answer.headers.get("location")
+        if not location and isinstance(answer.body, dict):
+            body_location = answer.body.get("location")
+            location = body_location if isinstance(body_location, str) else None
+        if not location:
+            raise PlatformError("soundcloud: /resolve redirected without a location")
+        return _user_id_in(location)
+
+    async def profile(self, account_id: str) -> Profile | None:
+        try:
+            answer = await self._get(f"{self._base}/users/{_path_id(account_id)}")
+        except HttpStatusError as exc:
+            if exc.status in (400, 404, 410):
+                return None
+            raise
+        return _profile(answer.body)
+
+    async def listing(self, account_id: str, relation: Relation) -> Listing:
+        first = f"{self._base}/users/{_path_id(account_id)}/{_PATHS[relation]}"
+
+        async def fetch(url: str, params: Mapping[str, str | int] | None) -> CursorPage:
+            return _page((await self._get(url, params)).body)
+
+        params: dict[str, str | int] = {"limit": self._page_size, "linked_partitioning": "true"}
+        return await collect_by_cursor(fetch, first, params, self._page_size)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _account_form(account: str) -> tuple[str, str] | None:
+    """("id", URN) or ("permalink", name) for what a user wrote; None if it is neither."""
+    text = account.strip()
+    match = _URN.match(text)
+    if match:
+        return "id", text
+    if _NUMERIC.match(text):
+        return "id", URN_PREFIX + text
+    if "://" in text or text.lower().startswith(PROFILE_HOSTS):
+        parsed = urlsplit(text if "://" in text else f"https://{text}")
+        if parsed.scheme not in ("http", "https") or parsed.hostname not in PROFILE_HOSTS:
+            return None
+        parts = [part for part in parsed.path.split("/") if part]
+        if len(parts) != 1:
+            return None  # a track, a set, a sub-page: not a profile
+        text = parts[0]
+    return ("permalink", text) if _PERMALINK.match(text) else None
+
+
+def _path_id(account_id: str) -> str:
+    return quote(account_id, safe=":")
+
+
+def _user_id_in(location: str) -> str | None:
+    """The URN of the user a /resolve Location points at; None for anything but a user."""
+    match = _LOCATION_USER.search(urlsplit(location).path)
+    if match is None:
+        return None
+    found = match.group(1).replace("%3A", ":")
+    return found if found.startswith(URN_PREFIX) else URN_PREFIX + found
+
+
+def _page(body: Any) -> CursorPage:
+    if not isinstance(body, dict) or not isinstance(body.get("collection"), list):
+        raise PlatformError("soundcloud: unexpected body (no 'collection' list)")
+    next_href = body.get("next_href")
+    if next_href is not None and not isinstance(next_href, str):
+        raise PlatformError("soundcloud: next_href is not a string")
+    return CursorPage([_profile(item) for item in body["collection"]], next_href or None)
+
+
+def _is_user(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("kind", "user") == "user"
+
+
+def _profile(item: Any) -> Profile:
+    """The fields we need from a user object: URN id, permalink, username, permalink_url."""
+    if not isinstance(item, dict):
+        raise PlatformError("soundcloud: a list entry is not an object")
+    user_id = _urn_of(item)
+    permalink = item.get("permalink")
+    if user_id is None or not isinstance(permalink, str) or not permalink:
+        raise PlatformError("soundcloud: a user object lacks its id or permalink")
+    username, url = item.get("username"), item.get("permalink_url")
+    return Profile(
+        id=user_id,
+        handle=permalink,
+        name=username if isinstance(username, str) and username else permalink,
+        url=url if isinstance(url, str) and url else f"https://soundcloud.com/{permalink}",
+        follower_count=_int_or_none(item.get("followers_count")),
+        following_count=_int_or_none(item.get("followings_count")),
+        is_verified=item.get("verified") is True,
+    )
+
+
+def _urn_of(item: dict[str, Any]) -> str | None:
+    urn = item.get("urn")
+    if isinstance(urn, str) and _URN.match(urn):
+        return urn
+    raw = item.get("id")
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return f"{URN_PREFIX}{raw}"
+    if isinstance(raw, str) and (_URN.match(raw) or _NUMERIC.match(raw)):
+        return raw if raw.startswith(URN_PREFIX) else URN_PREFIX + raw
+    return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@register("soundcloud")
+def _create(context: PlatformContext) -> SoundCloudClient:
+    return SoundCloudClient(context)
