@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.conftest import Harness
 from watcher.clock import iso
 from watcher.config import Config, parse
+from watcher.poll import Engine
 from watcher.reload import plan_reload
-from watcher.scheduler import first_run
+from watcher.retry import RetryPolicy
+from watcher.scheduler import Daemon, first_run
 from watcher.store import Store
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -96,3 +104,61 @@ def test_settings_taken_at_start_are_reported_as_needing_a_restart() -> None:
     plan = plan_reload(old, new)
     assert plan.needs_restart == ["database", "http", "log"]
     assert plan.summary().endswith("restart to apply: database, http, log")
+
+
+def stop_during_a_stalled_page(harness: Harness, stall: float, grace: float) -> float:
+    """Run a daemon until its first poll waits on a page stalled for `stall` seconds, then
+    stop it; returns how long the stop took."""
+    sim = harness.sim
+    sim.follow_many(sim.add_user(handle="curator"), sim.add_users(5, prefix="artist"))
+    harness.watches.append({"platform": "audius", "account": "curator", "jitter": "0s"})
+    sim.faults.add("/following", kind="timeout", delay=stall, times=1)
+    config = harness.config()
+
+    async def go() -> float:
+        store = Store.open(config.database_path)
+        engine = Engine(config, store, retry=RetryPolicy.immediate(2))
+        daemon = Daemon(config, engine)
+        daemon.shutdown_grace = grace
+        task = asyncio.create_task(daemon.run(install_signals=False))
+        try:
+            for _ in range(1000):  # up to 10 s for the poll to reach its stalled page
+                if any("/following" in r.path for r in sim.requests):
+                    break
+                await asyncio.sleep(0.01)
+            started = time.monotonic()
+            daemon.stop()
+            await asyncio.wait_for(task, 10)
+            return time.monotonic() - started
+        finally:
+            await engine.aclose()
+            store.close()
+
+    return asyncio.run(go())
+
+
+def test_a_stop_lets_an_in_flight_poll_finish_within_the_grace(harness: Harness) -> None:
+    took = stop_during_a_stalled_page(harness, stall=0.3, grace=5.0)
+    assert 0.2 < took < 2
+    store = harness.store()
+    try:
+        (row,) = store.watches()
+        assert row.last_outcome == "ok" and row.size == 5  # it finished and committed
+    finally:
+        store.close()
+
+
+def test_a_stop_abandons_a_stalled_poll_after_the_grace_and_it_commits_nothing(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    took = stop_during_a_stalled_page(harness, stall=30, grace=0.3)
+    assert 0.3 <= took < 2
+    store = harness.store()
+    try:
+        (row,) = store.watches()
+        assert row.last_poll_at is None and row.baseline_at is None
+        assert store.polls(row.id) == [] and store.edges(row.id) == {}
+    finally:
+        store.close()
+    assert "abandoned the poll of audius:curator:following" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no job traceback

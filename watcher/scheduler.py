@@ -43,6 +43,9 @@ HEARTBEAT_JOB = "watcher:heartbeat"
 
 
 class Daemon:
+    # Seconds in-flight polls get to finish after a stop signal.
+    shutdown_grace = 5.0
+
     def __init__(
         self,
         config: Config,
@@ -68,6 +71,12 @@ class Daemon:
         self._running.add(task)
         try:
             report = await self.engine.poll(watch)
+        except asyncio.CancelledError:
+            if not self._stop.is_set():
+                raise
+            # Our own stop, past the grace: not an error, and APScheduler must not log it as one.
+            log.warning("abandoned the poll of %s at shutdown; it committed nothing", watch.key)
+            return
         finally:
             self._running.discard(task)
         (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
@@ -109,8 +118,11 @@ class Daemon:
             await self._stop.wait()
         finally:
             self.health.stopping()
+            # Pause, not shutdown: APScheduler's shutdown cancels running jobs at once, and
+            # in-flight polls deserve their grace period first.
+            scheduler.pause()
+            await self._finish_running(grace=self.shutdown_grace)
             scheduler.shutdown(wait=False)
-            await self._finish_running(grace=5.0)
             if endpoint is not None:
                 await endpoint.close()
             registry.unregister(collector)
