@@ -8,6 +8,7 @@ from watcher.config import load, resolve_path
 from watcher.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's example
 
 MINIMAL = """
 [[watch]]
@@ -55,8 +56,8 @@ def test_relative_database_path_is_relative_to_the_config_file(tmp_path: Path) -
         ("[audius]\nbase_url = 'ftp://x'\n", "audius.base_url: 'ftp://x' is not an http(s) URL"),
         (MINIMAL + MINIMAL, "watch[1]: the same watch is listed twice"),
         (
-            '[notifiers.x]\ntype = "webhook"\nurl = "https://h/x"\nsecret = "s"\n'
-            'events = ["following.renamed"]\n',
+            '[notifiers.x]\ntype = "webhook"\nurl = "https://h/x"\n'
+            f'secret = "{SECRET}"\nevents = ["following.renamed"]\n',
             "notifiers.x.events: unknown event type 'following.renamed'",
         ),
         ("[notifiers.x]\ntype = 'pigeon'\n", "notifiers.x"),
@@ -78,10 +79,10 @@ def test_config_mistakes_name_the_key_and_the_problem(
 def test_environment_references_are_expanded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOOK_SECRET", "whsec_abc")
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
     text = '[notifiers.x]\ntype = "webhook"\nurl = "https://h/x"\nsecret = "${HOOK_SECRET}"\n'
     config = load(write(tmp_path, text))
-    assert config.notifiers["x"].secret == "whsec_abc"  # type: ignore[union-attr]
+    assert config.notifiers["x"].secret == SECRET  # type: ignore[union-attr]
 
 
 def test_missing_environment_variable_is_a_config_error(

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,6 +24,9 @@ from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError, WatcherError
 from watcher.poll import Engine
 from watcher.store import Store
+
+if TYPE_CHECKING:
+    from watcher.sinks.dispatcher import DispatchReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -88,7 +91,7 @@ def once(config_path: str | None, log_format: str | None) -> None:
     as_json = (log_format or config.log.format) == "json"
     logs.setup("json" if as_json else "text", "info" if as_json else "warning")
     with _store(config) as store, progress.showing(sys.stderr) if not as_json else nullcontext():
-        reports = asyncio.run(_poll_once(config, store))
+        reports, sent = asyncio.run(_poll_once(config, store))
     for report in reports:
         if as_json:
             _log_report(report)
@@ -96,8 +99,27 @@ def once(config_path: str | None, log_format: str | None) -> None:
         click.echo(logs.redact(report.line()), err=not report.ok)
         for event in report.events:
             click.echo(f"  {event.type} {_plain(event.target.name)} (@{event.target.handle})")
-    if not all(report.ok for report in reports):
+    _show_deliveries(sent, as_json)
+    # A delivery that will be retried needs nobody; a dead one or a disabled notifier does.
+    if not all(report.ok for report in reports) or sent.needs_attention:
         sys.exit(EXIT_FAILED)
+
+
+def _show_deliveries(sent: DispatchReport, as_json: bool) -> None:
+    log = logging.getLogger("watcher")
+    if sent.busy:
+        note = "deliveries: another watcher process is sending them; left to it"
+        if as_json:
+            log.warning(note)
+        else:
+            click.echo(note, err=True)
+    for outcome in sent.outcomes:
+        delivered = outcome.state == "delivered"
+        if as_json:
+            fields = {"notifier": outcome.notifier, "deliveries": list(outcome.ids)}
+            (log.info if delivered else log.warning)(outcome.line(), extra=fields)
+        else:
+            click.echo(_plain(outcome.line()), err=not delivered)
 
 
 def _log_report(report: Any) -> None:
@@ -113,12 +135,20 @@ def _log_report(report: Any) -> None:
         )
 
 
-async def _poll_once(config: Config, store: Store) -> list[Any]:
+async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchReport]:
+    """Poll every watch, then send every delivery that is due (these polls' and retries)."""
+    from watcher.sinks.dispatcher import Dispatcher
+
     engine = Engine(config, store)
     try:
-        return await engine.poll_all()
+        reports = await engine.poll_all()
     finally:
         await engine.aclose()
+    dispatcher = Dispatcher(config, store)
+    try:
+        return reports, await dispatcher.dispatch()
+    finally:
+        await dispatcher.aclose()
 
 
 @cli.command()
@@ -136,11 +166,15 @@ def run(config_path: str | None, log_format: str | None) -> None:
         return _config(config_path)
 
     async def main() -> None:
+        from watcher.sinks.dispatcher import Dispatcher
+
         with _store(config) as store:
             engine = Engine(config, store)
+            dispatcher = Dispatcher(config, store)
             try:
-                await Daemon(config, engine, load_config=reload).run()
+                await Daemon(config, engine, load_config=reload, dispatcher=dispatcher).run()
             finally:
+                await dispatcher.aclose()
                 await engine.aclose()
 
     asyncio.run(main())
@@ -227,9 +261,12 @@ def status(config_path: str | None, as_json: bool) -> None:
         rows = [_status_row(config, store, watch) for watch in config.watch]
         keys = {watch.key for watch in config.watch}
         click.echo(health.summary_line(store, keys, SystemClock().now()), err=True)
+        notifiers = _notifier_rows(config, store)
     if as_json:
         for row in rows:
             click.echo(json.dumps(row))
+        for notifier in notifiers:
+            click.echo(json.dumps(notifier))
         return
     if not rows:
         click.echo("no [[watch]] entries in the config")
@@ -268,6 +305,7 @@ def status(config_path: str | None, as_json: bool) -> None:
         if r["outcome"] == "error":
             error = logs.redact(str(r["error"]))
             click.echo(f"{r['platform']} {_plain(r['account'])}: {_plain(error)}", err=True)
+    _print_notifiers(notifiers)
 
 
 def _status_row(config: Config, store: Store, watch: Any) -> dict[str, Any]:
@@ -306,6 +344,174 @@ def demo(rounds: int | None, interval: str, seed: int | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--interval") from None
     run_demo(rounds=rounds, pause=pause, seed=seed, echo=click.echo)
+
+
+# -- deliveries ---------------------------------------------------------------------------------
+
+
+def _print_table(table: list[list[str]]) -> None:
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
+def _notifier_rows(config: Config, store: Store) -> list[dict[str, Any]]:
+    from watcher.store import DELIVERY_COUNTS
+
+    disabled = store.disabled_notifiers()
+    counts = store.delivery_counts()
+    rows = []
+    for name, notifier in config.notifiers.items():
+        since, reason = disabled.get(name, (None, None))
+        rows.append(
+            {
+                "notifier": name,
+                "type": notifier.type,
+                "disabled_at": since,
+                "disabled_reason": reason,
+                **counts.get(name, dict.fromkeys(DELIVERY_COUNTS, 0)),
+            }
+        )
+    return rows
+
+
+def _print_notifiers(rows: list[dict[str, Any]]) -> None:
+    """The notifiers table, then on stderr what needs the operator: disabled, dead."""
+    if not rows:
+        return
+    headers = ["NOTIFIER", "TYPE", "STATE", "PENDING", "RETRYING", "DEAD", "DELIVERED"]
+    table = [headers] + [
+        [
+            r["notifier"],
+            r["type"],
+            "disabled" if r["disabled_at"] else "ok",
+            *(str(r[key]) for key in ("pending", "retrying", "dead", "delivered")),
+        ]
+        for r in rows
+    ]
+    click.echo()
+    _print_table(table)
+    for r in rows:
+        if r["disabled_at"]:
+            click.echo(
+                f"notifier {r['notifier']} disabled since {r['disabled_at']}:"
+                f" {_plain(r['disabled_reason'])}; fix the receiver, then"
+                f" `watcher notify-test {r['notifier']}` re-enables it",
+                err=True,
+            )
+    dead = sum(r["dead"] for r in rows)
+    if dead:
+        click.echo(
+            f"{dead} dead deliver{'y' if dead == 1 else 'ies'}: see `watcher deliveries --dead`,"
+            " replay with `watcher redeliver --dead`",
+            err=True,
+        )
+
+
+@cli.command()
+@config_option
+@click.option("--failed", "show", flag_value="failed", help="Only those whose last attempt failed.")
+@click.option("--dead", "show", flag_value="dead", help="Only dead ones (no more retries).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="Only the newest N.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one delivery per line.")
+def deliveries(config_path: str | None, show: str | None, limit: int, as_json: bool) -> None:
+    """The outbox, oldest first: status, attempts, last error, next attempt."""
+    from watcher.sinks.dispatcher import describe
+
+    config = _config(config_path)
+    with _store(config) as store:
+        rows = store.deliveries(show=show or "all", limit=limit)
+    if as_json:
+        for row in rows:
+            fields = [f for f in row.__slots__ if f not in ("body", "urls_done", "batch")]
+            click.echo(
+                json.dumps({"what": describe([row]), **{f: getattr(row, f) for f in fields}})
+            )
+        return
+    if not rows:
+        click.echo("no deliveries" if show is None else f"no {show} deliveries")
+        return
+    headers = ["ID", "NOTIFIER", "WHAT", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"]
+    table = [headers] + [
+        [
+            str(row.id),
+            row.notifier,
+            _plain(describe([row])),
+            row.state,
+            str(row.attempts),
+            row.next_attempt_at if row.state == "pending" else "-",
+            _plain(row.last_error or "-"),
+        ]
+        for row in rows
+    ]
+    _print_table(table)
+
+
+@cli.command()
+@config_option
+@click.argument("ids", nargs=-1, type=click.IntRange(min=1), metavar="[ID]...")
+@click.option("--dead", "all_dead", is_flag=True, help="Re-queue every dead delivery.")
+def redeliver(config_path: str | None, ids: tuple[int, ...], all_dead: bool) -> None:
+    """Queue deliveries to be sent again now, with a fresh retry schedule."""
+    if bool(ids) == all_dead:
+        raise click.UsageError("give delivery IDs (see `watcher deliveries`) or --dead, not both")
+    config = _config(config_path)
+    now = iso(SystemClock().now())
+    with _store(config) as store:
+        if all_dead:
+            count = store.requeue_dead(now)
+            missing: list[int] = []
+        else:
+            found = store.requeue(ids, now)
+            count = len(found)
+            missing = [i for i in ids if i not in found]
+    click.echo(
+        f"re-queued {count} deliver{'y' if count == 1 else 'ies'}: `watcher once` sends them,"
+        " or a running `watcher run` within seconds"
+    )
+    if missing:
+        click.echo(f"no delivery with id {', '.join(map(str, missing))}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command("notify-test")
+@config_option
+@click.argument("name")
+def notify_test(config_path: str | None, name: str) -> None:
+    """Send a test message through notifier NAME now; print each URL's outcome."""
+    from watcher.sinks.probe import probe
+
+    config = _config(config_path)
+    notifier = config.notifiers.get(name)
+    if notifier is None:
+        known = ", ".join(sorted(config.notifiers)) or "none configured"
+        raise click.BadParameter(
+            f"no [notifiers.{name}] in the config ({known})", param_hint="NAME"
+        )
+    now = SystemClock().now()
+    results = asyncio.run(probe(name, notifier, now))
+    for where, result in results:
+        if result.ok:
+            status = f" (HTTP {result.status})" if result.status else ""
+            click.echo(f"{where}: ok{status}")
+        else:
+            click.echo(f"{where}: FAILED: {_plain(result.error or 'failed')}", err=True)
+    if not all(result.ok for _, result in results):
+        sys.exit(EXIT_FAILED)
+    with _store(config) as store:
+        if store.enable_notifier(name):
+            click.echo(
+                f"notifier {name} re-enabled; `watcher redeliver --dead` replays what it missed"
+            )
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from watcher.errors import ConfigError
 DEFAULT_PATH = "watcher.toml"
 ENV_PATH = "WATCHER_CONFIG"
 EVENT_TYPES = ("following.added", "following.removed", "follower.added", "follower.removed")
+# Failure alerts: a watch failing several polls in a row, then polling cleanly again.
+ALERT_TYPES = ("watch.failing", "watch.recovered")
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 
@@ -41,6 +43,8 @@ class Defaults(_Strict):
     jitter: Seconds = Field(default=30.0, ge=0)
     timeout: Seconds = Field(default=30.0, gt=0)
     max_passes: int = Field(default=4, ge=1, le=20)
+    # Failed polls in a row before a watch alerts its notifiers (once); 0 turns alerts off.
+    alert_after: int = Field(default=3, ge=0)
 
 
 class PlatformSettings(_Strict):
@@ -95,6 +99,16 @@ class AppriseNotifier(_Strict):
     digest: bool = True
     events: list[str] | None = None
 
+    @field_validator("urls")
+    @classmethod
+    def _usable_urls(cls, value: list[str]) -> list[str]:
+        from watcher.sinks.apprise_sink import describe_urls
+
+        for index, problem in enumerate(describe_urls(value)):
+            if problem is not None:
+                raise ValueError(f"[{index}] {problem}")
+        return value
+
     @field_validator("events")
     @classmethod
     def _known_events(cls, value: list[str] | None) -> list[str] | None:
@@ -112,6 +126,16 @@ class WebhookNotifier(_Strict):
     @classmethod
     def _http_url(cls, value: str) -> str:
         return _require_http(value)
+
+    @field_validator("secret")
+    @classmethod
+    def _standard_secret(cls, value: str) -> str:
+        from watcher.sinks.webhook import check_secret
+
+        problem = check_secret(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("events")
     @classmethod
@@ -246,10 +270,11 @@ def _require_http(value: str) -> str:
 
 
 def _check_event_types(value: list[str] | None) -> list[str] | None:
+    known = (*EVENT_TYPES, *ALERT_TYPES)
     if value is not None:
         for item in value:
-            if item not in EVENT_TYPES:
-                raise ValueError(f"unknown event type {item!r} (known: {', '.join(EVENT_TYPES)})")
+            if item not in known:
+                raise ValueError(f"unknown event type {item!r} (known: {', '.join(known)})")
     return value
 
 

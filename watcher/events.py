@@ -88,3 +88,25 @@ class Event:
 
     def to_json(self) -> str:
         return json.dumps(self.envelope(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> Event:
+        """The event back from its stored envelope (the outbox keeps only the JSON)."""
+        data = envelope["data"]
+        account, target = data["account"], data["target"]
+        return cls(
+            id=envelope["id"],
+            type=envelope["type"],
+            timestamp=envelope["timestamp"],
+            platform=data["platform"],
+            relation=data["relation"],
+            account=Profile(account["id"], account["handle"], account["name"], account["url"]),
+            target=Profile(
+                target["id"],
+                target["handle"],
+                target["name"],
+                target["url"],
+                follower_count=target.get("follower_count"),
+                is_verified=bool(target.get("is_verified")),
+            ),
+        )

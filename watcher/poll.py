@@ -6,10 +6,12 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 
 from watcher import __version__, metrics, progress
+from watcher.alerts import FAILING, RECOVERED, Alert
 from watcher.budget import RequestBudget
 from watcher.clock import Clock, SystemClock, iso
 from watcher.config import Config, Watch
@@ -19,7 +21,7 @@ from watcher.platforms import registry
 from watcher.platforms.base import Platform, Profile
 from watcher.retry import RetryPolicy
 from watcher.snapshot import Changes, reconcile
-from watcher.store import PollOutcome, Store, WatchRow
+from watcher.store import PollOutcome, Route, Store, WatchRow
 
 # Builds a platform's budget from (requests per second, max concurrent); tests pass one
 # running on virtual time.
@@ -166,8 +168,20 @@ class Engine:
         except WatcherError as exc:
             duration = time.monotonic() - clock_start
             message = str(exc)
+            failed_at = self.clock.now()
+            alert_after = self.config.defaults.alert_after
+            failures = row.consecutive_failures + 1
             self.store.record_failure(
-                row.id, iso(started), iso(self.clock.now()), int(duration * 1000), message
+                row.id,
+                iso(started),
+                iso(failed_at),
+                int(duration * 1000),
+                message,
+                routes=routes(self.config, watch),
+                failing=self._alert(FAILING, watch, row, failures, failed_at, error=message)
+                if 0 < alert_after <= failures
+                else None,
+                alert_after=alert_after,
             )
             return PollReport(watch, ok=False, error=message, duration=duration)
         finished = self.clock.now()
@@ -194,6 +208,12 @@ class Engine:
                 complete=listing.complete,
                 added=len(changes.added),
                 removed=len(changes.removed),
+                routes=routes(self.config, watch),
+                recovered=self._alert(
+                    RECOVERED, watch, row, row.consecutive_failures, finished, account=account
+                )
+                if row.consecutive_failures
+                else None,
             ),
         )
         return PollReport(
@@ -206,6 +226,32 @@ class Engine:
             baseline=changes.baseline,
             duration=duration,
             events=events,
+        )
+
+    def _alert(
+        self,
+        type_: str,
+        watch: Watch,
+        row: WatchRow,
+        failures: int,
+        moment: datetime,
+        *,
+        error: str | None = None,
+        account: Profile | None = None,
+    ) -> Alert:
+        """A failing/recovered alert naming the account as last seen (or as configured)."""
+        if account is None and row.account_id:
+            account = self.store.profiles(watch.platform, [row.account_id]).get(row.account_id)
+        if account is None:
+            account = Profile("", watch.account, watch.account, "")
+        return Alert.create(
+            type_,
+            platform=watch.platform,
+            relation=watch.relation,
+            account=account,
+            failures=failures,
+            moment=moment,
+            error=error,
         )
 
     async def _account(self, platform: Platform, row: WatchRow) -> Profile:
@@ -243,3 +289,12 @@ class Engine:
 def _platform_settings(config: Config) -> dict[str, object]:
     """Everything platform clients may depend on: all but watches, notifiers and daemon setup."""
     return config.model_dump(exclude={"watch", "notifiers", "http", "log"})
+
+
+def routes(config: Config, watch: Watch) -> list[Route]:
+    """The watch's notifiers, each with the event types it asked for (None: all)."""
+    found: list[Route] = []
+    for name in watch.notify:
+        wanted = config.notifiers[name].events
+        found.append(Route(name, frozenset(wanted) if wanted is not None else None))
+    return found

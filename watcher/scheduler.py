@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import signal
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
 from watcher.poll import Engine
 from watcher.reload import plan_reload
+from watcher.sinks.dispatcher import DEAD, DELIVERED, RETRYING, Dispatcher
 from watcher.store import Store
 
 log = logging.getLogger("watcher")
@@ -40,10 +42,13 @@ def first_run(config: Config, store: Store, watch: Watch, now: datetime) -> date
 
 
 HEARTBEAT_JOB = "watcher:heartbeat"
+# The dispatch loop looks for due deliveries at least this often (seconds).
+DISPATCH_IDLE = 15.0
+_OUTCOME_LEVELS = {DELIVERED: logging.INFO, RETRYING: logging.WARNING, DEAD: logging.ERROR}
 
 
 class Daemon:
-    # Seconds in-flight polls get to finish after a stop signal.
+    # Seconds in-flight polls (and the send in flight) get to finish after a stop signal.
     shutdown_grace = 5.0
 
     def __init__(
@@ -52,9 +57,12 @@ class Daemon:
         engine: Engine,
         *,
         load_config: Callable[[], Config] | None = None,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
+        self.dispatcher = dispatcher
+        self._wake = asyncio.Event()  # a poll committed: its deliveries may be due now
         self._stop = asyncio.Event()
         self._running: set[asyncio.Task[Any]] = set()
         self._load_config = load_config  # SIGHUP re-reads the config with it
@@ -79,6 +87,7 @@ class Daemon:
             return
         finally:
             self._running.discard(task)
+            self._wake.set()
         (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
         for event in report.events:
             log.info(
@@ -112,6 +121,9 @@ class Daemon:
         registry = metrics.current().registry
         registry.register(collector)
         endpoint = await self._start_endpoint()
+        dispatching = (
+            asyncio.create_task(self._dispatch_loop(self.dispatcher)) if self.dispatcher else None
+        )
         count = len(self.config.watch)
         log.info("watching %d account list(s); stop with Ctrl-C or SIGTERM", count)
         try:
@@ -121,7 +133,12 @@ class Daemon:
             # Pause, not shutdown: APScheduler's shutdown cancels running jobs at once, and
             # in-flight polls deserve their grace period first.
             scheduler.pause()
-            await self._finish_running(grace=self.shutdown_grace)
+            # Polls and the send in flight finish side by side, so a stop takes at most
+            # one grace period (plus closing): well inside the 10 s supervisors allow.
+            finishing = [self._finish_running(grace=self.shutdown_grace)]
+            if dispatching is not None:
+                finishing.append(self._finish_dispatching(dispatching, grace=self.shutdown_grace))
+            await asyncio.gather(*finishing)
             scheduler.shutdown(wait=False)
             if endpoint is not None:
                 await endpoint.close()
@@ -136,6 +153,45 @@ class Daemon:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+
+    async def _dispatch_loop(self, dispatcher: Dispatcher) -> None:
+        """Send deliveries as polls commit them and as retries fall due, until stopped.
+
+        It also looks at least every DISPATCH_IDLE seconds, for rows other processes queued
+        (`watcher redeliver`, a `watcher once` that found this daemon dispatching).
+        """
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                report = await dispatcher.dispatch(should_stop=self._stop.is_set)
+            except Exception:  # a bug or a locked database must not end delivery for good
+                log.exception("dispatching deliveries failed; trying again soon")
+            else:
+                for outcome in report.outcomes:
+                    level = _OUTCOME_LEVELS.get(outcome.state, logging.WARNING)
+                    log.log(logging.ERROR if outcome.disabled else level, outcome.line())
+            await self._wait_for_work(dispatcher)
+
+    async def _wait_for_work(self, dispatcher: Dispatcher) -> None:
+        """Until the next delivery is due, a poll commits, or the daemon stops."""
+        timeout = DISPATCH_IDLE
+        due = dispatcher.next_due()
+        if due is not None:
+            until = (due - dispatcher.clock.now()).total_seconds()
+            timeout = min(max(until, 0.5), DISPATCH_IDLE)
+        waits = {asyncio.create_task(self._wake.wait()), asyncio.create_task(self._stop.wait())}
+        _, pending = await asyncio.wait(waits, timeout=timeout, return_when=FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _finish_dispatching(self, task: asyncio.Task[None], grace: float) -> None:
+        """The loop stops after the send in flight; past the grace it is cancelled (a send
+        cut short is not marked, so it is sent again, with the same id, after a restart)."""
+        _, pending = await asyncio.wait({task}, timeout=grace)
+        for late in pending:
+            late.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     def _add_job(self, scheduler: AsyncIOScheduler, watch: Watch, now: datetime) -> None:
         scheduler.add_job(
@@ -192,6 +248,8 @@ class Daemon:
         plan = plan_reload(self.config, new)
         self.engine.reconfigure(new)
         self.config = new
+        if self.dispatcher is not None:
+            self.dispatcher.config = new
         now = datetime.now(tz=self._scheduler.timezone)
         for key in plan.removed:
             self._scheduler.remove_job(key)

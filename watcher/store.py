@@ -18,11 +18,13 @@ from typing import Any
 
 import sqlite_utils
 
+from watcher.alerts import Alert
 from watcher.errors import ConfigError
 from watcher.events import Event
 from watcher.platforms.base import Profile
 
 PRESENT, PENDING, HIDDEN = "present", "pending", "hidden"
+DELIVERY_COUNTS = ("pending", "retrying", "dead", "delivered")
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:
@@ -223,6 +225,55 @@ class StoredToken:
     grants: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A notifier a watch's deliveries go to, and the types it wants (None: every type)."""
+
+    notifier: str
+    types: frozenset[str] | None = None
+
+    def wants(self, type_: str) -> bool:
+        return self.types is None or type_ in self.types
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """One outbox row: one event (or alert) for one notifier, and how its delivery went."""
+
+    id: int
+    notifier: str
+    watch_id: int
+    batch: str
+    event_id: str | None
+    kind: str  # "event" or "alert"
+    body: str  # the envelope JSON: what a webhook POSTs and what messages are built from
+    state: str  # pending, delivered or dead
+    attempts: int
+    created_at: str
+    next_attempt_at: str
+    last_attempt_at: str | None
+    delivered_at: str | None
+    last_status: int | None
+    last_error: str | None
+    urls_done: list[str]  # digests of the Apprise URLs that already have it
+
+    def envelope(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.body)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """What one delivery attempt changes: `state` pending means "try again at next_attempt_at"."""
+
+    state: str
+    attempted_at: str
+    status: int | None = None
+    error: str | None = None
+    next_attempt_at: str | None = None
+    urls_done: list[str] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class PollOutcome:
     """Everything one successful poll writes, applied in one transaction."""
@@ -244,6 +295,11 @@ class PollOutcome:
     complete: bool = True
     added: int = 0
     removed: int = 0
+    # The watch's notifiers: each gets one delivery row per event it wants, in the same
+    # transaction as the events.
+    routes: list[Route] = field(default_factory=list)
+    # Sent (through `routes`) only if the watch had alerted that it was failing.
+    recovered: Alert | None = None
 
 
 class Store:
@@ -397,7 +453,7 @@ class Store:
     # -- polls ----------------------------------------------------------------------------
 
     def commit_poll(self, platform: str, outcome: PollOutcome) -> None:
-        """Apply one successful poll atomically: profiles, edges, events, metadata."""
+        """Apply one successful poll atomically: profiles, edges, events, outbox, metadata."""
         with self.transaction():
             self._save_profiles(platform, [outcome.account, *outcome.profiles])
             self.db.conn.executemany(
@@ -431,6 +487,19 @@ class Store:
                     for e in outcome.events
                 ],
             )
+            # "Recovered" first: the changes this poll found read best after it.
+            if outcome.recovered is not None and self._end_alert(outcome.watch_id):
+                self._enqueue_alert(
+                    outcome.watch_id, outcome.finished_at, outcome.routes, outcome.recovered
+                )
+            if outcome.events:
+                self._enqueue(
+                    outcome.watch_id,
+                    f"poll:{outcome.events[0].id}",
+                    outcome.finished_at,
+                    outcome.routes,
+                    [(e.type, e.id, None) for e in outcome.events],
+                )
             self._insert_poll(
                 outcome.watch_id,
                 outcome.started_at,
@@ -463,9 +532,22 @@ class Store:
             )
 
     def record_failure(
-        self, watch_id: int, started_at: str, finished_at: str, duration_ms: int, error: str
+        self,
+        watch_id: int,
+        started_at: str,
+        finished_at: str,
+        duration_ms: int,
+        error: str,
+        *,
+        routes: Iterable[Route] = (),
+        failing: Alert | None = None,
+        alert_after: int = 0,
     ) -> None:
-        """A failed poll changes nothing but its own record."""
+        """A failed poll changes nothing but its own record, and perhaps sends one alert.
+
+        The alert goes out (through `routes`) when this failure makes `alert_after` in a row
+        and the watch has not alerted yet: one alert per outage, however long it lasts.
+        """
         with self.transaction():
             self._insert_poll(watch_id, started_at, duration_ms, "error", error)
             self.db.execute(
@@ -474,6 +556,14 @@ class Store:
                 " WHERE id = ?",
                 [finished_at, error, duration_ms, watch_id],
             )
+            if failing is not None and alert_after > 0:
+                cursor = self.db.execute(
+                    "UPDATE watches SET alerted_at = ? WHERE id = ? AND alerted_at IS NULL"
+                    " AND consecutive_failures >= ?",
+                    [finished_at, watch_id, alert_after],
+                )
+                if cursor.rowcount == 1:
+                    self._enqueue_alert(watch_id, finished_at, routes, failing)
 
     def _insert_poll(
         self,
@@ -497,6 +587,194 @@ class Store:
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- deliveries -----------------------------------------------------------------------
+    # The outbox. Rows are written with the poll that produced them, sent by the dispatcher,
+    # and only then marked: a crash in between re-sends (with the same id) rather than loses.
+
+    _DELIVERY_COLUMNS = (
+        "d.id, d.notifier, d.watch_id, d.batch, d.event_id, d.kind,"
+        " COALESCE(d.payload, e.body, 'null'), d.state, d.attempts, d.created_at,"
+        " d.next_attempt_at, d.last_attempt_at, d.delivered_at, d.last_status, d.last_error,"
+        " d.urls_done FROM deliveries d LEFT JOIN events e ON e.id = d.event_id"
+    )
+
+    def _enqueue(
+        self,
+        watch_id: int,
+        batch: str,
+        now: str,
+        routes: Iterable[Route],
+        items: list[tuple[str, str | None, str | None]],
+    ) -> None:
+        """One pending row per (item, route) the route wants; items are (type, event id,
+        payload), the payload only for rows without an event."""
+        self.db.conn.executemany(
+            "INSERT INTO deliveries (notifier, watch_id, batch, event_id, kind, payload,"
+            " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    route.notifier,
+                    watch_id,
+                    batch,
+                    event_id,
+                    "event" if event_id else "alert",
+                    payload,
+                    now,
+                    now,
+                )
+                for route in routes
+                for type_, event_id, payload in items
+                if route.wants(type_)
+            ],
+        )
+
+    def _enqueue_alert(
+        self, watch_id: int, now: str, routes: Iterable[Route], alert: Alert
+    ) -> None:
+        self._enqueue(watch_id, alert.id, now, routes, [(alert.type, None, alert.to_json())])
+
+    def _end_alert(self, watch_id: int) -> bool:
+        """Clear the watch's alert; True if it had one (so a "recovered" message is due)."""
+        cursor = self.db.execute(
+            "UPDATE watches SET alerted_at = NULL WHERE id = ? AND alerted_at IS NOT NULL",
+            [watch_id],
+        )
+        return cursor.rowcount == 1
+
+    def _delivery_rows(self, where: str, params: list[Any]) -> list[DeliveryRow]:
+        cursor = self.db.execute(f"SELECT {self._DELIVERY_COLUMNS} {where}", params)
+        rows = []
+        for row in cursor.fetchall():
+            values = list(row)
+            values[-1] = json.loads(values[-1])  # urls_done
+            rows.append(DeliveryRow(*values))
+        return rows
+
+    def due_deliveries(self, now: str, limit: int = 500) -> list[DeliveryRow]:
+        """Pending rows whose next attempt has come, oldest first."""
+        return self._delivery_rows(
+            "WHERE d.state = 'pending' AND d.next_attempt_at <= ? ORDER BY d.id LIMIT ?",
+            [now, limit],
+        )
+
+    def next_delivery_at(self) -> str | None:
+        """When the earliest pending delivery is due (None: nothing pending)."""
+        row = self.db.execute(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'"
+        ).fetchone()
+        return str(row[0]) if row[0] is not None else None
+
+    def deliveries(self, *, show: str = "all", limit: int = 50) -> list[DeliveryRow]:
+        """The newest `limit` rows, oldest first. `show`: all, failed (the last attempt
+        failed: retrying or dead) or dead."""
+        where = {
+            "all": "",
+            "failed": "WHERE (d.state = 'pending' AND d.last_error IS NOT NULL)"
+            " OR d.state = 'dead'",
+            "dead": "WHERE d.state = 'dead'",
+        }[show]
+        rows = self._delivery_rows(f"{where} ORDER BY d.id DESC LIMIT ?", [limit])
+        return rows[::-1]
+
+    def record_attempt(self, ids: Iterable[int], record: AttemptRecord) -> None:
+        """The outcome of one attempt, for every row the attempt carried (a digest has many)."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_attempt_at = ?,"
+                " last_status = ?, last_error = ?, urls_done = ?,"
+                " next_attempt_at = COALESCE(?, next_attempt_at),"
+                " delivered_at = CASE WHEN ? = 'delivered' THEN ? END WHERE id = ?",
+                [
+                    (
+                        record.state,
+                        record.attempted_at,
+                        record.status,
+                        record.error,
+                        json.dumps(record.urls_done),
+                        record.next_attempt_at,
+                        record.state,
+                        record.attempted_at,
+                        delivery_id,
+                    )
+                    for delivery_id in ids
+                ],
+            )
+
+    def bury(self, ids: Iterable[int], error: str) -> None:
+        """Dead without an attempt: its notifier is gone from the config, or disabled."""
+        self.db.conn.executemany(
+            "UPDATE deliveries SET state = 'dead', last_error = ? WHERE id = ?",
+            [(error, delivery_id) for delivery_id in ids],
+        )
+
+    def postpone(self, ids: Iterable[int], until: str) -> None:
+        """Not attempted now (its receiver just failed another delivery); not an attempt."""
+        self.db.conn.executemany(
+            "UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND state = 'pending'",
+            [(until, delivery_id) for delivery_id in ids],
+        )
+
+    def requeue(self, ids: Iterable[int], now: str) -> list[int]:
+        """Due now with a fresh retry schedule; the ids that exist. A delivered row is sent
+        again in full; a dead or pending one only to the Apprise URLs that lack it."""
+        found: list[int] = []
+        with self.transaction():
+            for delivery_id in ids:
+                cursor = self.db.execute(
+                    "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,"
+                    " urls_done = CASE WHEN state = 'delivered' THEN '[]' ELSE urls_done END,"
+                    " delivered_at = NULL WHERE id = ?",
+                    [now, delivery_id],
+                )
+                if cursor.rowcount:
+                    found.append(delivery_id)
+        return found
+
+    def requeue_dead(self, now: str) -> int:
+        cursor = self.db.execute(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?"
+            " WHERE state = 'dead'",
+            [now],
+        )
+        return int(cursor.rowcount)
+
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        """Per notifier: pending, retrying (pending after a failure), dead, delivered."""
+        cursor = self.db.execute(
+            "SELECT notifier, state, last_error IS NOT NULL AND state = 'pending', COUNT(*)"
+            " FROM deliveries GROUP BY 1, 2, 3"
+        )
+        counts: dict[str, dict[str, int]] = {}
+        for notifier, state, retrying, count in cursor.fetchall():
+            per = counts.setdefault(notifier, dict.fromkeys(DELIVERY_COUNTS, 0))
+            per[state] += int(count)
+            if retrying:
+                per["retrying"] += int(count)
+        return counts
+
+    def disable_notifier(self, name: str, at: str, reason: str) -> None:
+        self.db.execute(
+            "INSERT INTO notifier_state (name, disabled_at, disabled_reason) VALUES (?, ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET disabled_at = excluded.disabled_at,"
+            " disabled_reason = excluded.disabled_reason",
+            [name, at, reason],
+        )
+
+    def enable_notifier(self, name: str) -> bool:
+        """True if the notifier was disabled."""
+        cursor = self.db.execute(
+            "DELETE FROM notifier_state WHERE name = ? AND disabled_at IS NOT NULL", [name]
+        )
+        return cursor.rowcount == 1
+
+    def disabled_notifiers(self) -> dict[str, tuple[str, str]]:
+        """Disabled notifiers: name -> (since, reason)."""
+        cursor = self.db.execute(
+            "SELECT name, disabled_at, COALESCE(disabled_reason, '') FROM notifier_state"
+            " WHERE disabled_at IS NOT NULL"
+        )
+        return {name: (at, reason) for name, at, reason in cursor.fetchall()}
 
     # -- events ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ the log lines it captures per call (its plugins log `error=<status>`), so the op
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -21,6 +22,13 @@ from watcher.sinks.base import MASK, SendResult, one_line, redact_url, result_fo
 from watcher.sinks.message import FORMATS, split_message
 
 _throttle_default = True
+
+# Apprise logs every failure itself. Those lines may quote pieces of a URL (tokens) and would
+# repeat, unredacted, the one line each send result carries; each call's lines are captured
+# in its result (`_failure` reads them), so they go nowhere else.
+_apprise_log = logging.getLogger("apprise")
+_apprise_log.addHandler(logging.NullHandler())
+_apprise_log.propagate = False
 
 # "error=503" is how Apprise plugins log the HTTP status of a failed request.
 _STATUS_IN_LOG = re.compile(r"\berror=(\d{3})\b")

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Literal, cast, get_args
 from urllib.parse import quote, unquote, urlsplit
 
+from watcher.alerts import FAILING, Alert
 from watcher.events import Event
 from watcher.platforms.base import Profile
 
@@ -258,6 +259,67 @@ def event_body(event: Event, fmt: str) -> str:
     if form == "html":
         return f"{line}<br>"
     return line
+
+
+# -- failure alerts and test messages ----------------------------------------------------------
+
+ERROR_MAX = 300
+
+
+def _watched(alert: Alert, fmt: Format) -> str:
+    """`@Audius following`: the handle once known, else the account as the config names it."""
+    who = _handle(alert.account, fmt) if alert.resolved else safe_text(alert.account.name, fmt)
+    return f"{who} {alert.relation}"
+
+
+def _lines(lines: Sequence[str], fmt: Format) -> str:
+    return "\n".join(f"{line}<br>" if fmt == "html" else line for line in lines)
+
+
+def alert_title(alert: Alert, fmt: str = "text") -> str:
+    """`Watch failing: @Audius following (3 polls in a row)` / `Watch recovered: ...`."""
+    form = _check_format(fmt)
+    if alert.type == FAILING:
+        return f"Watch failing: {_watched(alert, form)} ({alert.failures} polls in a row)"
+    return f"Watch recovered: {_watched(alert, form)}"
+
+
+def alert_body(alert: Alert, fmt: str) -> str:
+    """What happened and what watcher does next; the error is ours, but may quote a server."""
+    form = _check_format(fmt)
+    where = f"{_watched(alert, form)} on {safe_text(alert.platform, form)}"
+    if alert.type == FAILING:
+        error = safe_text(alert.error or "unknown error", form, ERROR_MAX)
+        return _lines(
+            [
+                f"The last {alert.failures} polls of {where} failed.",
+                f"Last error: {error}",
+                "watcher keeps polling and sends one message when it works again.",
+            ],
+            form,
+        )
+    return _lines(
+        [
+            f"Polling {where} works again after {alert.failures} failed polls.",
+            "Changes made meanwhile are reported as usual.",
+        ],
+        form,
+    )
+
+
+def notify_test_title(notifier: str, fmt: str = "text") -> str:
+    return f"watcher test message ({safe_text(notifier, _check_format(fmt))})"
+
+
+def notify_test_body(notifier: str, fmt: str) -> str:
+    form = _check_format(fmt)
+    return _lines(
+        [
+            f"Notifier {safe_text(notifier, form)} works: watcher can reach this service.",
+            "Follow and unfollow messages will arrive here.",
+        ],
+        form,
+    )
 
 
 # -- length ------------------------------------------------------------------------------------
