@@ -240,3 +240,28 @@ def test_daemon_in_process_serves_the_endpoint_and_stops_it(harness: Harness) ->
     assert status == 200
     assert "watcher_list_size" in text or "watcher_watch_consecutive_failures" in text
     assert after == -1  # the endpoint is gone with the daemon
+
+
+def test_status_health_line_names_failing_watches_dead_deliveries_and_token_expiry(
+    store: Store,
+) -> None:
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    for account in ("good", "bad"):
+        store.ensure_watch(f"audius:{account}:following", "audius", account, "following", "x")
+    bad = store.watch("audius:bad:following")
+    assert bad is not None
+    store.record_failure(bad.id, "2026-11-22T11:00:00Z", "2026-11-22T11:00:01Z", 5, "HTTP 503")
+    store.db.execute(
+        "INSERT INTO deliveries (notifier, watch_id, batch, state, created_at, next_attempt_at)"
+        " VALUES ('chat', ?, 'b', 'dead', 'x', 'x')",
+        [bad.id],
+    )
+    store.db.execute(
+        "INSERT INTO tokens (platform, access_token, expires_at, obtained_at, grants)"
+        " VALUES ('soundcloud', 'tok', '2026-11-22T13:00:00Z', '2026-11-22T12:00:00Z', 1)"
+    )
+    keys = {"audius:good:following", "audius:bad:following"}
+    assert health.summary_line(store, keys, now) == (
+        "health: 1 of 2 watches failing; deliveries: 0 pending, 1 dead;"
+        " soundcloud token expires 2026-11-22T13:00:00Z (in 1.0h)"
+    )
