@@ -13,6 +13,7 @@ from tests.delivery_kit import SECRET, OutboxHarness, curator_following, verifie
 from tests.receiver import Receiver
 from watcher.clock import parse_iso
 from watcher.retry import DELIVERY_DELAYS
+from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
 from watcher.sinks.webhook import sign
 
 
@@ -268,3 +269,22 @@ def test_alert_payloads_are_signed_envelopes_too(outbox: OutboxHarness) -> None:
     assert body["type"] == "watch.failing" and request.headers["webhook-id"] == body["id"]
     assert body["data"]["account"]["handle"] == "curator"
     assert body["data"]["failures"] == 1 and "deactivated" in body["data"]["error"]
+
+
+def test_a_second_dispatcher_leaves_the_work_to_the_one_already_sending(
+    outbox: OutboxHarness,
+) -> None:
+    with Receiver() as rx:
+        outbox.webhook("crm", rx.url("/hook"))
+        outbox.watch("curator", "crm")
+        follow_two_unfollow_one(outbox)
+        other = DispatchLock(lock_path_for(outbox.db_path))
+        assert other.acquire()  # as another process mid-dispatch would hold it
+        try:
+            busy = outbox.dispatch()
+        finally:
+            other.release()
+        after = outbox.dispatch()
+
+    assert busy.busy and busy.outcomes == []
+    assert after.count("delivered") == 3 and len(rx.requests) == 3
