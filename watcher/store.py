@@ -331,6 +331,18 @@ class Store:
     def close(self) -> None:
         self.db.conn.close()
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (and empty the log)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def used_bytes(self) -> int:
+        """The database's size in pages actually in use, after a checkpoint."""
+        self.checkpoint()
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        size = self.db.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         conn = self.db.conn
