@@ -14,7 +14,7 @@ import pytest
 
 from tests.sc_harness import CLIENT_SECRET, SoundCloudHarness
 from watcher.clock import FakeClock, iso
-from watcher.config import parse
+from watcher.config import load, parse
 from watcher.errors import ConfigError
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
@@ -529,3 +529,31 @@ def test_three_watcher_once_processes_at_once_ask_for_one_token(
         _, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
     assert sc.sim.token_requests == 1
+
+
+def test_the_example_config_with_its_soundcloud_watch_enabled_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "config.example.toml").read_text(encoding="utf-8")
+    enabled = text.replace(
+        '# [[watch]]\n# platform = "soundcloud"', '[[watch]]\nplatform = "soundcloud"'
+    )
+    enabled = enabled.replace(
+        '# account = "https://soundcloud.com/some-artist"',
+        'account = "https://soundcloud.com/some-artist"',
+    )
+    enabled = enabled.replace('# relation = "following"', 'relation = "following"')
+    assert enabled != text
+    path = tmp_path / "watcher.toml"
+    path.write_text(enabled, encoding="utf-8")
+    monkeypatch.setenv("CRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    monkeypatch.setenv("SOUNDCLOUD_CLIENT_ID", "an-id")
+    monkeypatch.setenv("SOUNDCLOUD_CLIENT_SECRET", "a-secret")
+    config = load(path)
+    (watch,) = [w for w in config.watch if w.platform == "soundcloud"]
+    assert watch.account == "https://soundcloud.com/some-artist"
+    assert config.soundcloud.requests_per_second == 5 and config.audius.requests_per_second == 10
+    monkeypatch.delenv("SOUNDCLOUD_CLIENT_SECRET")
+    with pytest.raises(ConfigError, match=r"soundcloud\.client_secret"):
+        load(path)

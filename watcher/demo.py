@@ -1,4 +1,5 @@
-"""`watcher demo`: the real pipeline against the simulated API, with live churn, no network."""
+"""`watcher demo`: the real pipeline against the simulated APIs (Audius and SoundCloud), with
+live churn, no network."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from watcher.config import Config, parse
 from watcher.poll import Engine, PollReport
 from watcher.retry import RetryPolicy
 from watcher.sim.audius import AudiusSim
+from watcher.sim.soundcloud import SoundCloudSim
 from watcher.store import Store
 
 Echo = Callable[[str], None]
@@ -50,15 +52,45 @@ def _churn(sim: AudiusSim, rng: random.Random, curator: str, rising: str, pool: 
     return "nothing changes (replicas still disagree on tie order: no event expected)"
 
 
-def _demo_config(base_url: str, database: Path) -> Config:
+def _build_soundcloud(sim: SoundCloudSim, rng: random.Random) -> tuple[str, list[str]]:
+    """A DJ following 50 producers on SoundCloud, and a pool of others to follow."""
+    producers = sim.add_users(90, prefix="producer")
+    dj = sim.add_user("night-shift-dj", "Night Shift DJ")
+    sim.follow_many(dj, rng.sample(producers, 50))
+    return dj, producers
+
+
+def _churn_soundcloud(sim: SoundCloudSim, rng: random.Random, dj: str, pool: list[str]) -> str:
+    following = sim.following(dj)
+    if rng.random() < 0.5 or not following:
+        new = rng.choice([p for p in pool if p not in following])
+        sim.follow(dj, new)
+        return f"night-shift-dj follows {sim.user(new).permalink}"
+    gone = rng.choice(following)
+    sim.unfollow(dj, gone)
+    return f"night-shift-dj unfollows {sim.user(gone).permalink}"
+
+
+def _demo_config(audius_url: str, soundcloud: SoundCloudSim, database: Path) -> Config:
     return parse(
         {
             "database": str(database),
             "defaults": {"interval": "1m", "jitter": "0s", "timeout": "10s"},
-            "audius": {"base_url": base_url},
+            "audius": {"base_url": audius_url},
+            "soundcloud": {
+                "base_url": soundcloud.base_url,
+                "token_url": soundcloud.token_url,
+                "client_id": soundcloud.tokens.client_id,
+                "client_secret": soundcloud.tokens.client_secret,
+            },
             "watch": [
                 {"platform": "audius", "account": "tastemaker", "relation": "following"},
                 {"platform": "audius", "account": "rising-star", "relation": "followers"},
+                {
+                    "platform": "soundcloud",
+                    "account": "night-shift-dj",
+                    "relation": "following",
+                },
             ],
         },
         source="<demo>",
@@ -76,12 +108,15 @@ async def _run(rounds: int | None, pause: float, seed: int, echo: Echo) -> None:
     rng = random.Random(seed)
     sim = AudiusSim(seed=seed, replicas=3)
     curator, rising, pool = _build_world(sim, rng)
-    with tempfile.TemporaryDirectory() as folder, sim.serve() as base_url:
-        config = _demo_config(base_url, Path(folder) / "demo.db")
+    cloud = SoundCloudSim(seed=seed)
+    dj, producers = _build_soundcloud(cloud, rng)
+    with tempfile.TemporaryDirectory() as folder, sim.serve() as base_url, cloud.serve():
+        config = _demo_config(base_url, cloud, Path(folder) / "demo.db")
         store = Store.open(config.database_path)
         engine = Engine(config, store, retry=RetryPolicy.immediate())
         try:
             echo(f"simulated Audius at {base_url} (3 replicas, tie order differs per replica)")
+            echo(f"simulated SoundCloud at {cloud.base_url} (OAuth tokens, cursor paging)")
             echo("round 0: first polls set the baseline; no events")
             for report in await engine.poll_all():
                 _narrate(echo, report)
@@ -90,9 +125,13 @@ async def _run(rounds: int | None, pause: float, seed: int, echo: Echo) -> None:
                 number += 1
                 await asyncio.sleep(pause)
                 echo(f"round {number}: {_churn(sim, rng, curator, rising, pool)}")
+                echo(f"  and on SoundCloud: {_churn_soundcloud(cloud, rng, dj, producers)}")
                 for report in await engine.poll_all():
                     _narrate(echo, report)
-            echo(f"done: {store.event_count()} event(s) recorded")
+            echo(
+                f"done: {store.event_count()} event(s) recorded;"
+                f" {cloud.token_requests} SoundCloud token request(s) in all"
+            )
         finally:
             await engine.aclose()
             store.close()

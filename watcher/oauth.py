@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from watcher import logs
 from watcher.budget import RequestBudget
 from watcher.clock import Clock, iso, parse_iso
 from watcher.errors import PlatformError
@@ -105,7 +106,7 @@ class TokenKeeper:
     async def _current(self, rejected: str | None) -> StoredToken:
         for candidate in (self._token, self._store.token(self.platform)):
             if candidate is not None and self._usable(candidate, rejected):
-                self._token = candidate
+                self._keep(candidate)
                 return candidate
         self._raise_recent_failure()
         try:
@@ -114,8 +115,16 @@ class TokenKeeper:
             self._failed = (self._clock.now(), exc)
             raise
         self._failed = None
-        self._token = token
+        self._keep(token)
         return token
+
+    def _keep(self, token: StoredToken) -> None:
+        """Hold `token` in memory, and hide its secrets from every log line and error."""
+        if token is not self._token:
+            logs.register_secret(token.access_token)
+            if token.refresh_token:
+                logs.register_secret(token.refresh_token)
+        self._token = token
 
     def _usable(self, token: StoredToken, rejected: str | None) -> bool:
         if token.access_token == rejected:
