@@ -557,3 +557,24 @@ def test_the_example_config_with_its_soundcloud_watch_enabled_is_valid(
     monkeypatch.delenv("SOUNDCLOUD_CLIENT_SECRET")
     with pytest.raises(ConfigError, match=r"soundcloud\.client_secret"):
         load(path)
+
+
+def test_401s_that_a_new_token_does_not_cure_stop_costing_token_requests(
+    sc: SoundCloudHarness,
+) -> None:
+    sc.curator(30)
+    sc.watch()
+    sc.poll()
+    sc.sim.faults.add("/followings", status=401, times=None)  # refused whatever the token
+    first = sc.poll()
+    assert not first.ok and "a new token was refused too" in (first.error or "")
+    assert sc.sim.token_requests == 2  # the grant, then one renewal
+    for _ in range(5):  # 25 minutes of polls: each fails at once, none asks for a token
+        report = sc.poll()
+        assert not report.ok and "not asking for another" in (report.error or "")
+    assert sc.sim.token_requests == 2
+    sc.poll()  # half an hour on, a 401 may renew again (once)
+    assert sc.sim.token_requests == 3
+    sc.sim.faults.clear()
+    assert sc.poll().ok
+    assert sc.sim.token_requests == 3

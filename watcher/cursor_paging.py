@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from watcher import progress
 from watcher.errors import PlatformError
 from watcher.platforms.base import Listing, Profile
 
@@ -57,6 +58,7 @@ async def collect_by_cursor(
         listing.pages += 1
         listing.requests += 1
         _take(page, page_size, listing)
+        progress.page_fetched(len(page.entries))
         empty_run = empty_run + 1 if not page.entries else 0
         if not page.next_href:
             return listing

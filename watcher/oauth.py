@@ -44,6 +44,8 @@ TOKEN_RETRYABLE = frozenset({500, 502, 503, 504})
 # After a failed grant, the same process does not ask again for this long: ten watches
 # polled together with a wrong secret make one token request, not ten.
 FAILURE_COOLDOWN = 60.0
+# After a brand-new token was refused too, no process renews on a 401 for this long.
+HOLD_AFTER_REFUSAL = 1800.0
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,29 @@ class TokenKeeper:
             return (await self._current(rejected=None)).access_token
 
     async def renew(self, rejected: str) -> str:
-        """A token other than `rejected`, which the platform just answered with 401."""
+        """A token other than `rejected`, which the platform just answered with 401.
+
+        Unless a token obtained to replace a refused one was refused too, lately: then the
+        401s are not about the token, and asking for more would only spend the ration.
+        """
         async with self._lock:
+            for candidate in (self._token, self._store.token(self.platform)):
+                if candidate is not None and self._usable(candidate, rejected):
+                    self._keep(candidate)
+                    return candidate.access_token
+            now = self._clock.now()
+            held = self._store.token_renewals_held_until(self.platform, iso(now))
+            if held is not None:
+                raise PlatformError(
+                    f"{self.platform}: HTTP 401 although a new token was refused too lately;"
+                    f" not asking for another before {held} (token requests are rationed)"
+                )
             return (await self._current(rejected=rejected)).access_token
+
+    def refused_again(self) -> None:
+        """The token `renew` gave was refused too: hold further 401 renewals for a while."""
+        until = self._clock.now() + timedelta(seconds=HOLD_AFTER_REFUSAL)
+        self._store.hold_token_renewals(self.platform, iso(until))
 
     async def _current(self, rejected: str | None) -> StoredToken:
         for candidate in (self._token, self._store.token(self.platform)):

@@ -876,6 +876,25 @@ class Store:
             )
             self.release_token_lease(platform, holder)
 
+    # A hold (the `<platform>/hold` row of token_leases) stops 401-driven renewals for a
+    # while after a brand-new token was refused too: that refusal is not about the token, and
+    # asking again on every poll of every process would spend the platform's token ration.
+
+    def hold_token_renewals(self, platform: str, until: str) -> None:
+        self.db.execute(
+            "INSERT INTO token_leases (platform, holder, until) VALUES (?, 'hold', ?)"
+            " ON CONFLICT(platform) DO UPDATE SET until = excluded.until",
+            [f"{platform}/hold", until],
+        )
+
+    def token_renewals_held_until(self, platform: str, now: str) -> str | None:
+        """When a running hold on 401-driven renewals ends; None when there is none."""
+        row = self.db.execute(
+            "SELECT until FROM token_leases WHERE platform = ? AND until > ?",
+            [f"{platform}/hold", now],
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     # -- health ---------------------------------------------------------------------------
     # Read by `watcher status`, /healthz and /metrics. Each tolerates a database whose schema
     # lacks the table (None), so health reporting never depends on a feature being present.

@@ -73,6 +73,7 @@ class SoundCloudClient:
             return await self._send(url, params, ok_statuses, token)
         except HttpStatusError as exc:
             if exc.status == 401:
+                self._tokens.refused_again()
                 raise PlatformError(f"soundcloud: a new token was refused too ({exc})") from None
             raise
 

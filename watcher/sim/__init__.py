@@ -1,4 +1,5 @@
 """Simulated platform APIs served over real HTTP on loopback, for tests, the demo and benchmarks.
 
-`watcher.sim.http` is the shared serving base; `watcher.sim.audius.AudiusSim` is the Audius API.
+`watcher.sim.http` is the shared serving base; `watcher.sim.audius.AudiusSim` is the Audius API,
+`watcher.sim.soundcloud.SoundCloudSim` the SoundCloud API (token endpoint included).
 """
