@@ -31,7 +31,8 @@ async def poll(base_url: str, database: str, account: str, relation: str) -> dic
         {
             "database": database,
             "defaults": {"jitter": 0, "timeout": "60s"},
-            "audius": {"base_url": base_url},
+            # The platform budget is not what is measured here: the bare loop has none.
+            "audius": {"base_url": base_url, "requests_per_second": 10_000},
             "watch": [{"platform": "audius", "account": account, "relation": relation}],
         }
     )

@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 from watcher import progress
 from watcher.errors import PlatformError
-from watcher.platforms.base import Listing, Profile
+from watcher.platforms.base import Listing, Members, Profile
 
 # A list longer than this is a runaway server, not a real account.
 MAX_POSITIONS = 20_000_000
@@ -45,9 +45,10 @@ async def collect_by_cursor(
     first_url: str,
     first_params: Mapping[str, str | int],
     page_size: int,
+    members: Members | None = None,
 ) -> Listing:
     """Fetch a whole cursor-paged list; raises PlatformError if the chain misbehaves."""
-    listing = Listing(passes=1)
+    listing = Listing(passes=1) if members is None else Listing(members=members, passes=1)
     origin = _origin(first_url)
     followed: set[str] = set()
     url: str = first_url
@@ -85,15 +86,11 @@ def _take(page: CursorPage, page_size: int, listing: Listing) -> None:
         raise PlatformError(
             f"a page returned {len(page.entries)} entries where {page_size} were asked"
         )
-    fresh = 0
-    for entry in page.entries:
-        if entry.id in listing.members:
-            listing.clean = False
-        else:
-            listing.members[entry.id] = entry
-            fresh += 1
+    repeats = listing.members.add_page(page.entries, 1)
+    if repeats:
+        listing.clean = False
     listing.positions += len(page.entries)
-    if page.entries and fresh == 0:
+    if page.entries and len(repeats) == len(page.entries):
         raise PlatformError(
             f"page {listing.pages} repeats only entries already listed: the paging loops"
         )

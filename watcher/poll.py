@@ -21,7 +21,7 @@ from watcher.platforms import registry
 from watcher.platforms.base import Platform, Profile
 from watcher.retry import RetryPolicy
 from watcher.snapshot import Changes, reconcile
-from watcher.store import PollOutcome, Route, Store, WatchRow
+from watcher.store import PollOutcome, Route, ScratchMembers, Store, WatchRow
 
 # Builds a platform's budget from (requests per second, max concurrent); tests pass one
 # running on virtual time.
@@ -152,13 +152,30 @@ class Engine:
             watch.key, watch.platform, watch.account, watch.relation, iso(started)
         )
         platform = self.platforms[watch.platform]
+        members = self.store.scratch_members()
+        try:
+            return await self._poll_into(watch, row, platform, members, started, clock_start)
+        finally:
+            members.drop()
+
+    async def _poll_into(
+        self,
+        watch: Watch,
+        row: WatchRow,
+        platform: Platform,
+        members: ScratchMembers,
+        started: datetime,
+        clock_start: float,
+    ) -> PollReport:
         try:
             account = await self._account(platform, row)
             label = f"{watch.platform} {watch.account} {watch.relation}"
             with progress.track(label, account.count_of(watch.relation)):
-                listing = await platform.listing(account.id, watch.relation)
+                listing = await platform.listing(account.id, watch.relation, members)
             changes = await reconcile(
-                stored=self.store.edges(row.id),
+                store=self.store,
+                watch_id=row.id,
+                members=members,
                 listing=listing,
                 relation=watch.relation,
                 has_baseline=row.baseline_at is not None,
@@ -187,7 +204,7 @@ class Engine:
         finished = self.clock.now()
         events = self._events(watch, account, changes)
         duration = time.monotonic() - clock_start
-        size = len(listing.members)
+        size = len(members)
         self.store.commit_poll(
             platform.name,
             PollOutcome(
@@ -199,6 +216,7 @@ class Engine:
                 profiles=changes.profiles,
                 set_state=changes.set_state,
                 delete=changes.delete,
+                adopt=members if changes.adopt else None,
                 events=events,
                 baseline=changes.baseline,
                 size=size,

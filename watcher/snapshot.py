@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from watcher.errors import AccountNotFound, UntrustworthyListing
 from watcher.platforms.base import Listing, Profile, Relation
-from watcher.store import HIDDEN, PENDING, PRESENT
+from watcher.store import HIDDEN, PENDING, PRESENT, ScratchMembers, Store
 
 FetchProfile = Callable[[str], Awaitable[Profile | None]]
 
@@ -37,13 +37,18 @@ class Changes:
     removed: list[Profile] = field(default_factory=list)
     set_state: dict[str, str] = field(default_factory=dict)
     delete: list[str] = field(default_factory=list)
+    # Profiles worth keeping: the accounts events name, and those found deactivated.
     profiles: list[Profile] = field(default_factory=list)
+    # No baseline yet: every member is adopted as present (in SQL, however long the list).
+    adopt: bool = False
     baseline: bool = False
 
 
 async def reconcile(
     *,
-    stored: dict[str, str],
+    store: Store,
+    watch_id: int,
+    members: ScratchMembers,
     listing: Listing,
     relation: Relation,
     has_baseline: bool,
@@ -51,34 +56,28 @@ async def reconcile(
     fetch_profile: FetchProfile,
 ) -> Changes:
     changes = Changes()
-    for target_id, profile in listing.members.items():
-        state = stored.get(target_id)
-        if state == PRESENT:
-            continue
-        changes.set_state[target_id] = PRESENT
-        changes.profiles.append(profile)
-        if state is None and has_baseline:
+    if not has_baseline:
+        changes.adopt = True
+        changes.baseline = listing.complete
+        return changes
+    for profile, state in store.new_members(watch_id, members):
+        changes.set_state[profile.id] = PRESENT
+        if state is None:
             changes.added.append(profile)
+            changes.profiles.append(profile)
     if not listing.complete:
         return changes
-    if not has_baseline:
-        changes.baseline = True
-        changes.delete = [t for t in stored if t not in listing.members]
-        return changes
-    candidates = [
-        (target_id, state)
-        for target_id, state in stored.items()
-        if state != HIDDEN and target_id not in listing.members
-    ]
+    candidates = store.absent_edges(watch_id, members)
     if not candidates:
         return changes
-    if not listing.members:
+    size = len(members)
+    if not size:
         await _still_exists(account, fetch_profile)  # a vanished account lists as empty
-    _refuse_empty_contradiction(listing, account, relation, stored)
+        _refuse_empty_contradiction(account, relation, store.edge_counts(watch_id))
     settled = (
         listing.clean
-        and bool(listing.members)
-        and _count_credible(account, relation, listing)
+        and size > 0
+        and _count_credible(account, relation, size)
         and await _count_unchanged(account, relation, fetch_profile)
     )
     for target_id, state in candidates:
@@ -98,19 +97,19 @@ async def reconcile(
 
 
 def _refuse_empty_contradiction(
-    listing: Listing, account: Profile, relation: Relation, stored: dict[str, str]
+    account: Profile, relation: Relation, stored_counts: dict[str, int]
 ) -> None:
     count = account.count_of(relation)
-    if not listing.members and count and any(state == PRESENT for state in stored.values()):
+    if count and stored_counts.get(PRESENT):
         raise UntrustworthyListing(
             f"the {relation} list came back empty while the profile counts {count}; not trusted"
         )
 
 
-def _count_credible(account: Profile, relation: Relation, listing: Listing) -> bool:
+def _count_credible(account: Profile, relation: Relation, size: int) -> bool:
     """Whether the account's own count can vouch for the list: known, and not below it."""
     count = account.count_of(relation)
-    return count is not None and count >= len(listing.members)
+    return count is not None and count >= size
 
 
 async def _count_unchanged(

@@ -1,16 +1,20 @@
 """The SQLite schema and every query. Nothing else in watcher writes SQL.
 
 Storage grows with changes, not with polls: the current edge set per watch, the event log,
-the latest profile of each account seen, and one small metadata row per poll.
-A poll's edges, events and metadata commit in one transaction, so a crash mid-poll leaves the
-previous state intact.
+the profiles of watched accounts and of every account an event names, and one small metadata
+row per poll. A poll's edges, events and metadata commit in one transaction, so a crash
+mid-poll leaves the previous state intact.
+
+A poll's listing is streamed into a temporary table (`ScratchMembers`) and compared with the
+stored edges in SQL, so a list of a million followers never sits in Python objects.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +28,10 @@ from watcher.events import Event
 from watcher.platforms.base import Profile
 
 PRESENT, PENDING, HIDDEN = "present", "pending", "hidden"
+_SCRATCH_NAMES = itertools.count(1)
+_PROFILE_COLUMNS = (
+    "id, handle, name, url, follower_count, following_count, is_verified, deactivated"
+)
 DELIVERY_COUNTS = ("pending", "retrying", "dead", "delivered")
 
 
@@ -295,6 +303,9 @@ class PollOutcome:
     complete: bool = True
     added: int = 0
     removed: int = 0
+    # A first listing (no baseline yet): every member becomes present in SQL, and when the
+    # listing is complete (`baseline`) stored edges it lacks are dropped. No events.
+    adopt: ScratchMembers | None = None
     # The watch's notifiers: each gets one delivery row per event it wants, in the same
     # transaction as the events.
     routes: list[Route] = field(default_factory=list)
@@ -419,6 +430,33 @@ class Store:
         )
         return {state: int(count) for state, count in cursor.fetchall()}
 
+    # -- listings -------------------------------------------------------------------------
+
+    def scratch_members(self) -> ScratchMembers:
+        """A fresh temporary table for one poll's listing; `drop()` it when the poll ends."""
+        return ScratchMembers(self.db.conn, f"listing_{next(_SCRATCH_NAMES)}")
+
+    def new_members(
+        self, watch_id: int, members: ScratchMembers
+    ) -> list[tuple[Profile, str | None]]:
+        """Listed accounts not stored as present, with their stored state (None: unknown)."""
+        cursor = self.db.execute(
+            f"SELECT {_prefixed('m.')}, e.state FROM temp.{members.table} AS m"
+            " LEFT JOIN edges AS e ON e.watch_id = ? AND e.target_id = m.id"
+            " WHERE e.state IS NULL OR e.state != 'present'",
+            [watch_id],
+        )
+        return [(_profile_row(row), row[8]) for row in cursor.fetchall()]
+
+    def absent_edges(self, watch_id: int, members: ScratchMembers) -> list[tuple[str, str]]:
+        """Stored edges (not hidden) whose account the listing lacks: (target id, state)."""
+        cursor = self.db.execute(
+            "SELECT target_id, state FROM edges WHERE watch_id = ? AND state != 'hidden'"
+            f" AND target_id NOT IN (SELECT id FROM temp.{members.table})",
+            [watch_id],
+        )
+        return [(str(target), str(state)) for target, state in cursor.fetchall()]
+
     # -- profiles -------------------------------------------------------------------------
 
     def profiles(self, platform: str, ids: Iterable[str]) -> dict[str, Profile]:
@@ -433,9 +471,7 @@ class Store:
                 [platform, *chunk],
             )
             for row in cursor.fetchall():
-                found[row[0]] = Profile(
-                    row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7])
-                )
+                found[row[0]] = _profile_row(row)
         return found
 
     def _save_profiles(self, platform: str, profiles: Iterable[Profile]) -> None:
@@ -468,6 +504,8 @@ class Store:
         """Apply one successful poll atomically: profiles, edges, events, outbox, metadata."""
         with self.transaction():
             self._save_profiles(platform, [outcome.account, *outcome.profiles])
+            if outcome.adopt is not None:
+                self._adopt(outcome.watch_id, outcome.adopt, outcome.finished_at, outcome.baseline)
             self.db.conn.executemany(
                 "INSERT INTO edges (watch_id, target_id, state, since) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(watch_id, target_id) DO UPDATE SET state = excluded.state,"
@@ -541,6 +579,21 @@ class Store:
                     outcome.finished_at if outcome.baseline else None,
                     outcome.watch_id,
                 ],
+            )
+
+    def _adopt(self, watch_id: int, members: ScratchMembers, now: str, drop_absent: bool) -> None:
+        self.db.execute(
+            "INSERT INTO edges (watch_id, target_id, state, since)"
+            f" SELECT ?, id, 'present', ? FROM temp.{members.table} WHERE true"
+            " ON CONFLICT(watch_id, target_id) DO UPDATE SET state = 'present',"
+            " since = CASE WHEN edges.state = 'present' THEN edges.since ELSE excluded.since END",
+            [watch_id, now],
+        )
+        if drop_absent:
+            self.db.execute(
+                "DELETE FROM edges WHERE watch_id = ?"
+                f" AND target_id NOT IN (SELECT id FROM temp.{members.table})",
+                [watch_id],
             )
 
     def record_failure(
@@ -958,3 +1011,89 @@ def probe_writable(path: str, timeout: float = 2.0) -> str | None:
     finally:
         conn.close()
     return None
+
+
+def _prefixed(prefix: str) -> str:
+    return ", ".join(prefix + column for column in _PROFILE_COLUMNS.split(", "))
+
+
+def _profile_row(row: Sequence[Any]) -> Profile:
+    return Profile(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]))
+
+
+class ScratchMembers:
+    """One poll's listing in a temporary table (the `Members` of platforms/base.py).
+
+    Temporary tables live beside the connection, not in the database file, and cost SQLite's
+    page cache rather than Python objects: memory stays flat however long the list.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, table: str) -> None:
+        self._conn = conn
+        self.table = table
+        conn.execute(
+            f"CREATE TEMP TABLE {table} (id TEXT PRIMARY KEY, pass INTEGER NOT NULL,"
+            " handle TEXT, name TEXT, url TEXT, follower_count INTEGER,"
+            " following_count INTEGER, is_verified INTEGER, deactivated INTEGER)"
+        )
+        self._inserts: dict[int, str] = {}
+
+    def _insert_sql(self, rows: int) -> str:
+        sql = self._inserts.get(rows)
+        if sql is None:
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+            sql = (
+                f"INSERT INTO temp.{self.table} (id, pass, handle, name, url, follower_count,"
+                f" following_count, is_verified, deactivated) VALUES {values}"
+                " ON CONFLICT(id) DO UPDATE SET pass = excluded.pass"
+                f" WHERE {self.table}.pass != excluded.pass RETURNING id"
+            )
+            self._inserts[rows] = sql
+        return sql
+
+    def add_page(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
+        if not page:
+            return []
+        params: list[Any] = []
+        for p in page:
+            params += (
+                p.id,
+                pass_number,
+                p.handle,
+                p.name,
+                p.url,
+                p.follower_count,
+                p.following_count,
+                int(p.is_verified),
+                int(p.deactivated),
+            )
+        # RETURNING names the rows inserted or moved to this pass: the rest repeat it.
+        fresh = [row[0] for row in self._conn.execute(self._insert_sql(len(page)), params)]
+        unclaimed = set(fresh)
+        repeats = []
+        for entry in page:
+            if entry.id in unclaimed:
+                unclaimed.discard(entry.id)
+            else:
+                repeats.append(entry)
+        return repeats
+
+    def __len__(self) -> int:
+        row = self._conn.execute(f"SELECT COUNT(*) FROM temp.{self.table}").fetchone()
+        return int(row[0])
+
+    def __contains__(self, account_id: object) -> bool:
+        row = self._conn.execute(
+            f"SELECT 1 FROM temp.{self.table} WHERE id = ?", [account_id]
+        ).fetchone()
+        return row is not None
+
+    def ids_with_follower_count(self, count: int | None) -> set[str]:
+        if count is None:
+            sql = f"SELECT id FROM temp.{self.table} WHERE follower_count IS NULL"
+            return {row[0] for row in self._conn.execute(sql)}
+        sql = f"SELECT id FROM temp.{self.table} WHERE follower_count = ?"
+        return {row[0] for row in self._conn.execute(sql, [count])}
+
+    def drop(self) -> None:
+        self._conn.execute(f"DROP TABLE IF EXISTS temp.{self.table}")

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlparse
 from watcher.errors import AccountNotFound, PlatformError
 from watcher.http import HttpStatusError, get_json
 from watcher.offset_paging import collect_by_offset
-from watcher.platforms.base import Listing, Profile, Relation
+from watcher.platforms.base import Listing, Members, Profile, Relation
 from watcher.platforms.registry import PlatformContext, register
 
 PROFILE_HOSTS = ("audius.co", "www.audius.co")
@@ -76,14 +76,14 @@ class AudiusClient:
             raise
         return _profile(_data(body, dict))
 
-    async def listing(self, account_id: str, relation: Relation) -> Listing:
+    async def listing(self, account_id: str, relation: Relation, members: Members) -> Listing:
         path = f"/users/{quote(account_id, safe='')}/{relation}"
 
         async def fetch(offset: int, limit: int) -> list[Profile]:
             body = await self._get(path, offset=offset, limit=limit)
             return [_profile(item) for item in _data(body, list)]
 
-        return await collect_by_offset(fetch, self._page_size, self._max_passes)
+        return await collect_by_offset(fetch, self._page_size, self._max_passes, members)
 
     async def aclose(self) -> None:
         return None

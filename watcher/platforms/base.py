@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -26,6 +27,55 @@ class Profile:
         return self.following_count if relation == "following" else self.follower_count
 
 
+class Members(Protocol):
+    """Where a listing collects the accounts it saw, page by page.
+
+    Polls write into a scratch table of the database (a million followers never sit in
+    Python objects); tests and small tools use `MemoryMembers`. The first profile seen of an
+    account is the one kept. `pass_number` lets offset paging tell a repeat within one pass
+    (evidence of a skip) from an account met again in a later pass.
+    """
+
+    def add_page(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
+        """Record a page; returns its entries already seen earlier in the same pass."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, account_id: object) -> bool: ...
+
+    def ids_with_follower_count(self, count: int | None) -> set[str]:
+        """The accounts seen whose (first seen) follower count is `count`: one tie group."""
+        ...
+
+
+class MemoryMembers:
+    """Members held in a dict: for tests and small lists."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[str, Profile] = {}
+        self._pass_of: dict[str, int] = {}
+
+    def add_page(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
+        repeats = []
+        for entry in page:
+            if self._pass_of.get(entry.id) == pass_number:
+                repeats.append(entry)
+                continue
+            self._pass_of[entry.id] = pass_number
+            self.profiles.setdefault(entry.id, entry)
+        return repeats
+
+    def __len__(self) -> int:
+        return len(self.profiles)
+
+    def __contains__(self, account_id: object) -> bool:
+        return account_id in self.profiles
+
+    def ids_with_follower_count(self, count: int | None) -> set[str]:
+        return {p.id for p in self.profiles.values() if p.follower_count == count}
+
+
 @dataclass(slots=True)
 class Listing:
     """One poll's view of a relation list, with how much the client trusts it.
@@ -35,7 +85,7 @@ class Listing:
     proves presence (a listed account is followed) but not absence.
     """
 
-    members: dict[str, Profile] = field(default_factory=dict)
+    members: Members = field(default_factory=MemoryMembers)
     complete: bool = True
     # True when a single pass showed every position once: nothing moved while it was read.
     clean: bool = True
@@ -58,8 +108,9 @@ class Platform(Protocol):
         """The current profile, or None when the account does not exist (any more)."""
         ...
 
-    async def listing(self, account_id: str, relation: Relation) -> Listing:
-        """Page through the whole relation list; raises PlatformError if any page fails."""
+    async def listing(self, account_id: str, relation: Relation, members: Members) -> Listing:
+        """Page through the whole relation list into `members`; raises PlatformError if any
+        page fails."""
         ...
 
     async def aclose(self) -> None: ...

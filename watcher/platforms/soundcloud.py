@@ -21,7 +21,7 @@ from watcher.cursor_paging import CursorPage, collect_by_cursor
 from watcher.errors import AccountNotFound, PlatformError
 from watcher.http import HttpStatusError, JsonAnswer, request_json
 from watcher.oauth import ClientCredentials, TokenKeeper
-from watcher.platforms.base import Listing, Profile, Relation
+from watcher.platforms.base import Listing, Members, Profile, Relation
 from watcher.platforms.registry import PlatformContext, register
 
 PROFILE_HOSTS = ("soundcloud.com", "www.soundcloud.com", "m.soundcloud.com")
@@ -146,14 +146,14 @@ class SoundCloudClient:
             raise
         return _profile(answer.body)
 
-    async def listing(self, account_id: str, relation: Relation) -> Listing:
+    async def listing(self, account_id: str, relation: Relation, members: Members) -> Listing:
         first = f"{self._base}/users/{_path_id(account_id)}/{_PATHS[relation]}"
 
         async def fetch(url: str, params: Mapping[str, str | int] | None) -> CursorPage:
             return _page((await self._get(url, params)).body)
 
         params: dict[str, str | int] = {"limit": self._page_size, "linked_partitioning": "true"}
-        return await collect_by_cursor(fetch, first, params, self._page_size)
+        return await collect_by_cursor(fetch, first, params, self._page_size, members)
 
     async def aclose(self) -> None:
         return None
