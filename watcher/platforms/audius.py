@@ -11,8 +11,10 @@ import re
 from typing import Any
 from urllib.parse import quote, urlparse
 
+import msgspec
+
 from watcher.errors import AccountNotFound, PlatformError
-from watcher.http import HttpStatusError, get_json
+from watcher.http import Decode, HttpStatusError, get_json
 from watcher.offset_paging import collect_by_offset
 from watcher.platforms.base import Listing, Members, Profile, Relation
 from watcher.platforms.registry import PlatformContext, register
@@ -39,7 +41,7 @@ class AudiusClient:
         if settings.app_name:
             self._params["app_name"] = settings.app_name
 
-    async def _get(self, path: str, **params: str | int) -> Any:
+    async def _get(self, path: str, decode: Decode, **params: str | int) -> Any:
         _, body = await get_json(
             self._http,
             f"{self._base}{path}",
@@ -47,6 +49,7 @@ class AudiusClient:
             headers=self._headers,
             retry=self._retry,
             budget=self._budget,
+            decode=decode,
         )
         return body
 
@@ -56,12 +59,14 @@ class AudiusClient:
             raise AccountNotFound(f"audius: {account!r} is not a handle, id or audius.co URL")
         # Handles first: they are what people write, and a handle can happen to decode as an id.
         try:
-            body = await self._get(f"/users/handle/{quote(handle.lstrip('@'), safe='')}")
+            body = await self._get(
+                f"/users/handle/{quote(handle.lstrip('@'), safe='')}", _ONE.decode
+            )
         except HttpStatusError as exc:
             if exc.status not in (400, 404):
                 raise
         else:
-            return _profile(_data(body, dict))
+            return _profile(body.data)
         found = None if handle.startswith("@") else await self.profile(handle)
         if found is None:
             raise AccountNotFound(f"audius: no account {account!r}")
@@ -69,19 +74,19 @@ class AudiusClient:
 
     async def profile(self, account_id: str) -> Profile | None:
         try:
-            body = await self._get(f"/users/{quote(account_id, safe='')}")
+            body = await self._get(f"/users/{quote(account_id, safe='')}", _ONE.decode)
         except HttpStatusError as exc:
             if exc.status in (400, 404):
                 return None
             raise
-        return _profile(_data(body, dict))
+        return _profile(body.data)
 
     async def listing(self, account_id: str, relation: Relation, members: Members) -> Listing:
         path = f"/users/{quote(account_id, safe='')}/{relation}"
 
         async def fetch(offset: int, limit: int) -> list[Profile]:
-            body = await self._get(path, offset=offset, limit=limit)
-            return [_profile(item) for item in _data(body, list)]
+            body = await self._get(path, _MANY.decode, offset=offset, limit=limit)
+            return [_profile(user) for user in body.data]
 
         return await collect_by_offset(fetch, self._page_size, self._max_passes, members)
 
@@ -103,29 +108,51 @@ def _handle_from(account: str) -> str | None:
     return text if _HANDLE.match(text) else None
 
 
-def _data(body: Any, kind: type) -> Any:
-    if not isinstance(body, dict) or not isinstance(body.get("data"), kind):
-        raise PlatformError(f"audius: unexpected body (no {kind.__name__} 'data')")
-    return body["data"]
+class _User(msgspec.Struct):
+    """The fields of a user object we read; the other thirty-odd are skipped unparsed.
+
+    Values stay `Any` and are checked below, so an odd value degrades one field, not the page.
+    """
+
+    id: Any = None
+    handle: Any = None
+    name: Any = None
+    follower_count: Any = None
+    followee_count: Any = None
+    is_verified: Any = None
+    is_deactivated: Any = None
+    is_available: Any = None
 
 
-def _profile(item: Any) -> Profile:
-    """The fields we need from a user object; anything else is ignored."""
-    if not isinstance(item, dict):
-        raise PlatformError("audius: a list entry is not an object")
-    user_id, handle = item.get("id"), item.get("handle")
-    if not isinstance(user_id, str | int) or not isinstance(handle, str):
+class _Many(msgspec.Struct):
+    data: list[_User]
+
+
+class _One(msgspec.Struct):
+    data: _User
+
+
+_MANY = msgspec.json.Decoder(_Many)
+_ONE = msgspec.json.Decoder(_One)
+
+
+def _profile(user: _User) -> Profile:
+    """The fields we need from a user object."""
+    user_id, handle = user.id, user.handle
+    if isinstance(user_id, bool) or not isinstance(user_id, str | int):
         raise PlatformError("audius: a user object lacks its id or handle")
-    name = item.get("name")
+    if not isinstance(handle, str) or not handle:
+        raise PlatformError("audius: a user object lacks its id or handle")
+    name = user.name
     return Profile(
         id=str(user_id),
         handle=handle,
         name=name if isinstance(name, str) else handle,
         url=f"https://audius.co/{handle}",
-        follower_count=_int_or_none(item.get("follower_count")),
-        following_count=_int_or_none(item.get("followee_count")),
-        is_verified=item.get("is_verified") is True,
-        deactivated=item.get("is_deactivated") is True or item.get("is_available") is False,
+        follower_count=_int_or_none(user.follower_count),
+        following_count=_int_or_none(user.followee_count),
+        is_verified=user.is_verified is True,
+        deactivated=user.is_deactivated is True or user.is_available is False,
     )
 
 

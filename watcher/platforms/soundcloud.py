@@ -17,9 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import msgspec
+
 from watcher.cursor_paging import CursorPage, collect_by_cursor
 from watcher.errors import AccountNotFound, PlatformError
-from watcher.http import HttpStatusError, JsonAnswer, request_json
+from watcher.http import Decode, HttpStatusError, JsonAnswer, request_json
 from watcher.oauth import ClientCredentials, TokenKeeper
 from watcher.platforms.base import Listing, Members, Profile, Relation
 from watcher.platforms.registry import PlatformContext, register
@@ -60,17 +62,18 @@ class SoundCloudClient:
         url: str,
         params: Mapping[str, str | int] | None = None,
         ok_statuses: frozenset[int] = frozenset({200}),
+        decode: Decode | None = None,
     ) -> JsonAnswer:
         """GET with the current token; a 401 gets one new token and one more try."""
         token = await self._tokens.access_token()
         try:
-            return await self._send(url, params, ok_statuses, token)
+            return await self._send(url, params, ok_statuses, token, decode)
         except HttpStatusError as exc:
             if exc.status != 401:
                 raise
         token = await self._tokens.renew(rejected=token)
         try:
-            return await self._send(url, params, ok_statuses, token)
+            return await self._send(url, params, ok_statuses, token, decode)
         except HttpStatusError as exc:
             if exc.status == 401:
                 self._tokens.refused_again()
@@ -83,6 +86,7 @@ class SoundCloudClient:
         params: Mapping[str, str | int] | None,
         ok_statuses: frozenset[int],
         token: str,
+        decode: Decode | None,
     ) -> JsonAnswer:
         return await request_json(
             self._http,
@@ -93,6 +97,7 @@ class SoundCloudClient:
             retry=self._retry,
             budget=self._budget,
             ok_statuses=ok_statuses,
+            decode=decode,
         )
 
     async def resolve(self, account: str) -> Profile:
@@ -128,7 +133,7 @@ class SoundCloudClient:
                 return None
             raise
         if answer.status == 200:  # a server that resolved in place: the body is the resource
-            return _profile(answer.body).id if _is_user(answer.body) else None
+            return _profile(_user_of(answer.body)).id if _is_user(answer.body) else None
         location = answer.headers.get("location")
         if not location and isinstance(answer.body, dict):
             body_location = answer.body.get("location")
@@ -144,13 +149,13 @@ class SoundCloudClient:
             if exc.status in (400, 404, 410):
                 return None
             raise
-        return _profile(answer.body)
+        return _profile(_user_of(answer.body))
 
     async def listing(self, account_id: str, relation: Relation, members: Members) -> Listing:
         first = f"{self._base}/users/{_path_id(account_id)}/{_PATHS[relation]}"
 
         async def fetch(url: str, params: Mapping[str, str | int] | None) -> CursorPage:
-            return _page((await self._get(url, params)).body)
+            return _page((await self._get(url, params, decode=_PAGE.decode)).body)
 
         params: dict[str, str | int] = {"limit": self._page_size, "linked_partitioning": "true"}
         return await collect_by_cursor(fetch, first, params, self._page_size, members)
@@ -191,44 +196,70 @@ def _user_id_in(location: str) -> str | None:
     return found if found.startswith(URN_PREFIX) else URN_PREFIX + found
 
 
-def _page(body: Any) -> CursorPage:
-    if not isinstance(body, dict) or not isinstance(body.get("collection"), list):
-        raise PlatformError("soundcloud: unexpected body (no 'collection' list)")
-    next_href = body.get("next_href")
+class _User(msgspec.Struct):
+    """The fields of a user object we read; the rest are skipped unparsed. Values stay `Any`
+    and are checked below, so an odd value degrades one field, not the page."""
+
+    urn: Any = None
+    id: Any = None
+    permalink: Any = None
+    username: Any = None
+    permalink_url: Any = None
+    followers_count: Any = None
+    followings_count: Any = None
+    verified: Any = None
+
+
+class _Page(msgspec.Struct):
+    collection: list[_User]
+    next_href: Any = None
+
+
+_PAGE = msgspec.json.Decoder(_Page)
+
+
+def _page(page: _Page) -> CursorPage:
+    next_href = page.next_href
     if next_href is not None and not isinstance(next_href, str):
         raise PlatformError("soundcloud: next_href is not a string")
-    return CursorPage([_profile(item) for item in body["collection"]], next_href or None)
+    return CursorPage([_profile(user) for user in page.collection], next_href or None)
 
 
 def _is_user(item: Any) -> bool:
     return isinstance(item, dict) and item.get("kind", "user") == "user"
 
 
-def _profile(item: Any) -> Profile:
+def _user_of(body: Any) -> _User:
+    """A user object from an already decoded body (single-user answers are rare: plain JSON)."""
+    try:
+        return msgspec.convert(body, _User)
+    except msgspec.ValidationError:
+        raise PlatformError("soundcloud: a user object is not an object") from None
+
+
+def _profile(user: _User) -> Profile:
     """The fields we need from a user object: URN id, permalink, username, permalink_url."""
-    if not isinstance(item, dict):
-        raise PlatformError("soundcloud: a list entry is not an object")
-    user_id = _urn_of(item)
-    permalink = item.get("permalink")
+    user_id = _urn_of(user)
+    permalink = user.permalink
     if user_id is None or not isinstance(permalink, str) or not permalink:
         raise PlatformError("soundcloud: a user object lacks its id or permalink")
-    username, url = item.get("username"), item.get("permalink_url")
+    username, url = user.username, user.permalink_url
     return Profile(
         id=user_id,
         handle=permalink,
         name=username if isinstance(username, str) and username else permalink,
         url=url if isinstance(url, str) and url else f"https://soundcloud.com/{permalink}",
-        follower_count=_int_or_none(item.get("followers_count")),
-        following_count=_int_or_none(item.get("followings_count")),
-        is_verified=item.get("verified") is True,
+        follower_count=_int_or_none(user.followers_count),
+        following_count=_int_or_none(user.followings_count),
+        is_verified=user.verified is True,
     )
 
 
-def _urn_of(item: dict[str, Any]) -> str | None:
-    urn = item.get("urn")
+def _urn_of(user: _User) -> str | None:
+    urn = user.urn
     if isinstance(urn, str) and _URN.match(urn):
         return urn
-    raw = item.get("id")
+    raw = user.id
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return f"{URN_PREFIX}{raw}"
     if isinstance(raw, str) and (_URN.match(raw) or _NUMERIC.match(raw)):
