@@ -13,6 +13,7 @@ import msgspec
 
 from watcher import metrics
 from watcher.budget import RequestBudget
+from watcher.connections import Requester
 from watcher.errors import PlatformError
 from watcher.retry import RetryPolicy, parse_retry_after
 
@@ -34,7 +35,7 @@ class JsonAnswer:
 
 
 async def request_json(
-    http: httpx.AsyncClient,
+    http: Requester,
     method: str,
     url: str,
     *,
@@ -100,7 +101,7 @@ async def request_json(
 
 
 async def get_json(
-    http: httpx.AsyncClient,
+    http: Requester,
     url: str,
     *,
     params: Mapping[str, str | int] | None = None,
@@ -126,7 +127,7 @@ async def get_json(
 
 
 async def _send(
-    http: httpx.AsyncClient,
+    http: Requester,
     method: str,
     url: str,
     params: Mapping[str, str | int] | None,

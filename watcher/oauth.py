@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
 from watcher import logs
 from watcher.budget import RequestBudget
 from watcher.clock import Clock, iso, parse_iso
+from watcher.connections import Requester
 from watcher.errors import PlatformError
 from watcher.http import HttpStatusError, request_json
 from watcher.retry import RetryPolicy, Sleep
@@ -67,7 +66,7 @@ class TokenKeeper:
         platform: str,
         credentials: ClientCredentials,
         *,
-        http: httpx.AsyncClient,
+        http: Requester,
         store: Store,
         clock: Clock,
         retry: RetryPolicy,

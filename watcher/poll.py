@@ -15,6 +15,7 @@ from watcher.alerts import FAILING, RECOVERED, Alert
 from watcher.budget import RequestBudget
 from watcher.clock import Clock, SystemClock, iso
 from watcher.config import Config, Watch
+from watcher.connections import Connections
 from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
 from watcher.events import Event
 from watcher.platforms import registry
@@ -90,12 +91,8 @@ class Engine:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
-        self.http = httpx.AsyncClient(
-            timeout=config.defaults.timeout,
-            follow_redirects=False,
-            headers={"User-Agent": f"watcher/{__version__}"},
-            transport=transport,
-        )
+        self._transport = transport
+        self._connections: list[Connections] = []
         self._retry = retry or RetryPolicy()
         self._budget_factory = budget_factory
         self.platforms: dict[str, Platform] = {
@@ -115,21 +112,34 @@ class Engine:
             if name in self.platforms:
                 self._retired.append(self.platforms[name])
             self.platforms[name] = registry.create(name, self._context(config, name))
-        self.http.timeout = httpx.Timeout(config.defaults.timeout)
+        for connections in self._connections:
+            connections.set_timeout(config.defaults.timeout)
         self.config = config
 
     def _context(self, config: Config, platform: str) -> registry.PlatformContext:
         """What one platform's client gets, with the one request budget all its watches share."""
         settings = config.platform_settings(platform)
         budget = self._budget_factory(settings.requests_per_second, settings.max_concurrent)
+        connections = Connections(self._client)
+        self._connections.append(connections)
         return registry.PlatformContext(
-            config, self.http, self.store, self._retry, self.clock, budget
+            config, connections, self.store, self._retry, self.clock, budget
+        )
+
+    def _client(self, limits: httpx.Limits) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self.config.defaults.timeout,
+            follow_redirects=False,
+            headers={"User-Agent": f"watcher/{__version__}"},
+            transport=self._transport,
+            limits=limits,
         )
 
     async def aclose(self) -> None:
         for platform in [*self.platforms.values(), *self._retired]:
             await platform.aclose()
-        await self.http.aclose()
+        for connections in self._connections:
+            await connections.aclose()
 
     async def poll_all(self, watches: Sequence[Watch] | None = None) -> list[PollReport]:
         return list(await asyncio.gather(*(self.poll(w) for w in watches or self.config.watch)))

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import httpx
-
     from watcher.budget import RequestBudget
     from watcher.clock import Clock
     from watcher.config import Config
+    from watcher.connections import Requester
     from watcher.platforms.base import Platform
     from watcher.retry import RetryPolicy
     from watcher.store import Store
@@ -24,7 +23,7 @@ class PlatformContext:
     requests must pass through."""
 
     config: Config
-    http: httpx.AsyncClient
+    http: Requester
     store: Store
     retry: RetryPolicy
     clock: Clock
