@@ -125,6 +125,87 @@ async def fleet(
     return {"baseline": cycles[0], "quiet": cycles[1], "peak_rss_mb": peak_rss_mb()}
 
 
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def pending_deliveries(database: str, url: str, count: int) -> Any:
+    """A database holding `count` pending webhook deliveries, and the config that names it."""
+    from datetime import UTC, datetime
+
+    from watcher.config import parse
+    from watcher.events import Event
+    from watcher.platforms.base import Profile
+    from watcher.store import PollOutcome, Route, Store
+
+    config = parse(
+        {
+            "database": database,
+            "notifiers": {"hook": {"type": "webhook", "url": url, "secret": SECRET}},
+            "watch": [{"platform": "audius", "account": "star", "notify": ["hook"]}],
+        }
+    )
+    store = Store.open(Path(database))
+    watch = store.ensure_watch(config.watch[0].key, "audius", "star", "following", "now")
+    star = Profile("s1", "star", "Star", "https://audius.co/star", 10, count)
+    moment = datetime.now(UTC)
+    events = [
+        Event.create(
+            platform="audius",
+            relation="following",
+            added=True,
+            account=star,
+            target=Profile(f"t{i}", f"artist_{i}", f"Artist {i}", f"https://audius.co/artist_{i}"),
+            moment=moment,
+        )
+        for i in range(count)
+    ]
+    store.commit_poll(
+        "audius",
+        PollOutcome(
+            watch_id=watch.id,
+            started_at="2026-11-25T00:00:00Z",
+            finished_at="2026-11-25T00:00:01Z",
+            duration_ms=1000,
+            account=star,
+            events=events,
+            routes=[Route("hook")],
+        ),
+    )
+    return config, store, [e.to_json() for e in events]
+
+
+async def drain(database: str, url: str, count: int) -> dict[str, Any]:
+    """Time the dispatcher sending `count` pending webhook deliveries."""
+    from watcher.sinks.dispatcher import Dispatcher
+
+    config, store, _ = pending_deliveries(database, url, count)
+    dispatcher = Dispatcher(config, store)
+    try:
+        started = time.perf_counter()
+        report = await dispatcher.dispatch()
+        seconds = time.perf_counter() - started
+    finally:
+        await dispatcher.aclose()
+        store.close()
+    delivered = report.count("delivered")
+    return {"seconds": seconds, "delivered": delivered, "peak_rss_mb": peak_rss_mb()}
+
+
+async def bare_post(database: str, url: str, count: int) -> dict[str, Any]:
+    """The floor: the same bodies POSTed one after another with a plain httpx client."""
+    _, store, bodies = pending_deliveries(database, url, count)
+    store.close()
+    async with httpx.AsyncClient() as client:
+        started = time.perf_counter()
+        for body in bodies:
+            response = await client.post(
+                url, content=body, headers={"content-type": "application/json"}
+            )
+            response.raise_for_status()
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "delivered": len(bodies)}
+
+
 def main() -> None:
     kind, *args = sys.argv[1:]
     if kind == "poll":
@@ -135,6 +216,10 @@ def main() -> None:
     elif kind == "fleet":
         url, database, accounts, rate, concurrency = args
         result = asyncio.run(fleet(url, database, int(accounts), float(rate), int(concurrency)))
+    elif kind in ("drain", "bare_post"):
+        database, url, count = args
+        run = drain if kind == "drain" else bare_post
+        result = asyncio.run(run(database, url, int(count)))
     else:
         raise SystemExit(f"unknown child {kind!r}")
     print(json.dumps(result))

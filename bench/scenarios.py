@@ -230,9 +230,49 @@ def fleet(quick: bool) -> list[Figure]:
     return figures
 
 
+@contextmanager
+def receiver_process() -> Iterator[SimProcess]:
+    """A webhook receiver in its own process."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.receiver"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    receiver = SimProcess(process.stdout.readline().strip())
+    try:
+        yield receiver
+    finally:
+        process.stdin.close()
+        rest = process.stdout.read()
+        process.wait(timeout=30)
+    receiver.stats = json.loads(rest.strip().splitlines()[-1])
+
+
+def deliveries(quick: bool) -> list[Figure]:
+    """6: 10,000 pending webhook deliveries drained, against a bare httpx loop."""
+    count = 1_000 if quick else 10_000
+    with receiver_process() as receiver, tempfile.TemporaryDirectory() as folder:
+        ours = child("drain", str(Path(folder) / "a.db"), receiver.url, str(count))
+        bare = child("bare_post", str(Path(folder) / "b.db"), receiver.url, str(count))
+    if ours["delivered"] != count:
+        raise RuntimeError(f"only {ours['delivered']} of {count} deliveries were delivered")
+    ours_rate, bare_rate = count / ours["seconds"], count / bare["seconds"]
+    return [
+        Figure(6, f"dispatcher, {count:,} webhook deliveries", ours_rate, "per s"),
+        Figure(6, "bare httpx loop, same bodies, one at a time", bare_rate, "per s"),
+        Figure(6, "dispatcher rate / bare rate", ours_rate / bare_rate, "x", 0.8, bound="min"),
+        Figure(6, "POSTs the receiver took", receiver.stats["received"], "", 2 * count),
+    ]
+
+
 SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     1: quiet_poll_30k,
     3: followers_1m,
     4: database_growth,
     5: fleet,
+    6: deliveries,
 }

@@ -50,7 +50,8 @@ Check = Callable[[Recorded], None]
 class Receiver:
     """Context manager: `with Receiver() as rx: ... rx.url("/hook") ... rx.requests`."""
 
-    def __init__(self, check: Check | None = None) -> None:
+    def __init__(self, check: Check | None = None, *, keep_alive: bool = False) -> None:
+        self.keep_alive = keep_alive  # HTTP/1.1 persistent connections (default: one per request)
         self.requests: list[Recorded] = []
         self.rejections: list[str] = []
         self._replies: deque[Reply] = deque()
@@ -95,6 +96,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
             def _handle(self) -> None:
                 receiver._serve(self)
 

@@ -173,6 +173,53 @@ def test_2xx_is_success(status: int) -> None:
     assert result == SendResult(ok=True, status=status)
 
 
+@pytest.mark.parametrize("size", [0, 300, 5 * 1024 * 1024])
+def test_any_answer_body_is_fine_and_a_huge_one_is_not_buffered(size: int) -> None:
+    with Receiver() as rx:
+        rx.reply(200, body=b"x" * size)
+        result = deliver(rx.url("/hook"))
+
+    assert result == SendResult(ok=True, status=200)
+
+
+def test_deliveries_in_a_row_reuse_one_connection() -> None:
+    connections = 0
+
+    async def go(url: str) -> list[SendResult]:
+        nonlocal connections
+
+        async def trace(name: str, info: dict[str, object]) -> None:
+            nonlocal connections
+            connections += name == "connection.connect_tcp.complete"
+
+        async with httpx.AsyncClient(verify=TLS) as http:
+            http.event_hooks = {"request": [lambda r: _trace(r, trace)], "response": []}
+            return [
+                await send_webhook(
+                    http,
+                    url=url,
+                    secret=SPEC_SECRET,
+                    event_id=f"evt_{n}",
+                    body=BODY,
+                    timestamp=datetime.now(UTC),
+                    timeout=5,
+                )
+                for n in range(5)
+            ]
+
+    with Receiver(keep_alive=True) as rx:
+        for _ in range(5):
+            rx.reply(200, body=b'{"ok": true}')
+        results = asyncio.run(go(rx.url("/hook")))
+
+    assert all(r.ok for r in results)
+    assert connections == 1
+
+
+async def _trace(request: httpx.Request, trace: object) -> None:
+    request.extensions["trace"] = trace
+
+
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_redirects_are_not_followed(status: int) -> None:
     with Receiver() as rx:

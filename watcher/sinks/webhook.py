@@ -105,8 +105,10 @@ async def send_webhook(
             timeout=timeout,
             follow_redirects=False,
         ) as response:
-            # The answer's body is never read: only the status and headers matter, and a
-            # hostile receiver should not be able to make us buffer megabytes.
+            # Only the status and headers matter. A short body is read (and dropped) so the
+            # connection can carry the next delivery; a long one is cut off, closing the
+            # connection, so a hostile receiver cannot make us buffer megabytes.
+            await _discard_body(response)
             return result_for_status(
                 response.status_code,
                 what=where,
@@ -125,6 +127,22 @@ async def send_webhook(
         return SendResult(
             ok=False, error=one_line(f"connection failed ({_describe(exc, url)}): {where}")
         )
+
+
+DISCARD_LIMIT = 64 * 1024
+
+
+async def _discard_body(response: httpx.Response) -> None:
+    """Read and drop up to DISCARD_LIMIT bytes; the status is the answer, so a receiver that
+    hangs up mid-body has still answered."""
+    read = 0
+    try:
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read > DISCARD_LIMIT:
+                return
+    except httpx.HTTPError:
+        return
 
 
 def _kind(exc: Exception) -> str:
