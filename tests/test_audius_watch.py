@@ -294,3 +294,42 @@ def settled_size(harness: Harness) -> int:
     finally:
         store.close()
     return harness.db_path.stat().st_size
+
+
+def test_a_list_whose_count_checks_out_costs_no_empty_page(harness: Harness) -> None:
+    tastemaker(harness.sim, 200, lambda i: 10 * i + 1)
+    watch(harness)
+    harness.poll()
+    harness.sim.reset_log()
+    assert harness.poll().ok
+    paths = [r.path for r in harness.sim.requests]
+    assert len(paths) == 3 and sum(p.endswith("/following") for p in paths) == 2
+
+
+def test_a_follow_landing_mid_poll_pushes_nobody_out_as_a_false_removal(
+    harness: Harness,
+) -> None:
+    sim = harness.sim
+    curator, _ = tastemaker(sim, 200, lambda i: 10 * i + 1)
+    star = sim.add_user(handle="newstar", name="New Star", base_followers=10**6)
+    watch(harness)
+    harness.poll()
+
+    def follow_once_paging_starts(request) -> None:  # type: ignore[no-untyped-def]
+        # After the profile (count 200) was read: the list grows to 201 and the new
+        # account sorts first, pushing the last entry past where the count says it ends.
+        if request.path.endswith("/following") and star not in sim.following(curator):
+            sim.follow(curator, star)
+
+    sim.on_request(follow_once_paging_starts)
+    first = harness.poll()  # reads 200 entries: the new one, and all but the last old one
+    assert first.ok
+    assert [(e.type, e.target.handle) for e in first.events] == [("following.added", "newstar")]
+    for _ in range(3):
+        assert harness.poll().events == []
+    assert harness.event_types() == [("following.added", "newstar")]
+    store = harness.store()
+    try:
+        assert store.edge_counts(store.watches()[0].id) == {"present": 201}
+    finally:
+        store.close()

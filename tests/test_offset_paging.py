@@ -48,9 +48,9 @@ def collect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Collect]
     """The algorithm over both places a listing can collect into: a dict, a scratch table."""
     store = Store.open(tmp_path / "w.db")
 
-    def run(source: Replicated, max_passes: int = 4) -> Listing:
+    def run(source: Replicated, max_passes: int = 4, expected: int | None = None) -> Listing:
         members: Members = MemoryMembers() if request.param == "memory" else store.scratch_members()
-        return asyncio.run(collect_by_offset(source.fetch, 100, max_passes, members))
+        return asyncio.run(collect_by_offset(source.fetch, 100, max_passes, members, expected))
 
     yield run
     store.close()
@@ -114,3 +114,17 @@ def test_a_page_longer_than_asked_is_an_error() -> None:
 
     with pytest.raises(PlatformError, match="101 entries where 100 were asked"):
         asyncio.run(collect_by_offset(oversized, 100, 2))
+
+
+def test_a_count_that_matches_a_full_last_page_saves_the_empty_page(collect: Collect) -> None:
+    source = Replicated(list(range(1000, 0, -5)), replicas=2, seed=4)  # 200 distinct counts
+    listing = collect(source, expected=200)
+    assert listing.complete and len(listing.members) == 200
+    assert source.requests == 2  # pages 0-99 and 100-199; no empty third page
+
+
+def test_a_count_that_disagrees_still_reads_to_the_short_page(collect: Collect) -> None:
+    source = Replicated(list(range(1000, 0, -5)), replicas=2, seed=4)
+    listing = collect(source, expected=207)  # deactivated followees count but are not listed
+    assert listing.complete and len(listing.members) == 200
+    assert source.requests == 3

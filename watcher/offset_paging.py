@@ -53,8 +53,17 @@ def _sort_key(profile: Profile) -> int:
     return profile.follower_count if profile.follower_count is not None else NO_COUNT
 
 
-async def _full_pass(fetch: FetchPage, page_size: int, listing: Listing, number: int) -> _Pass:
-    """One pass from offset 0 until a short page, recorded into the listing's members."""
+async def _full_pass(
+    fetch: FetchPage, page_size: int, listing: Listing, number: int, expected: int | None
+) -> _Pass:
+    """One pass from offset 0 until a short page, recorded into the listing's members.
+
+    When the account's own count says how long the list is and a full page ends exactly
+    there, the empty page after it is not fetched: one request less per poll. Should the
+    count be stale (a follow landed meanwhile), the entry left unread only delays that
+    follow to the next poll, and whatever it pushed out of reach stays pending rather than
+    removed: reconciliation re-reads the count before it believes any absence.
+    """
     seen = _Pass()
     offset = 0
     while True:
@@ -67,7 +76,7 @@ async def _full_pass(fetch: FetchPage, page_size: int, listing: Listing, number:
         seen.keys.extend(_sort_key(entry) for entry in page)
         for repeat in listing.members.add_page(page, number):
             seen.repeated_keys.add(_sort_key(repeat))
-        if len(page) < page_size:
+        if len(page) < page_size or (expected is not None and len(seen.keys) == expected):
             return seen
         offset += page_size
         if offset > MAX_POSITIONS:
@@ -123,12 +132,19 @@ async def _repair_groups(
 
 
 async def collect_by_offset(
-    fetch: FetchPage, page_size: int, max_passes: int, members: Members | None = None
+    fetch: FetchPage,
+    page_size: int,
+    max_passes: int,
+    members: Members | None = None,
+    expected: int | None = None,
 ) -> Listing:
-    """Fetch a whole offset-paged list; `listing.complete` says whether nothing was skipped."""
+    """Fetch a whole offset-paged list; `listing.complete` says whether nothing was skipped.
+
+    `expected` is the list's length as the account's profile counts it, when known.
+    """
     listing = Listing() if members is None else Listing(members=members)
     for number in range(1, max_passes + 1):
-        seen = await _full_pass(fetch, page_size, listing, number)
+        seen = await _full_pass(fetch, page_size, listing, number, expected)
         listing.passes += 1
         listing.positions = len(seen.keys)
         if not seen.repeated_keys:

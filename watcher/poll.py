@@ -184,7 +184,7 @@ class Engine:
             account = await self._account(platform, row)
             label = f"{watch.platform} {watch.account} {watch.relation}"
             with progress.track(label, account.count_of(watch.relation)):
-                listing = await platform.listing(account.id, watch.relation, members)
+                listing = await platform.listing(account, watch.relation, members)
             changes = await reconcile(
                 store=self.store,
                 watch_id=row.id,

@@ -81,14 +81,16 @@ class AudiusClient:
             raise
         return _profile(body.data)
 
-    async def listing(self, account_id: str, relation: Relation, members: Members) -> Listing:
-        path = f"/users/{quote(account_id, safe='')}/{relation}"
+    async def listing(self, account: Profile, relation: Relation, members: Members) -> Listing:
+        path = f"/users/{quote(account.id, safe='')}/{relation}"
 
         async def fetch(offset: int, limit: int) -> list[Profile]:
             body = await self._get(path, _MANY.decode, offset=offset, limit=limit)
             return [_profile(user) for user in body.data]
 
-        return await collect_by_offset(fetch, self._page_size, self._max_passes, members)
+        return await collect_by_offset(
+            fetch, self._page_size, self._max_passes, members, account.count_of(relation)
+        )
 
     async def aclose(self) -> None:
         return None

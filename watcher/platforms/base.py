@@ -113,9 +113,9 @@ class Platform(Protocol):
         """The current profile, or None when the account does not exist (any more)."""
         ...
 
-    async def listing(self, account_id: str, relation: Relation, members: Members) -> Listing:
-        """Page through the whole relation list into `members`; raises PlatformError if any
-        page fails."""
+    async def listing(self, account: Profile, relation: Relation, members: Members) -> Listing:
+        """Page through the whole relation list of `account` into `members`; raises
+        PlatformError if any page fails. The profile's counts may save a request."""
         ...
 
     async def aclose(self) -> None: ...

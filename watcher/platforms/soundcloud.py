@@ -151,8 +151,9 @@ class SoundCloudClient:
             raise
         return _profile(_user_of(answer.body))
 
-    async def listing(self, account_id: str, relation: Relation, members: Members) -> Listing:
-        first = f"{self._base}/users/{_path_id(account_id)}/{_PATHS[relation]}"
+    async def listing(self, account: Profile, relation: Relation, members: Members) -> Listing:
+        # The counts are unreliable here (seen at 0): next_href alone says where the list ends.
+        first = f"{self._base}/users/{_path_id(account.id)}/{_PATHS[relation]}"
 
         async def fetch(url: str, params: Mapping[str, str | int] | None) -> CursorPage:
             return _page((await self._get(url, params, decode=_PAGE.decode)).body)
