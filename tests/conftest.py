@@ -26,6 +26,8 @@ class Harness:
     clock: FakeClock
     watches: list[dict[str, Any]]
     timeout: float = 5.0
+    # Listings longer than this go to a temporary table; 0 puts every listing there.
+    members_in_memory: int = 50_000
 
     def config(self) -> Config:
         return parse(
@@ -44,7 +46,13 @@ class Harness:
         store = Store.open(config.database_path)
 
         async def go() -> PollReport:
-            engine = Engine(config, store, clock=self.clock, retry=RetryPolicy.immediate(2))
+            engine = Engine(
+                config,
+                store,
+                clock=self.clock,
+                retry=RetryPolicy.immediate(2),
+                members_in_memory=self.members_in_memory,
+            )
             try:
                 return await engine.poll(config.watch[index])
             finally:
@@ -75,7 +83,11 @@ def sim() -> AudiusSim:
     return AudiusSim(seed=11, replicas=3)
 
 
-@pytest.fixture
-def harness(sim: AudiusSim, tmp_path: Path) -> Iterator[Harness]:
+@pytest.fixture(params=["in-memory", "in-table"])
+def harness(sim: AudiusSim, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """Every end-to-end test runs twice: listings held in a dict, and in a scratch table (the
+    path lists past 50,000 entries take)."""
     with sim.serve() as base_url:
-        yield Harness(sim, base_url, tmp_path / "watcher.db", FakeClock(), [])
+        harness = Harness(sim, base_url, tmp_path / "watcher.db", FakeClock(), [])
+        harness.members_in_memory = 50_000 if request.param == "in-memory" else 0
+        yield harness

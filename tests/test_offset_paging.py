@@ -43,13 +43,17 @@ class Replicated:
 Collect = Callable[..., Listing]
 
 
-@pytest.fixture(params=["memory", "database"])
+@pytest.fixture(params=["memory", "table", "spilled-midway"])
 def collect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Collect]:
     """The algorithm over both places a listing can collect into: a dict, a scratch table."""
     store = Store.open(tmp_path / "w.db")
 
     def run(source: Replicated, max_passes: int = 4, expected: int | None = None) -> Listing:
-        members: Members = MemoryMembers() if request.param == "memory" else store.scratch_members()
+        members: Members = (
+            MemoryMembers()
+            if request.param == "memory"
+            else store.scratch_members(memory_limit=0 if request.param == "table" else 150)
+        )
         return asyncio.run(collect_by_offset(source.fetch, 100, max_passes, members, expected))
 
     yield run

@@ -87,11 +87,14 @@ class Engine:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         budget_factory: BudgetFactory = RequestBudget,
+        members_in_memory: int = 50_000,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
         self._transport = transport
+        # A listing longer than this moves from a dict to a temporary table (flat memory).
+        self._members_in_memory = members_in_memory
         # One TLS context for every client: building one reads the CA bundle (~50 ms).
         self._tls = httpx.create_ssl_context()
         self._connections: list[Connections] = []
@@ -165,7 +168,7 @@ class Engine:
             watch.key, watch.platform, watch.account, watch.relation, iso(started)
         )
         platform = self.platforms[watch.platform]
-        members = self.store.scratch_members()
+        members = self.store.scratch_members(self._members_in_memory)
         try:
             return await self._poll_into(watch, row, platform, members, started, clock_start)
         finally:

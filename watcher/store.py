@@ -25,7 +25,7 @@ import sqlite_utils
 from watcher.alerts import Alert
 from watcher.errors import ConfigError
 from watcher.events import Event
-from watcher.platforms.base import Profile
+from watcher.platforms.base import MemoryMembers, Profile
 
 PRESENT, PENDING, HIDDEN = "present", "pending", "hidden"
 _SCRATCH_NAMES = itertools.count(1)
@@ -432,14 +432,22 @@ class Store:
 
     # -- listings -------------------------------------------------------------------------
 
-    def scratch_members(self) -> ScratchMembers:
-        """A fresh temporary table for one poll's listing; `drop()` it when the poll ends."""
-        return ScratchMembers(self.db.conn, f"listing_{next(_SCRATCH_NAMES)}")
+    def scratch_members(self, memory_limit: int = 50_000) -> ScratchMembers:
+        """A fresh place for one poll's listing; `drop()` it when the poll ends."""
+        return ScratchMembers(self.db.conn, f"listing_{next(_SCRATCH_NAMES)}", memory_limit)
 
     def new_members(
         self, watch_id: int, members: ScratchMembers
     ) -> list[tuple[Profile, str | None]]:
         """Listed accounts not stored as present, with their stored state (None: unknown)."""
+        memory = members.memory
+        if memory is not None:
+            states = self._edge_states(watch_id, list(memory.profiles))
+            return [
+                (profile, states.get(target_id))
+                for target_id, profile in memory.profiles.items()
+                if states.get(target_id) != PRESENT
+            ]
         cursor = self.db.execute(
             f"SELECT {_prefixed('m.')}, e.state FROM temp.{members.table} AS m"
             " LEFT JOIN edges AS e ON e.watch_id = ? AND e.target_id = m.id"
@@ -450,12 +458,31 @@ class Store:
 
     def absent_edges(self, watch_id: int, members: ScratchMembers) -> list[tuple[str, str]]:
         """Stored edges (not hidden) whose account the listing lacks: (target id, state)."""
+        memory = members.memory
+        if memory is not None:
+            cursor = self.db.execute(
+                "SELECT target_id, state FROM edges WHERE watch_id = ? AND state != 'hidden'",
+                [watch_id],
+            )
+            return [(str(t), str(state)) for t, state in cursor if t not in memory.profiles]
         cursor = self.db.execute(
             "SELECT target_id, state FROM edges WHERE watch_id = ? AND state != 'hidden'"
             f" AND target_id NOT IN (SELECT id FROM temp.{members.table})",
             [watch_id],
         )
         return [(str(target), str(state)) for target, state in cursor.fetchall()]
+
+    def _edge_states(self, watch_id: int, target_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(target_ids), 500):
+            chunk = target_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            cursor = self.db.execute(
+                f"SELECT target_id, state FROM edges WHERE watch_id = ? AND target_id IN ({marks})",
+                [watch_id, *chunk],
+            )
+            found.update(cursor.fetchall())
+        return found
 
     # -- profiles -------------------------------------------------------------------------
 
@@ -582,6 +609,23 @@ class Store:
             )
 
     def _adopt(self, watch_id: int, members: ScratchMembers, now: str, drop_absent: bool) -> None:
+        memory = members.memory
+        if memory is not None:
+            self.db.conn.executemany(
+                "INSERT INTO edges (watch_id, target_id, state, since) VALUES (?, ?, 'present', ?)"
+                " ON CONFLICT(watch_id, target_id) DO UPDATE SET state = 'present', since ="
+                " CASE WHEN edges.state = 'present' THEN edges.since ELSE excluded.since END",
+                [(watch_id, target_id, now) for target_id in memory.profiles],
+            )
+            if drop_absent:
+                cursor = self.db.execute(
+                    "SELECT target_id FROM edges WHERE watch_id = ?", [watch_id]
+                )
+                gone = [(watch_id, t) for (t,) in cursor if t not in memory.profiles]
+                self.db.conn.executemany(
+                    "DELETE FROM edges WHERE watch_id = ? AND target_id = ?", gone
+                )
+            return
         self.db.execute(
             "INSERT INTO edges (watch_id, target_id, state, since)"
             f" SELECT ?, id, 'present', ? FROM temp.{members.table} WHERE true"
@@ -1022,21 +1066,61 @@ def _profile_row(row: Sequence[Any]) -> Profile:
 
 
 class ScratchMembers:
-    """One poll's listing in a temporary table (the `Members` of platforms/base.py).
+    """One poll's listing (the `Members` of platforms/base.py): a dict while the list is small,
+    a temporary table once it passes `memory_limit` entries.
 
-    Temporary tables live beside the connection, not in the database file, and cost SQLite's
-    page cache rather than Python objects: memory stays flat however long the list.
+    A dict costs about 0.3 us an entry, a table row about 12 us, so lists of ordinary size
+    stay fast; a list of a million followers moves to a temporary table beside the
+    connection, which costs SQLite's page cache rather than Python objects, so memory stays
+    flat however long the list.
     """
 
-    def __init__(self, conn: sqlite3.Connection, table: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, table: str, memory_limit: int = 50_000) -> None:
         self._conn = conn
         self.table = table
-        conn.execute(
-            f"CREATE TEMP TABLE {table} (id TEXT PRIMARY KEY, pass INTEGER NOT NULL,"
+        self.memory: MemoryMembers | None = MemoryMembers()
+        self._memory_limit = memory_limit
+        self._inserts: dict[int, str] = {}
+
+    def add_page(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
+        if self.memory is not None:
+            repeats = self.memory.add_page(page, pass_number)
+            if len(self.memory) > self._memory_limit:
+                self._spill(self.memory)
+            return repeats
+        return self._add_rows(page, pass_number)
+
+    def _spill(self, memory: MemoryMembers) -> None:
+        """Move what the dict holds into the table; from now on pages go to the table."""
+        self._conn.execute(
+            f"CREATE TEMP TABLE {self.table} (id TEXT PRIMARY KEY, pass INTEGER NOT NULL,"
             " handle TEXT, name TEXT, url TEXT, follower_count INTEGER,"
             " following_count INTEGER, is_verified INTEGER, deactivated INTEGER)"
         )
-        self._inserts: dict[int, str] = {}
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.executemany(
+                f"INSERT INTO temp.{self.table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        p.id,
+                        memory.pass_of(p.id),
+                        p.handle,
+                        p.name,
+                        p.url,
+                        p.follower_count,
+                        p.following_count,
+                        int(p.is_verified),
+                        int(p.deactivated),
+                    )
+                    for p in memory.profiles.values()
+                ],
+            )
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        self.memory = None
 
     def _insert_sql(self, rows: int) -> str:
         sql = self._inserts.get(rows)
@@ -1051,7 +1135,7 @@ class ScratchMembers:
             self._inserts[rows] = sql
         return sql
 
-    def add_page(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
+    def _add_rows(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
         if not page:
             return []
         params: list[Any] = []
@@ -1079,16 +1163,22 @@ class ScratchMembers:
         return repeats
 
     def __len__(self) -> int:
+        if self.memory is not None:
+            return len(self.memory)
         row = self._conn.execute(f"SELECT COUNT(*) FROM temp.{self.table}").fetchone()
         return int(row[0])
 
     def __contains__(self, account_id: object) -> bool:
+        if self.memory is not None:
+            return account_id in self.memory
         row = self._conn.execute(
             f"SELECT 1 FROM temp.{self.table} WHERE id = ?", [account_id]
         ).fetchone()
         return row is not None
 
     def ids_with_follower_count(self, count: int | None) -> set[str]:
+        if self.memory is not None:
+            return self.memory.ids_with_follower_count(count)
         if count is None:
             sql = f"SELECT id FROM temp.{self.table} WHERE follower_count IS NULL"
             return {row[0] for row in self._conn.execute(sql)}
@@ -1096,4 +1186,6 @@ class ScratchMembers:
         return {row[0] for row in self._conn.execute(sql, [count])}
 
     def drop(self) -> None:
-        self._conn.execute(f"DROP TABLE IF EXISTS temp.{self.table}")
+        if self.memory is None:
+            self._conn.execute(f"DROP TABLE IF EXISTS temp.{self.table}")
+        self.memory = None

@@ -71,6 +71,9 @@ class MemoryMembers:
             self.profiles.setdefault(entry.id, entry)
         return repeats
 
+    def pass_of(self, account_id: str) -> int:
+        return self._pass_of[account_id]
+
     def __len__(self) -> int:
         return len(self.profiles)
 
