@@ -85,8 +85,8 @@ class AudiusClient:
         path = f"/users/{quote(account.id, safe='')}/{relation}"
 
         async def fetch(offset: int, limit: int) -> list[Profile]:
-            body = await self._get(path, _MANY.decode, offset=offset, limit=limit)
-            return [_profile(user) for user in body.data]
+            page: list[Profile] = await self._get(path, _page, offset=offset, limit=limit)
+            return page
 
         return await collect_by_offset(
             fetch, self._page_size, self._max_passes, members, account.count_of(relation)
@@ -136,6 +136,50 @@ class _One(msgspec.Struct):
 
 _MANY = msgspec.json.Decoder(_Many)
 _ONE = msgspec.json.Decoder(_One)
+
+
+class _TypedUser(msgspec.Struct):
+    """The same fields with their documented types, checked by msgspec itself (fast path)."""
+
+    id: str | int
+    handle: str
+    name: str | None = None
+    follower_count: int | None = None
+    followee_count: int | None = None
+    is_verified: bool = False
+    is_deactivated: bool = False
+    is_available: bool = True
+
+
+class _TypedMany(msgspec.Struct):
+    data: list[_TypedUser]
+
+
+_TYPED_MANY = msgspec.json.Decoder(_TypedMany)
+
+
+def _page(raw: bytes) -> list[Profile]:
+    """A list page's profiles. Pages as documented decode with their types checked in C;
+    a page with an odd value anywhere takes the lenient path, which checks each field."""
+    try:
+        users = _TYPED_MANY.decode(raw).data
+    except msgspec.ValidationError:
+        return [_profile(user) for user in _MANY.decode(raw).data]
+    if not all(user.handle for user in users):
+        raise PlatformError("audius: a user object lacks its id or handle")
+    return [
+        Profile(
+            str(user.id),
+            user.handle,
+            user.name if user.name is not None else user.handle,
+            "https://audius.co/" + user.handle,
+            user.follower_count,
+            user.followee_count,
+            user.is_verified,
+            user.is_deactivated or not user.is_available,
+        )
+        for user in users
+    ]
 
 
 def _profile(user: _User) -> Profile:
