@@ -333,6 +333,9 @@ class Store:
             # the last transaction, which then simply re-polls.
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            # Scratch tables (a poll's listing) need no rollback journal: they die with the
+            # poll, and without one a page's insert costs a third (0.47 ms against 1.67 ms).
+            conn.execute("PRAGMA temp.journal_mode=OFF")
         except sqlite3.Error as exc:
             raise ConfigError(f"database: cannot open {path}: {exc}") from None
         store = cls(sqlite_utils.Database(conn))
@@ -1138,9 +1141,8 @@ class ScratchMembers:
     def _add_rows(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
         if not page:
             return []
-        params: list[Any] = []
-        for p in page:
-            params += (
+        rows = [
+            (
                 p.id,
                 pass_number,
                 p.handle,
@@ -1151,16 +1153,12 @@ class ScratchMembers:
                 int(p.is_verified),
                 int(p.deactivated),
             )
+            for p in page
+        ]
         # RETURNING names the rows inserted or moved to this pass: the rest repeat it.
+        params = [value for row in rows for value in row]
         fresh = [row[0] for row in self._conn.execute(self._insert_sql(len(page)), params)]
-        unclaimed = set(fresh)
-        repeats = []
-        for entry in page:
-            if entry.id in unclaimed:
-                unclaimed.discard(entry.id)
-            else:
-                repeats.append(entry)
-        return repeats
+        return _unclaimed(page, fresh)
 
     def __len__(self) -> int:
         if self.memory is not None:
@@ -1189,3 +1187,15 @@ class ScratchMembers:
         if self.memory is None:
             self._conn.execute(f"DROP TABLE IF EXISTS temp.{self.table}")
         self.memory = None
+
+
+def _unclaimed(page: Sequence[Profile], fresh: list[str]) -> list[Profile]:
+    """The entries of `page` not accounted for by `fresh` (ids the page added): its repeats."""
+    unclaimed = set(fresh)
+    repeats = []
+    for entry in page:
+        if entry.id in unclaimed:
+            unclaimed.discard(entry.id)
+        else:
+            repeats.append(entry)
+    return repeats
