@@ -119,10 +119,45 @@ async def fleet(
             if failed:
                 raise SystemExit(f"{len(failed)} polls failed, first: {failed[0]}")
             cycles.append({"seconds": seconds, "requests": int(platform_requests() - before)})
+        targets = [(row.account_id, row.size or 0) for row in store.watches()]
     finally:
         await engine.aclose()
         store.close()
-    return {"baseline": cycles[0], "quiet": cycles[1], "peak_rss_mb": peak_rss_mb()}
+    bare = await bare_fleet(base_url, targets, concurrency)
+    return {
+        "baseline": cycles[0],
+        "quiet": cycles[1],
+        "bare": bare,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+async def bare_fleet(
+    base_url: str, targets: list[tuple[str | None, int]], concurrency: int
+) -> dict[str, Any]:
+    """The same requests as a quiet cycle (a profile, then the pages), from plain httpx
+    clients `concurrency` at a time: what the simulator and this machine allow at best."""
+    urls: list[str] = []
+    for account_id, size in targets:
+        urls.append(f"{base_url}/users/{account_id}")
+        pages = max(1, -(-size // 100))
+        urls += [
+            f"{base_url}/users/{account_id}/following?offset={k * 100}&limit=100"
+            for k in range(pages)
+        ]
+    clients = [httpx.AsyncClient(timeout=120) for _ in range(concurrency)]
+    queue = list(reversed(urls))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue:
+            (await client.get(queue.pop())).json()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in clients))
+    seconds = time.perf_counter() - started
+    for client in clients:
+        await client.aclose()
+    return {"seconds": seconds, "requests": len(urls)}
 
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

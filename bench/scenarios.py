@@ -224,6 +224,20 @@ def fleet(quick: bool) -> list[Figure]:
             )
         )
         figures.append(Figure(5, f"{name} cycle / ideal", cycle["seconds"] / ideal, "x", 1.25))
+    bare = result["bare"]
+    ideal = bare["requests"] * latency / concurrency
+    figures.append(
+        Figure(
+            5,
+            "bare httpx, same requests, 32 at a time",
+            bare["seconds"],
+            "s",
+            note=f"{bare['requests']:,} requests, {bare['seconds'] / ideal:.2f}x its ideal",
+        )
+    )
+    figures.append(
+        Figure(5, "quiet cycle / bare httpx", result["quiet"]["seconds"] / bare["seconds"], "x")
+    )
     figures.append(
         Figure(5, "busiest second at the simulator", sim.stats["busiest_second"], "req/s", rate)
     )
