@@ -5,6 +5,17 @@ it again with the same id (the `webhook-id` header, the event id in the body): a
 through any crash, exactly once when nothing crashes. Only the dispatcher writes outcomes, and
 only one process dispatches at a time (see `dispatch_lock`).
 
+Successful webhook sends are marked in batches (a transaction per send cost about a tenth of
+the send itself): their marks wait in memory and are committed together, in one transaction,
+every MARK_BATCH sends and at most MARK_SECONDS after the oldest waiting one (a timer, so a
+slow send in flight does not hold them back); before a failure is recorded (in the same
+transaction, the successes first); before the next page of due rows is read; and when the
+dispatch returns, stops (`should_stop`) or is cancelled (the daemon's shutdown grace ran out).
+Only a crash loses marks, at most those still waiting: those deliveries are sent again after
+the restart with the same `webhook-id`, which receivers deduplicate on. The contract above is
+unchanged; its window is wider. Apprise sends (chat, mail: nothing deduplicates those) are
+slow anyway and are marked one by one, at once.
+
 Rows for one notifier are sent in order, one at a time; notifiers are served concurrently, so a
 slow receiver delays only its own deliveries. When a receiver fails in a way worth retrying and
 nothing got through, its other due rows wait for the same retry instead of hitting it again now.
@@ -14,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,19 +57,34 @@ from watcher.store import AttemptRecord, DeliveryRow, Store
 
 DELIVERED, RETRYING, DEAD, POSTPONED = "delivered", "retrying", "dead", "postponed"
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Successful webhook sends marked per transaction, at most; and the longest a mark waits.
+MARK_BATCH = 50
+MARK_SECONDS = 0.5
+
+log = logging.getLogger("watcher")
 
 
-@dataclass(frozen=True)
+# What a send's label is made from: the rows' kind, first event id and bodies. Only strings,
+# so the garbage collector stops tracking it: a report of 10,000 sends stays cheap to keep.
+_LabelSource = tuple[str, str | None, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened to one send (one row, or the rows of one digest) in this dispatch."""
 
     notifier: str
     ids: tuple[int, ...]
-    what: str
     state: str  # delivered, retrying, dead or postponed
     error: str | None = None
     next_attempt_at: str | None = None
     disabled: bool = False  # this answer (410 Gone) disabled the notifier
+    source: _LabelSource = field(default=("event", None, ()), repr=False, compare=False)
+
+    @property
+    def what(self) -> str:
+        """The send's label (`following.added @handle`), built only when someone reads it."""
+        return _label(*self.source)
 
     def line(self) -> str:
         """The one line a human reads for this send."""
@@ -98,6 +126,51 @@ class _Send:
         return tuple(row.id for row in self.rows)
 
 
+class _Marks:
+    """Outcomes of successful sends not yet committed; `flush` commits them in one transaction.
+
+    A mark waits at most `seconds` (a timer on the event loop flushes it while a slow send
+    is in flight) and at most `limit` marks wait. A flush that fails keeps its marks for the
+    next one; if none comes (the process dies) those rows are sent again: at least once.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.limit = MARK_BATCH
+        self.seconds = MARK_SECONDS
+        self.waiting: list[tuple[tuple[int, ...], AttemptRecord]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, ids: tuple[int, ...], record: AttemptRecord) -> None:
+        self.waiting.append((ids, record))
+        if len(self.waiting) >= self.limit:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.seconds, self._on_timer)
+
+    def flush(self, ids: tuple[int, ...] = (), record: AttemptRecord | None = None) -> None:
+        """Commit the waiting marks and then, in the same transaction, `record` for `ids`."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        attempts = list(self.waiting)
+        if record is not None:
+            attempts.append((ids, record))
+        if attempts:
+            self.store.record_attempts(attempts)
+        self.waiting.clear()  # only once committed: a failed flush leaves them for the next
+
+    def flush_or_log(self) -> None:
+        try:
+            self.flush()
+        except Exception as exc:  # kept: the next flush tries again; if none, they are re-sent
+            log.warning("marking sent deliveries failed: %s", one_line(str(exc)))
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.flush_or_log()
+
+
 def url_digest(url: str) -> str:
     """How `urls_done` names an Apprise URL: the URL itself may hold a token."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
@@ -124,6 +197,8 @@ class Dispatcher:
             follow_redirects=False, headers={"User-Agent": f"watcher/{__version__}"}
         )
         self._lock = DispatchLock(lock_path_for(config.database_path))
+        self._marks = _Marks(store)
+        self._second: tuple[datetime | None, str] = (None, "")
 
     async def aclose(self) -> None:
         self._lock.release()
@@ -144,6 +219,7 @@ class Dispatcher:
         try:
             seen: set[int] = set()
             while not should_stop():
+                self._marks.flush()  # rows sent but not yet marked would still look due
                 rows = [
                     row
                     for row in self.store.due_deliveries(iso(self.clock.now()))
@@ -153,6 +229,12 @@ class Dispatcher:
                     break
                 seen.update(row.id for row in rows)
                 await self._dispatch_rows(rows, report, should_stop)
+            self._marks.flush()
+        except BaseException:
+            # Cancelled mid-send (or failing): what was sent is marked, the send cut short is
+            # not; a mark that cannot be written now must not hide why we are leaving.
+            self._marks.flush_or_log()
+            raise
         finally:
             self._lock.release()
         return report
@@ -167,7 +249,7 @@ class Dispatcher:
             if problem is not None:
                 self.store.bury(send.ids, problem)
                 report.outcomes.append(
-                    Outcome(send.notifier, send.ids, describe(send.rows), DEAD, problem)
+                    Outcome(send.notifier, send.ids, DEAD, problem, source=_source(send.rows))
                 )
                 continue
             per_notifier.setdefault(send.notifier, []).append(send)
@@ -203,6 +285,7 @@ class Dispatcher:
         outcomes: list[Outcome] = []
         for index, send in enumerate(sends):
             if should_stop():
+                self._marks.flush()
                 break
             outcome, down = await self._attempt(send)
             outcomes.append(outcome)
@@ -212,7 +295,11 @@ class Dispatcher:
                     self.store.bury(other.ids, outcome.error or "notifier disabled")
                     outcomes.append(
                         Outcome(
-                            other.notifier, other.ids, describe(other.rows), DEAD, outcome.error
+                            other.notifier,
+                            other.ids,
+                            DEAD,
+                            outcome.error,
+                            source=_source(other.rows),
                         )
                     )
                 break
@@ -224,10 +311,10 @@ class Dispatcher:
                         Outcome(
                             other.notifier,
                             other.ids,
-                            describe(other.rows),
                             POSTPONED,
                             one_line(note),
                             outcome.next_attempt_at,
+                            source=_source(other.rows),
                         )
                     )
                 break
@@ -248,7 +335,10 @@ class Dispatcher:
             error = one_line(f"stored message unreadable: {type(exc).__name__}")
             result = SendResult(ok=False, error=error, permanent=True)
         record, outcome = self._decide(send, result, done, now)
-        self.store.record_attempt(send.ids, record)
+        if result.ok and isinstance(notifier, WebhookNotifier):
+            self._marks.add(outcome.ids, record)  # committed with the next batch
+        else:
+            self._marks.flush(outcome.ids, record)  # the successes before it first
         if outcome.disabled:
             self.store.disable_notifier(send.notifier, iso(now), result.error or "HTTP 410 Gone")
         return outcome, result.retryable and not reached_some
@@ -260,7 +350,7 @@ class Dispatcher:
             self.http,
             url=notifier.url,
             secret=notifier.secret,
-            event_id=str(row.envelope()["id"]),
+            event_id=_webhook_id(row),
             body=row.body,
             timestamp=now,
             timeout=notifier.timeout,
@@ -297,10 +387,10 @@ class Dispatcher:
         self, send: _Send, result: SendResult, done: list[str], now: datetime
     ) -> tuple[AttemptRecord, Outcome]:
         """Delivered, retry later (on the schedule, never before Retry-After) or dead."""
-        what = describe(send.rows)
+        ids, source = send.ids, _source(send.rows)
         if result.ok:
-            record = AttemptRecord(DELIVERED, iso(now), result.status, None, None, done)
-            return record, Outcome(send.notifier, send.ids, what, DELIVERED)
+            record = AttemptRecord(DELIVERED, self._iso(now), result.status, None, None, done)
+            return record, Outcome(send.notifier, ids, DELIVERED, source=source)
         error = result.error or "failed"
         attempts = max(row.attempts for row in send.rows) + 1
         delay = None if result.permanent else self.schedule.next_delay(attempts, result.retry_after)
@@ -308,10 +398,24 @@ class Dispatcher:
             if not result.permanent:
                 error = one_line(f"gave up after {attempts} attempts: {error}")
             record = AttemptRecord(DEAD, iso(now), result.status, error, None, done)
-            return record, Outcome(send.notifier, send.ids, what, DEAD, error, None, result.gone)
+            return record, Outcome(send.notifier, ids, DEAD, error, None, result.gone, source)
         next_at = iso(now + timedelta(seconds=delay) + timedelta(seconds=0.999))
         record = AttemptRecord("pending", iso(now), result.status, error, next_at, done)
-        return record, Outcome(send.notifier, send.ids, what, RETRYING, error, next_at)
+        return record, Outcome(send.notifier, ids, RETRYING, error, next_at, source=source)
+
+    def _iso(self, now: datetime) -> str:
+        """`iso(now)`, formatted once per second rather than once per send."""
+        second = now.replace(microsecond=0)
+        if second != self._second[0]:
+            self._second = (second, iso(second))
+        return self._second[1]
+
+
+def _webhook_id(row: DeliveryRow) -> str:
+    """The `webhook-id`: the event id, read from its column; an alert's from its body."""
+    if row.kind == "event" and row.event_id and row.body.startswith("{"):
+        return row.event_id
+    return str(row.envelope()["id"])
 
 
 def _combine(failures: Sequence[SendResult], total: int) -> SendResult:
@@ -341,15 +445,23 @@ def _message(notifier: AppriseNotifier, rows: list[DeliveryRow], fmt: str) -> tu
 
 def describe(rows: Sequence[DeliveryRow]) -> str:
     """A short label for one send: `following.added @handle`, `3 events of @account`."""
+    return _label(*_source(rows))
+
+
+def _source(rows: Sequence[DeliveryRow]) -> _LabelSource:
+    return rows[0].kind, rows[0].event_id, tuple(row.body for row in rows)
+
+
+def _label(kind: str, event_id: str | None, bodies: tuple[str, ...]) -> str:
     try:
-        envelopes: list[dict[str, Any]] = [row.envelope() for row in rows]
+        envelopes: list[dict[str, Any]] = [json.loads(body) for body in bodies]
         data = envelopes[0]["data"]
         if len(envelopes) > 1:
             label = f"{len(envelopes)} events of @{data['account']['handle']}"
-        elif rows[0].kind == "alert":
+        elif kind == "alert":
             label = f"{envelopes[0]['type']} @{data['account']['handle']}"
         else:
             label = f"{envelopes[0]['type']} @{data['target']['handle']}"
-    except (KeyError, TypeError, ValueError):
-        label = f"{rows[0].kind} {rows[0].event_id or ''}".strip()
+    except (IndexError, KeyError, TypeError, ValueError):
+        label = f"{kind} {event_id or ''}".strip()
     return one_line(_BIDI.sub("", label), 120)
