@@ -37,6 +37,8 @@ class Connections:
         self._make_client = make_client
         self._idle: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
+        # One ready before the first poll: building a client costs tens of milliseconds once.
+        self._idle.append(self._new())
 
     async def request(
         self,

@@ -60,14 +60,14 @@ async def reconcile(
         changes.adopt = True
         changes.baseline = listing.complete
         return changes
-    for profile, state in store.new_members(watch_id, members):
+    new, candidates = store.compare_members(watch_id, members)
+    for profile, state in new:
         changes.set_state[profile.id] = PRESENT
         if state is None:
             changes.added.append(profile)
             changes.profiles.append(profile)
     if not listing.complete:
         return changes
-    candidates = store.absent_edges(watch_id, members)
     if not candidates:
         return changes
     size = len(members)

@@ -439,18 +439,36 @@ class Store:
         """A fresh place for one poll's listing; `drop()` it when the poll ends."""
         return ScratchMembers(self.db.conn, f"listing_{next(_SCRATCH_NAMES)}", memory_limit)
 
-    def new_members(
+    def compare_members(
+        self, watch_id: int, members: ScratchMembers
+    ) -> tuple[list[tuple[Profile, str | None]], list[tuple[str, str]]]:
+        """(listed accounts not stored as present, with their stored state or None;
+        stored edges, not hidden, whose account the listing lacks, with their state)."""
+        memory = members.memory
+        if memory is None:
+            return self._new_in_table(watch_id, members), self._absent_from_table(watch_id, members)
+        # One scan of the watch's edges serves both sides (the dict answers membership).
+        listed = memory.profiles
+        stored_state: dict[str, str] = {}
+        absent: list[tuple[str, str]] = []
+        cursor = self.db.execute(
+            "SELECT target_id, state FROM edges WHERE watch_id = ?", [watch_id]
+        )
+        for target_id, state in cursor:
+            if target_id in listed:
+                stored_state[target_id] = state
+            elif state != HIDDEN:
+                absent.append((str(target_id), str(state)))
+        new = [
+            (profile, stored_state.get(target_id))
+            for target_id, profile in listed.items()
+            if stored_state.get(target_id) != PRESENT
+        ]
+        return new, absent
+
+    def _new_in_table(
         self, watch_id: int, members: ScratchMembers
     ) -> list[tuple[Profile, str | None]]:
-        """Listed accounts not stored as present, with their stored state (None: unknown)."""
-        memory = members.memory
-        if memory is not None:
-            states = self._edge_states(watch_id, list(memory.profiles))
-            return [
-                (profile, states.get(target_id))
-                for target_id, profile in memory.profiles.items()
-                if states.get(target_id) != PRESENT
-            ]
         cursor = self.db.execute(
             f"SELECT {_prefixed('m.')}, e.state FROM temp.{members.table} AS m"
             " LEFT JOIN edges AS e ON e.watch_id = ? AND e.target_id = m.id"
@@ -459,33 +477,13 @@ class Store:
         )
         return [(_profile_row(row), row[8]) for row in cursor.fetchall()]
 
-    def absent_edges(self, watch_id: int, members: ScratchMembers) -> list[tuple[str, str]]:
-        """Stored edges (not hidden) whose account the listing lacks: (target id, state)."""
-        memory = members.memory
-        if memory is not None:
-            cursor = self.db.execute(
-                "SELECT target_id, state FROM edges WHERE watch_id = ? AND state != 'hidden'",
-                [watch_id],
-            )
-            return [(str(t), str(state)) for t, state in cursor if t not in memory.profiles]
+    def _absent_from_table(self, watch_id: int, members: ScratchMembers) -> list[tuple[str, str]]:
         cursor = self.db.execute(
             "SELECT target_id, state FROM edges WHERE watch_id = ? AND state != 'hidden'"
             f" AND target_id NOT IN (SELECT id FROM temp.{members.table})",
             [watch_id],
         )
         return [(str(target), str(state)) for target, state in cursor.fetchall()]
-
-    def _edge_states(self, watch_id: int, target_ids: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for start in range(0, len(target_ids), 500):
-            chunk = target_ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            cursor = self.db.execute(
-                f"SELECT target_id, state FROM edges WHERE watch_id = ? AND target_id IN ({marks})",
-                [watch_id, *chunk],
-            )
-            found.update(cursor.fetchall())
-        return found
 
     # -- profiles -------------------------------------------------------------------------
 
