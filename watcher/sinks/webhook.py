@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
 from datetime import UTC, datetime
 
@@ -25,6 +26,7 @@ MAX_SECRET_BYTES = 64
 USER_AGENT = f"watcher/{__version__}"
 
 
+@functools.lru_cache(maxsize=64)
 def check_secret(secret: str) -> str | None:
     """What is wrong with a webhook secret, or None; for config-time validation.
 
@@ -85,7 +87,7 @@ async def send_webhook(
     Redirects are not followed: a signed request re-sent somewhere we were not configured to
     trust is worse than a failure the operator can see and fix.
     """
-    where = f"POST {redact_url(url)}"
+    where = _where(url)
     problem = check_secret(secret)
     if problem is not None:
         return SendResult(ok=False, error=f"webhook secret {problem}", permanent=True)
@@ -143,6 +145,12 @@ async def _discard_body(response: httpx.Response) -> None:
                 return
     except httpx.HTTPError:
         return
+
+
+@functools.lru_cache(maxsize=64)
+def _where(url: str) -> str:
+    """How messages name the endpoint (credentials removed); the same for every delivery."""
+    return f"POST {redact_url(url)}"
 
 
 def _kind(exc: Exception) -> str:
