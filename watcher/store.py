@@ -510,20 +510,7 @@ class Store:
             " name = excluded.name, url = excluded.url, follower_count = excluded.follower_count,"
             " following_count = excluded.following_count, is_verified = excluded.is_verified,"
             " deactivated = excluded.deactivated",
-            [
-                (
-                    platform,
-                    p.id,
-                    p.handle,
-                    p.name,
-                    p.url,
-                    p.follower_count,
-                    p.following_count,
-                    int(p.is_verified),
-                    int(p.deactivated),
-                )
-                for p in profiles
-            ],
+            [(platform, p.id, *_profile_fields(p)) for p in profiles],
         )
 
     # -- polls ----------------------------------------------------------------------------
@@ -1094,6 +1081,19 @@ def _prefixed(prefix: str) -> str:
     return ", ".join(prefix + column for column in _PROFILE_COLUMNS.split(", "))
 
 
+def _profile_fields(p: Profile) -> tuple[Any, ...]:
+    """A profile's columns after its id, as `accounts` and the scratch tables store them."""
+    return (
+        p.handle,
+        p.name,
+        p.url,
+        p.follower_count,
+        p.following_count,
+        int(p.is_verified),
+        int(p.deactivated),
+    )
+
+
 def _profile_row(row: Sequence[Any]) -> Profile:
     return Profile(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]))
 
@@ -1135,17 +1135,7 @@ class ScratchMembers:
             self._conn.executemany(
                 f"INSERT INTO temp.{self.table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (
-                        p.id,
-                        memory.pass_of(p.id),
-                        p.handle,
-                        p.name,
-                        p.url,
-                        p.follower_count,
-                        p.following_count,
-                        int(p.is_verified),
-                        int(p.deactivated),
-                    )
+                    (p.id, memory.pass_of(p.id), *_profile_fields(p))
                     for p in memory.profiles.values()
                 ],
             )
@@ -1171,20 +1161,7 @@ class ScratchMembers:
     def _add_rows(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
         if not page:
             return []
-        rows = [
-            (
-                p.id,
-                pass_number,
-                p.handle,
-                p.name,
-                p.url,
-                p.follower_count,
-                p.following_count,
-                int(p.is_verified),
-                int(p.deactivated),
-            )
-            for p in page
-        ]
+        rows = [(p.id, pass_number, *_profile_fields(p)) for p in page]
         # RETURNING names the rows inserted or moved to this pass: the rest repeat it.
         params = [value for row in rows for value in row]
         fresh = [row[0] for row in self._conn.execute(self._insert_sql(len(page)), params)]

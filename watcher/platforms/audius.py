@@ -16,7 +16,7 @@ import msgspec
 from watcher.errors import AccountNotFound, PlatformError
 from watcher.http import Decode, HttpStatusError, get_json
 from watcher.offset_paging import collect_by_offset
-from watcher.platforms.base import Listing, Members, Profile, Relation
+from watcher.platforms.base import Listing, Members, Profile, Relation, int_or_none
 from watcher.platforms.registry import PlatformContext, register
 
 PROFILE_HOSTS = ("audius.co", "www.audius.co")
@@ -195,15 +195,11 @@ def _profile(user: _User) -> Profile:
         handle=handle,
         name=name if isinstance(name, str) else handle,
         url=f"https://audius.co/{handle}",
-        follower_count=_int_or_none(user.follower_count),
-        following_count=_int_or_none(user.followee_count),
+        follower_count=int_or_none(user.follower_count),
+        following_count=int_or_none(user.followee_count),
         is_verified=user.is_verified is True,
         deactivated=user.is_deactivated is True or user.is_available is False,
     )
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @register("audius")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -30,6 +30,11 @@ class Profile(msgspec.Struct, frozen=True):
     def count_of(self, relation: Relation) -> int | None:
         """The profile's own count of the list `relation` (None when the platform gives none)."""
         return self.following_count if relation == "following" else self.follower_count
+
+
+def int_or_none(value: Any) -> int | None:
+    """A count from a platform's JSON: an int, or None for anything else (bools included)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class Members(Protocol):

@@ -23,7 +23,7 @@ from watcher.cursor_paging import CursorPage, collect_by_cursor
 from watcher.errors import AccountNotFound, PlatformError
 from watcher.http import Decode, HttpStatusError, JsonAnswer, request_json
 from watcher.oauth import ClientCredentials, TokenKeeper
-from watcher.platforms.base import Listing, Members, Profile, Relation
+from watcher.platforms.base import Listing, Members, Profile, Relation, int_or_none
 from watcher.platforms.registry import PlatformContext, register
 
 PROFILE_HOSTS = ("soundcloud.com", "www.soundcloud.com", "m.soundcloud.com")
@@ -250,8 +250,8 @@ def _profile(user: _User) -> Profile:
         handle=permalink,
         name=username if isinstance(username, str) and username else permalink,
         url=url if isinstance(url, str) and url else f"https://soundcloud.com/{permalink}",
-        follower_count=_int_or_none(user.followers_count),
-        following_count=_int_or_none(user.followings_count),
+        follower_count=int_or_none(user.followers_count),
+        following_count=int_or_none(user.followings_count),
         is_verified=user.verified is True,
     )
 
@@ -266,10 +266,6 @@ def _urn_of(user: _User) -> str | None:
     if isinstance(raw, str) and (_URN.match(raw) or _NUMERIC.match(raw)):
         return raw if raw.startswith(URN_PREFIX) else URN_PREFIX + raw
     return None
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @register("soundcloud")
