@@ -18,6 +18,7 @@ from tests.conftest import Harness
 from tests.receiver import Check, Recorded
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
+from watcher.direct_http import open_client
 from watcher.poll import Engine, PollReport
 from watcher.retry import DeliverySchedule, RetryPolicy
 from watcher.sinks.dispatcher import Dispatcher, DispatchReport
@@ -126,7 +127,7 @@ class OutboxHarness(Harness):
         store = Store.open(config.database_path)
 
         async def go() -> DispatchReport:
-            async with httpx.AsyncClient(verify=TLS, follow_redirects=False) as http:
+            async with open_client(timeout=30, headers={}, verify=TLS) as http:
                 dispatcher = Dispatcher(
                     config, store, clock=self.clock, schedule=SCHEDULE, http=http, throttle=False
                 )

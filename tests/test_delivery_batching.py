@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.delivery_kit import SCHEDULE, SECRET, verified_by
 from tests.receiver import Receiver
 from watcher.clock import FakeClock, iso
 from watcher.config import Config, parse
+from watcher.direct_http import open_client
 from watcher.events import Event
 from watcher.platforms.base import Profile
 from watcher.retry import DELIVERY_DELAYS
@@ -100,7 +100,7 @@ class Outbox:
         if statements is not None:
             store.db.conn.set_trace_callback(statements.append)
         try:
-            async with httpx.AsyncClient(follow_redirects=False) as http:
+            async with open_client(timeout=30, headers={}) as http:
                 dispatcher = Dispatcher(
                     config, store, clock=self.clock, schedule=SCHEDULE, http=http, throttle=False
                 )

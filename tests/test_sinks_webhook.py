@@ -15,6 +15,7 @@ from standardwebhooks import Webhook
 
 from tests.receiver import Check, Receiver, Recorded
 from watcher import __version__
+from watcher.direct_http import open_client
 from watcher.sinks.base import SendResult, parse_retry_after
 from watcher.sinks.webhook import check_secret, send_webhook, sign
 
@@ -50,7 +51,7 @@ def deliver(
     url: str, *, secret: str = SPEC_SECRET, timeout: float = 5.0, **kw: object
 ) -> SendResult:
     async def go() -> SendResult:
-        async with httpx.AsyncClient(verify=TLS) as http:
+        async with open_client(timeout=timeout, headers={}, verify=TLS) as http:
             return await send_webhook(
                 http,
                 url=url,
@@ -192,8 +193,7 @@ def test_deliveries_in_a_row_reuse_one_connection() -> None:
             nonlocal connections
             connections += name == "connection.connect_tcp.complete"
 
-        async with httpx.AsyncClient(verify=TLS) as http:
-            http.event_hooks = {"request": [lambda r: _trace(r, trace)], "response": []}
+        async with open_client(timeout=5, headers={}, transport=_Traced(trace)) as http:
             return [
                 await send_webhook(
                     http,
@@ -216,8 +216,16 @@ def test_deliveries_in_a_row_reuse_one_connection() -> None:
     assert connections == 1
 
 
-async def _trace(request: httpx.Request, trace: object) -> None:
-    request.extensions["trace"] = trace
+class _Traced(httpx.AsyncHTTPTransport):
+    """A transport that hands httpcore a trace callback with every request."""
+
+    def __init__(self, trace: object) -> None:
+        super().__init__(verify=TLS)
+        self._trace = trace
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["trace"] = self._trace
+        return await super().handle_async_request(request)
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])

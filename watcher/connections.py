@@ -15,9 +15,11 @@ from typing import Protocol
 
 import httpx
 
+from watcher.direct_http import HttpClient
+
 
 class Requester(Protocol):
-    """What platform clients send requests through (an httpx.AsyncClient qualifies)."""
+    """What platform clients send requests through (an `HttpClient` qualifies)."""
 
     async def request(
         self,
@@ -31,12 +33,12 @@ class Requester(Protocol):
 
 
 class Connections:
-    """A set of one-connection `httpx.AsyncClient`s; each request borrows an idle one."""
+    """A set of one-connection clients; each request borrows an idle one."""
 
-    def __init__(self, make_client: Callable[[httpx.Limits], httpx.AsyncClient]) -> None:
+    def __init__(self, make_client: Callable[[httpx.Limits], HttpClient]) -> None:
         self._make_client = make_client
-        self._idle: list[httpx.AsyncClient] = []
-        self._all: list[httpx.AsyncClient] = []
+        self._idle: list[HttpClient] = []
+        self._all: list[HttpClient] = []
         # One ready before the first poll: building a client costs tens of milliseconds once.
         self._idle.append(self._new())
 
@@ -56,7 +58,7 @@ class Connections:
         finally:
             self._idle.append(client)
 
-    def _new(self) -> httpx.AsyncClient:
+    def _new(self) -> HttpClient:
         client = self._make_client(httpx.Limits(max_connections=1, max_keepalive_connections=1))
         self._all.append(client)
         return client

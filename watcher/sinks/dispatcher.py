@@ -33,12 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
-from watcher import __version__
 from watcher.alerts import Alert
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import AppriseNotifier, Config, WebhookNotifier
+from watcher.direct_http import HttpClient, open_client
 from watcher.events import Event
 from watcher.retry import DeliverySchedule
 from watcher.sinks.apprise_sink import preferred_format, send_apprise
@@ -52,7 +50,7 @@ from watcher.sinks.message import (
     event_body,
     event_title,
 )
-from watcher.sinks.webhook import send_webhook
+from watcher.sinks.webhook import USER_AGENT, send_webhook
 from watcher.store import AttemptRecord, DeliveryRow, Store
 
 DELIVERED, RETRYING, DEAD, POSTPONED = "delivered", "retrying", "dead", "postponed"
@@ -184,7 +182,7 @@ class Dispatcher:
         *,
         clock: Clock | None = None,
         schedule: DeliverySchedule | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: HttpClient | None = None,
         throttle: bool | None = None,
     ) -> None:
         self.config = config
@@ -193,9 +191,8 @@ class Dispatcher:
         self.schedule = schedule or DeliverySchedule()
         self.throttle = throttle
         self._own_http = http is None
-        self.http = http or httpx.AsyncClient(
-            follow_redirects=False, headers={"User-Agent": f"watcher/{__version__}"}
-        )
+        # Each send passes the notifier's own timeout; this one is never used.
+        self.http = http or open_client(timeout=30.0, headers={"User-Agent": USER_AGENT})
         self._lock = DispatchLock(lock_path_for(config.database_path))
         self._marks = _Marks(store)
         self._second: tuple[datetime | None, str] = (None, "")

@@ -7,16 +7,14 @@ import asyncio
 import json
 from datetime import datetime
 
-import httpx
-
-from watcher import __version__
 from watcher.clock import iso
 from watcher.config import AppriseNotifier, WebhookNotifier
+from watcher.direct_http import open_client
 from watcher.events import new_event_id
 from watcher.sinks.apprise_sink import preferred_format, send_apprise
 from watcher.sinks.base import SendResult, redact_url
 from watcher.sinks.message import notify_test_body, notify_test_title
-from watcher.sinks.webhook import send_webhook
+from watcher.sinks.webhook import USER_AGENT, send_webhook
 
 TEST_TYPE = "watcher.test"
 
@@ -41,7 +39,9 @@ async def probe(
     """Send the test message; one (redacted target, result) per URL."""
     if isinstance(notifier, WebhookNotifier):
         body = json.dumps(probe_envelope(name, moment), ensure_ascii=False, separators=(",", ":"))
-        async with httpx.AsyncClient(headers={"User-Agent": f"watcher/{__version__}"}) as http:
+        async with open_client(
+            timeout=notifier.timeout, headers={"User-Agent": USER_AGENT}
+        ) as http:
             result = await send_webhook(
                 http,
                 url=notifier.url,

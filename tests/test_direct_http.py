@@ -1,0 +1,172 @@
+"""Requests go straight to httpx's transport, except through a proxy the environment names."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+
+from tests.conftest import Harness
+from tests.receiver import Receiver
+from watcher.direct_http import DirectClient, HttpClient, environment_proxies, open_client
+from watcher.sinks.base import SendResult
+from watcher.sinks.webhook import send_webhook
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+BODY = json.dumps({"id": "evt_1", "type": "following.added", "data": {}})
+PROXY_VARIABLES = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"]
+
+
+@pytest.fixture(autouse=True)
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from an environment that names no proxy."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def post(http: HttpClient, url: str) -> SendResult:
+    return asyncio.run(
+        send_webhook(
+            http,
+            url=url,
+            secret=SECRET,
+            event_id="evt_1",
+            body=BODY,
+            timestamp=datetime.now(UTC),
+            timeout=5,
+        )
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_without_a_proxy_requests_skip_the_client_layer() -> None:
+    client = open_client(timeout=5, headers={})
+    try:
+        assert isinstance(client, DirectClient)
+    finally:
+        asyncio.run(client.aclose())
+
+
+def test_a_proxy_in_the_environment_gets_the_routing_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert environment_proxies() == {"https": "http://proxy.invalid:3128"}
+    client = open_client(timeout=5, headers={})
+    try:
+        assert isinstance(client, httpx.AsyncClient)
+    finally:
+        asyncio.run(client.aclose())
+
+
+def test_webhooks_go_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with Receiver() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url(""))
+        http = open_client(timeout=5, headers={})
+        result = post(http, "http://hooks.example.invalid/hook")
+        asyncio.run(http.aclose())
+
+    assert result.ok
+    (request,) = proxy.requests
+    assert request.path == "http://hooks.example.invalid/hook"  # absolute form: a proxy request
+    Webhook(SECRET).verify(request.text, request.headers)
+
+
+def test_a_host_in_no_proxy_is_reached_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with Receiver() as rx:
+        http = open_client(timeout=5, headers={})
+        result = post(http, rx.url("/hook"))
+        asyncio.run(http.aclose())
+
+    assert result.ok and [r.path for r in rx.requests] == ["/hook"]
+
+
+def test_polls_go_through_the_proxy_the_environment_names(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The simulator plays the proxy: it is asked for absolute URLs on a host that does not
+    resolve, which only a proxied request can reach."""
+    artists = harness.sim.add_users(3, prefix="artist", base_followers=lambda i: i + 1)
+    curator = harness.sim.add_user(handle="curator", name="Curator", base_followers=5)
+    harness.sim.follow_many(curator, artists)
+    port = harness.base_url.split(":")[2].split("/")[0]
+    path = harness.base_url.split(str(port), 1)[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    harness.base_url = f"http://audius.example.invalid{path}"
+    harness.watches.append({"platform": "audius", "account": "curator"})
+
+    report = harness.poll()
+
+    assert report.ok and report.size == 3
+    assert harness.sim.request_count >= 2
+
+
+def test_cookies_a_receiver_sets_are_not_sent_back() -> None:
+    with Receiver(keep_alive=True) as rx:
+        rx.reply(204, {"Set-Cookie": "session=abc; Path=/"})
+        rx.reply(204)
+
+        async def go() -> list[SendResult]:
+            async with open_client(timeout=5, headers={}) as http:
+                return [
+                    await send_webhook(
+                        http,
+                        url=rx.url("/hook"),
+                        secret=SECRET,
+                        event_id=f"evt_{n}",
+                        body=BODY,
+                        timestamp=datetime.now(UTC),
+                        timeout=5,
+                    )
+                    for n in range(2)
+                ]
+
+        results = asyncio.run(go())
+
+    assert all(r.ok for r in results)
+    assert [r.headers.get("cookie") for r in rx.requests] == [None, None]
+
+
+def test_platform_requests_carry_our_user_agent_and_accept_gzip() -> None:
+    with Receiver() as rx:
+        rx.reply(200, {"Content-Type": "application/json"}, body=b'{"data": []}')
+
+        async def go() -> httpx.Response:
+            async with open_client(timeout=5, headers={"User-Agent": "watcher/test"}) as http:
+                return await http.request("GET", rx.url("/users"), params={"offset": 100})
+
+        response = asyncio.run(go())
+
+    assert response.status_code == 200 and response.json() == {"data": []}
+    (request,) = rx.requests
+    assert request.path == "/users?offset=100"
+    assert request.headers["user-agent"] == "watcher/test"
+    assert "gzip" in request.headers["accept-encoding"]
+
+
+def test_a_slow_answer_times_out_with_httpx_error_class() -> None:
+    with Receiver() as rx:
+        release = rx.hold()
+
+        async def go() -> None:
+            async with open_client(timeout=0.2, headers={}) as http:
+                await http.request("GET", rx.url("/slow"))
+
+        with pytest.raises(httpx.ReadTimeout):
+            asyncio.run(go())
+        release.set()
