@@ -37,6 +37,8 @@ __all__ = ["AudiusSim", "SimRequest", "SimUser"]
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 SMALL_BULK = 16  # below this, bulk changes patch cached lists instead of dropping them
+# Rendered user objects kept (about 1 KB each); past this the cache starts over.
+RENDER_CACHE = 20_000
 _DIGITS = re.compile(r"[0-9]+")
 _HANDLE = re.compile(r"[^\s/?#]+")
 _PROFILE_HOSTS = frozenset({"audius.co", "www.audius.co"})
@@ -98,6 +100,8 @@ class AudiusSim(SimServer):
         self._orders = ReplicaOrders(self._graph, replicas, seed)
         self._rng = random.Random(f"{seed}:requests")
         self._extras: dict[int, dict[str, Any]] = {}  # seed users' bio, location, pictures
+        self._rendered: dict[int, str] = {}  # user objects as of graph version `_rendered_at`
+        self._rendered_at = -1
         self._suffixes: dict[str, int] = {}  # next number of each add_users prefix
         self._graph.append(None, None, 0, 0)  # integer 0 is no one
         if load_seed:
@@ -344,6 +348,17 @@ class AudiusSim(SimServer):
             return SimResponse(200, data_body([self._render(u) for u in page]))
 
     def _render(self, u: int) -> str:
+        """User `u` as JSON text, kept until the world changes (a page repeats most users)."""
+        graph = self._graph
+        if self._rendered_at != graph.version or len(self._rendered) >= RENDER_CACHE:
+            self._rendered.clear()
+            self._rendered_at = graph.version
+        text = self._rendered.get(u)
+        if text is None:
+            text = self._rendered[u] = self._render_now(u)
+        return text
+
+    def _render_now(self, u: int) -> str:
         graph = self._graph
         return render_user(
             UserFacts(

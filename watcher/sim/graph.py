@@ -115,6 +115,7 @@ class Graph:
         "handles",
         "names",
         "shown",
+        "version",
     )
 
     def __init__(self) -> None:
@@ -126,6 +127,8 @@ class Graph:
         self.by_handle: dict[str, int] = {}
         self.following = EdgeMap()
         self.followers = EdgeMap()
+        # Bumped by every change below: what a user object shows may have changed.
+        self.version = 0
 
     @property
     def size(self) -> int:
@@ -147,6 +150,7 @@ class Graph:
         return bool(self.flags[user] & flag)
 
     def set_flag(self, user: int, flag: int, on: bool = True) -> None:
+        self.version += 1
         self.flags[user] = self.flags[user] | flag if on else self.flags[user] & ~flag
 
     def handle_taken(self, handle: str) -> bool:
@@ -166,6 +170,7 @@ class Graph:
 
     def extend(self, handles: list[str | None], bases: list[int]) -> None:
         """Bulk append: each None handle is a hole. Handles must be new (checked by callers)."""
+        self.version += 1
         for offset, handle in enumerate(handles):
             if handle is not None:
                 key = handle.lower()
@@ -178,6 +183,7 @@ class Graph:
 
     def follow(self, follower: int, followee: int) -> bool:
         """Add the edge both ways and bump the followee's count; False if already there."""
+        self.version += 1
         if not self.following.add(follower, followee):
             return False
         self.followers.add(followee, follower)
@@ -186,6 +192,7 @@ class Graph:
 
     def follow_new(self, follower: int, followees: list[int]) -> None:
         """Bulk: `follower` follows every one of `followees` (distinct, not yet followed)."""
+        self.version += 1
         self.following.add_new(follower, followees)
         followers, shown = self.followers, self.shown
         for followee in followees:
@@ -194,6 +201,7 @@ class Graph:
 
     def gain_new(self, followee: int, followers: list[int]) -> None:
         """Bulk: every one of `followers` (distinct, not yet following) follows `followee`."""
+        self.version += 1
         self.followers.add_new(followee, followers)
         following = self.following
         for follower in followers:
@@ -201,6 +209,7 @@ class Graph:
         self.shown[followee] += len(followers)
 
     def unfollow(self, follower: int, followee: int) -> bool:
+        self.version += 1
         if not self.following.discard(follower, followee):
             return False
         self.followers.discard(followee, follower)
@@ -208,5 +217,6 @@ class Graph:
         return True
 
     def set_base(self, user: int, base: int) -> None:
+        self.version += 1
         self.shown[user] += base - self.base[user]
         self.base[user] = base
