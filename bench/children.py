@@ -124,19 +124,18 @@ async def fleet(
         await engine.aclose()
         store.close()
     bare = await bare_fleet(base_url, targets, concurrency)
+    floor = await floor_fleet(base_url, targets, concurrency)
     return {
         "baseline": cycles[0],
         "quiet": cycles[1],
         "bare": bare,
+        "floor": floor,
         "peak_rss_mb": peak_rss_mb(),
     }
 
 
-async def bare_fleet(
-    base_url: str, targets: list[tuple[str | None, int]], concurrency: int
-) -> dict[str, Any]:
-    """The same requests as a quiet cycle (a profile, then the pages), from plain httpx
-    clients `concurrency` at a time: what the simulator and this machine allow at best."""
+def fleet_urls(base_url: str, targets: list[tuple[str | None, int]]) -> list[str]:
+    """The requests of a quiet cycle: per watch, the profile, then the pages."""
     urls: list[str] = []
     for account_id, size in targets:
         urls.append(f"{base_url}/users/{account_id}")
@@ -145,6 +144,15 @@ async def bare_fleet(
             f"{base_url}/users/{account_id}/following?offset={k * 100}&limit=100"
             for k in range(pages)
         ]
+    return urls
+
+
+async def bare_fleet(
+    base_url: str, targets: list[tuple[str | None, int]], concurrency: int
+) -> dict[str, Any]:
+    """The same requests as a quiet cycle from plain httpx clients (`json()` on each body),
+    `concurrency` at a time."""
+    urls = fleet_urls(base_url, targets)
     clients = [httpx.AsyncClient(timeout=120) for _ in range(concurrency)]
     queue = list(reversed(urls))
 
@@ -157,6 +165,32 @@ async def bare_fleet(
     seconds = time.perf_counter() - started
     for client in clients:
         await client.aclose()
+    return {"seconds": seconds, "requests": len(urls)}
+
+
+async def floor_fleet(
+    base_url: str, targets: list[tuple[str | None, int]], concurrency: int
+) -> dict[str, Any]:
+    """The floor of this machine and HTTP stack: the same requests sent straight to httpx
+    transports `concurrency` at a time, bodies read and not decoded, nothing else done."""
+    urls = fleet_urls(base_url, targets)
+    limits = httpx.Limits(max_connections=1)
+    transports = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(concurrency)]
+    timeouts = httpx.Timeout(120).as_dict()
+    queue = list(reversed(urls))
+
+    async def worker(transport: httpx.AsyncHTTPTransport) -> None:
+        while queue:
+            request = httpx.Request("GET", queue.pop(), extensions={"timeout": timeouts})
+            response = await transport.handle_async_request(request)
+            await response.aread()
+            await response.aclose()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(t) for t in transports))
+    seconds = time.perf_counter() - started
+    for transport in transports:
+        await transport.aclose()
     return {"seconds": seconds, "requests": len(urls)}
 
 
