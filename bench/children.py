@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from watcher import gc_tuning
+
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -38,6 +40,7 @@ async def poll(base_url: str, database: str, account: str, relation: str) -> dic
     )
     store = Store.open(Path(database))
     engine = Engine(config, store)
+    gc_tuning.settle()  # as `watcher once` and `watcher run` do
     try:
         started = time.perf_counter()
         report = await engine.poll(config.watch[0])
@@ -108,6 +111,7 @@ async def fleet(
     )
     store = Store.open(Path(database))
     engine = Engine(config, store)
+    gc_tuning.settle()
     cycles = []
     try:
         for _ in range(2):
@@ -249,6 +253,7 @@ async def drain(database: str, url: str, count: int) -> dict[str, Any]:
 
     config, store, _ = pending_deliveries(database, url, count)
     dispatcher = Dispatcher(config, store)
+    gc_tuning.settle()
     try:
         started = time.perf_counter()
         report = await dispatcher.dispatch()

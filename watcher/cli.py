@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from watcher import __version__, health, logs, progress
+from watcher import __version__, gc_tuning, health, logs, progress
 from watcher.clock import SystemClock, iso, parse_iso
 from watcher.config import EVENT_TYPES, Config, load
 from watcher.durations import format_duration, parse_duration
@@ -140,6 +140,7 @@ async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchR
     from watcher.sinks.dispatcher import Dispatcher
 
     engine = Engine(config, store)
+    gc_tuning.settle()
     try:
         reports = await engine.poll_all()
     finally:
@@ -171,6 +172,7 @@ def run(config_path: str | None, log_format: str | None) -> None:
         with _store(config) as store:
             engine = Engine(config, store)
             dispatcher = Dispatcher(config, store)
+            gc_tuning.settle()
             try:
                 await Daemon(config, engine, load_config=reload, dispatcher=dispatcher).run()
             finally:

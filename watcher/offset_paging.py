@@ -73,7 +73,7 @@ async def _full_pass(
         progress.page_fetched(len(page))
         if len(page) > page_size:
             raise PlatformError(f"a page returned {len(page)} entries where {page_size} were asked")
-        seen.keys.extend(_sort_key(entry) for entry in page)
+        seen.keys.extend([_sort_key(entry) for entry in page])
         for repeat in listing.members.add_page(page, number):
             seen.repeated_keys.add(_sort_key(repeat))
         if len(page) < page_size or (expected is not None and len(seen.keys) == expected):

@@ -447,23 +447,17 @@ class Store:
         memory = members.memory
         if memory is None:
             return self._new_in_table(watch_id, members), self._absent_from_table(watch_id, members)
-        # One scan of the watch's edges serves both sides (the dict answers membership).
+        # One read of the watch's edges serves both sides (the dict answers membership).
         listed = memory.profiles
-        stored_state: dict[str, str] = {}
-        absent: list[tuple[str, str]] = []
-        cursor = self.db.execute(
+        rows: list[tuple[str, str]] = self.db.execute(
             "SELECT target_id, state FROM edges WHERE watch_id = ?", [watch_id]
-        )
-        for target_id, state in cursor:
-            if target_id in listed:
-                stored_state[target_id] = state
-            elif state != HIDDEN:
-                absent.append((str(target_id), str(state)))
-        new = [
-            (profile, stored_state.get(target_id))
-            for target_id, profile in listed.items()
-            if stored_state.get(target_id) != PRESENT
-        ]
+        ).fetchall()
+        absent = [(str(t), str(state)) for t, state in rows if state != HIDDEN and t not in listed]
+        unseen = listed.keys() - {t for t, state in rows if state == PRESENT}
+        if not unseen:  # a quiet poll: every listed account is stored as present
+            return [], absent
+        stored = dict(rows)
+        new = [(p, stored.get(t)) for t, p in listed.items() if t in unseen]  # listing order
         return new, absent
 
     def _new_in_table(
