@@ -11,25 +11,10 @@ hand each request a client that is not busy, and keep the connections warm (LIFO
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
 import httpx
 
 from watcher.direct_http import HttpClient
-
-
-class Requester(Protocol):
-    """What platform clients send requests through (an `HttpClient` qualifies)."""
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        headers: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | None = None,
-    ) -> httpx.Response: ...
 
 
 class Connections:

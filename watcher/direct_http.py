@@ -27,14 +27,9 @@ import httpx
 PROXY_SCHEMES = ("http", "https", "all")
 
 
-class HttpClient(Protocol):
-    """The part of `httpx.AsyncClient` watcher uses; `DirectClient` has the same."""
-
-    @property
-    def timeout(self) -> httpx.Timeout: ...
-
-    @timeout.setter
-    def timeout(self, timeout: httpx.Timeout) -> None: ...
+class Requester(Protocol):
+    """What platform clients send requests through: an `HttpClient`, or `Connections`
+    lending one-connection clients."""
 
     async def request(
         self,
@@ -45,6 +40,16 @@ class HttpClient(Protocol):
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> httpx.Response: ...
+
+
+class HttpClient(Requester, Protocol):
+    """The part of `httpx.AsyncClient` watcher uses; `DirectClient` has the same."""
+
+    @property
+    def timeout(self) -> httpx.Timeout: ...
+
+    @timeout.setter
+    def timeout(self, timeout: httpx.Timeout) -> None: ...
 
     def stream(
         self,

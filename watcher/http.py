@@ -13,7 +13,7 @@ import msgspec
 
 from watcher import metrics
 from watcher.budget import RequestBudget
-from watcher.connections import Requester
+from watcher.direct_http import Requester
 from watcher.errors import PlatformError
 from watcher.retry import RetryPolicy, parse_retry_after
 

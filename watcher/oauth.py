@@ -27,7 +27,7 @@ from typing import Any
 from watcher import logs
 from watcher.budget import RequestBudget
 from watcher.clock import Clock, iso, parse_iso
-from watcher.connections import Requester
+from watcher.direct_http import Requester
 from watcher.errors import PlatformError
 from watcher.http import HttpStatusError, request_json
 from watcher.retry import RetryPolicy, Sleep

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from watcher.budget import RequestBudget
     from watcher.clock import Clock
     from watcher.config import Config
-    from watcher.connections import Requester
+    from watcher.direct_http import Requester
     from watcher.platforms.base import Platform
     from watcher.retry import RetryPolicy
     from watcher.store import Store
