@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from tests.engine_runs import event_types, run_polls
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
-from watcher.poll import Engine, PollReport
+from watcher.poll import PollReport
 from watcher.retry import RetryPolicy
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
@@ -42,26 +42,13 @@ class Harness:
 
     def poll(self, index: int = 0) -> PollReport:
         """One poll of watch `index` with a fresh engine, as `watcher once` would do it."""
-        config = self.config()
-        store = Store.open(config.database_path)
-
-        async def go() -> PollReport:
-            engine = Engine(
-                config,
-                store,
-                clock=self.clock,
-                retry=RetryPolicy.immediate(2),
-                members_in_memory=self.members_in_memory,
-            )
-            try:
-                return await engine.poll(config.watch[index])
-            finally:
-                await engine.aclose()
-
-        try:
-            report = asyncio.run(go())
-        finally:
-            store.close()
+        (report,) = run_polls(
+            self.config(),
+            [index],
+            clock=self.clock,
+            retry=RetryPolicy.immediate(2),
+            members_in_memory=self.members_in_memory,
+        )
         self.clock.advance(300)
         return report
 
@@ -69,13 +56,7 @@ class Harness:
         return Store.open(self.db_path)
 
     def event_types(self) -> list[tuple[str, str]]:
-        store = self.store()
-        try:
-            return [
-                (row.type, row.envelope()["data"]["target"]["handle"]) for row in store.events()
-            ]
-        finally:
-            store.close()
+        return event_types(self.db_path)
 
 
 @pytest.fixture

@@ -15,11 +15,12 @@ import httpx
 from standardwebhooks import Webhook
 
 from tests.conftest import Harness
+from tests.engine_runs import run_polls
 from tests.receiver import Check, Recorded
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
 from watcher.direct_http import open_client
-from watcher.poll import Engine, PollReport
+from watcher.poll import PollReport
 from watcher.retry import DeliverySchedule, RetryPolicy
 from watcher.sinks.dispatcher import Dispatcher, DispatchReport
 from watcher.store import DeliveryRow, Store
@@ -100,26 +101,14 @@ class OutboxHarness(Harness):
 
     def poll(self, index: int = 0) -> PollReport:
         """One poll, as `watcher once` does it; the clock stays where it is."""
-        config = self.config()
-        store = Store.open(config.database_path)
-
-        async def go() -> PollReport:
-            engine = Engine(
-                config,
-                store,
-                clock=self.clock,
-                retry=RetryPolicy.immediate(2),
-                transport=httpx.AsyncHTTPTransport(verify=TLS),
-            )
-            try:
-                return await engine.poll(config.watch[index])
-            finally:
-                await engine.aclose()
-
-        try:
-            return asyncio.run(go())
-        finally:
-            store.close()
+        (report,) = run_polls(
+            self.config(),
+            [index],
+            clock=self.clock,
+            retry=RetryPolicy.immediate(2),
+            transport=httpx.AsyncHTTPTransport(verify=TLS),
+        )
+        return report
 
     def dispatch(self) -> DispatchReport:
         """One dispatch of everything due now, as `watcher once` does after its polls."""

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.engine_runs import event_types, run_polls
 from watcher.budget import RequestBudget
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
-from watcher.poll import BudgetFactory, Engine, PollReport
+from watcher.poll import BudgetFactory, PollReport
 from watcher.retry import RetryPolicy
 from watcher.sim.soundcloud import SoundCloudSim
 from watcher.store import Store
@@ -56,28 +56,13 @@ class SoundCloudHarness:
         return self.poll_all([index])[0]
 
     def poll_all(self, indexes: list[int] | None = None) -> list[PollReport]:
-        """Poll the watches together (all by default) with one fresh engine; then 5 minutes pass."""
-        config = self.config()
-        store = Store.open(config.database_path)
-
-        async def go() -> list[PollReport]:
-            engine = Engine(
-                config,
-                store,
-                clock=self.clock,
-                retry=self.retry,
-                budget_factory=self.budget_factory or RequestBudget,
-            )
-            try:
-                chosen = [config.watch[i] for i in indexes] if indexes is not None else None
-                return await engine.poll_all(chosen)
-            finally:
-                await engine.aclose()
-
-        try:
-            reports = asyncio.run(go())
-        finally:
-            store.close()
+        reports = run_polls(
+            self.config(),
+            indexes,
+            clock=self.clock,
+            retry=self.retry,
+            budget_factory=self.budget_factory or RequestBudget,
+        )
         self.clock.advance(300)
         return reports
 
@@ -85,13 +70,7 @@ class SoundCloudHarness:
         return Store.open(self.db_path)
 
     def event_types(self) -> list[tuple[str, str]]:
-        store = self.store()
-        try:
-            return [
-                (row.type, row.envelope()["data"]["target"]["handle"]) for row in store.events()
-            ]
-        finally:
-            store.close()
+        return event_types(self.db_path)
 
     def curator(self, follows: int, prefix: str = "artist") -> tuple[str, list[str]]:
         """An account `curator` following `follows` artists (created in follow order)."""
