@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 from datetime import UTC, datetime
@@ -13,7 +14,16 @@ from standardwebhooks import Webhook
 
 from tests.conftest import Harness
 from tests.receiver import Receiver
-from watcher.direct_http import DirectClient, HttpClient, environment_proxies, open_client
+from watcher.direct_http import (
+    BodyTooLarge,
+    DirectClient,
+    HttpClient,
+    environment_proxies,
+    open_client,
+)
+from watcher.errors import PlatformError
+from watcher.http import get_json
+from watcher.retry import RetryPolicy
 from watcher.sinks.base import SendResult
 from watcher.sinks.webhook import send_webhook
 
@@ -50,24 +60,10 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_without_a_proxy_requests_skip_the_client_layer() -> None:
-    client = open_client(timeout=5, headers={})
-    try:
-        assert isinstance(client, DirectClient)
-    finally:
-        asyncio.run(client.aclose())
-
-
-def test_a_proxy_in_the_environment_gets_the_routing_client(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_environment_names_proxies_by_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
     assert environment_proxies() == {"https": "http://proxy.invalid:3128"}
-    client = open_client(timeout=5, headers={})
-    try:
-        assert isinstance(client, httpx.AsyncClient)
-    finally:
-        asyncio.run(client.aclose())
 
 
 def test_webhooks_go_through_the_proxy_the_environment_names(
@@ -170,3 +166,55 @@ def test_a_slow_answer_times_out_with_httpx_error_class() -> None:
         with pytest.raises(httpx.ReadTimeout):
             asyncio.run(go())
         release.set()
+
+
+def fetch(url: str, max_body: int) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.AsyncHTTPTransport()
+        async with DirectClient(transport, timeout=5, headers={}, max_body=max_body) as http:
+            return await http.request("GET", url)
+
+    return asyncio.run(go())
+
+
+def test_an_answer_declaring_more_than_the_cap_is_refused_unread() -> None:
+    with Receiver() as rx:
+        rx.reply(200, body=b"x" * 2_000)
+        with pytest.raises(BodyTooLarge, match="2,000 bytes"):
+            fetch(rx.url("/users"), max_body=1_000)
+
+
+def test_a_gzip_bomb_stops_at_the_cap() -> None:
+    bomb = gzip.compress(b"0" * 5_000_000)  # ~5 KB on the wire
+    with Receiver() as rx:
+        rx.reply(200, {"Content-Encoding": "gzip"}, body=bomb)
+        with pytest.raises(BodyTooLarge, match="over 1,000,000 bytes"):
+            fetch(rx.url("/users"), max_body=1_000_000)
+
+
+def test_a_gzipped_answer_arrives_decoded() -> None:
+    with Receiver() as rx:
+        rx.reply(200, {"Content-Encoding": "gzip"}, body=gzip.compress(b'{"data": [1, 2]}'))
+        response = fetch(rx.url("/users"), max_body=1_000_000)
+
+    assert response.json() == {"data": [1, 2]}
+    assert "content-encoding" not in response.headers
+    assert response.headers["content-length"] == str(len(b'{"data": [1, 2]}'))
+
+
+def test_a_platform_answer_over_the_cap_fails_the_request_once_with_a_clear_error() -> None:
+    with Receiver() as rx:
+        rx.reply(200, body=b"x" * 2_000)
+
+        async def go() -> None:
+            transport = httpx.AsyncHTTPTransport()
+            async with DirectClient(transport, timeout=5, headers={}, max_body=1_000) as http:
+                await get_json(http, rx.url("/v1/users/1/following"), retry=RetryPolicy())
+
+        with pytest.raises(PlatformError) as failure:
+            asyncio.run(go())
+
+    assert str(failure.value) == "response body of 2,000 bytes: GET " + rx.url(
+        "/v1/users/1/following"
+    )
+    assert len(rx.requests) == 1  # not retried: it will not shrink

@@ -25,6 +25,9 @@ from typing import Protocol, Self
 import httpx
 
 PROXY_SCHEMES = ("http", "https", "all")
+# The longest answer a platform request reads. A page of 100 Audius users is about 110 KB and
+# SoundCloud's 200 a few hundred: this only stops a broken or hostile answer from filling memory.
+MAX_BODY = 16 * 1024 * 1024
 
 
 class Requester(Protocol):
@@ -87,20 +90,34 @@ def open_client(
     transport: httpx.AsyncBaseTransport | None = None,
     verify: ssl.SSLContext | bool = True,
     limits: httpx.Limits | None = None,
-) -> HttpClient:
-    """A client that never follows redirects: direct to a transport when no proxy is set
-    (or when `transport` is given, as tests do), else an `httpx.AsyncClient` that routes."""
+) -> DirectClient:
+    """A client that never follows redirects. Its requests go straight to a transport when
+    no proxy is set (or when `transport` is given, as tests do), else through an
+    `httpx.AsyncClient`, which picks the proxy for each URL."""
     limits = limits or httpx.Limits()
     if transport is None and environment_proxies():
-        return httpx.AsyncClient(
-            timeout=timeout,
-            headers=dict(headers),
-            follow_redirects=False,
-            limits=limits,
-            verify=verify,
-        )
+        routing = httpx.AsyncClient(follow_redirects=False, limits=limits, verify=verify)
+        transport = _Routed(routing)
     transport = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
     return DirectClient(transport, timeout=timeout, headers=headers, owns_transport=True)
+
+
+class BodyTooLarge(httpx.RequestError):
+    """An answer longer than the client reads (decoded: a gzip bomb counts at full size)."""
+
+
+class _Routed(httpx.AsyncBaseTransport):
+    """Requests sent through an `httpx.AsyncClient` for its proxy routing alone (it adds no
+    headers or cookies to a request already built; redirects are not followed)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._client.send(request, stream=True)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 class DirectClient:
@@ -114,9 +131,11 @@ class DirectClient:
         timeout: float,
         headers: Mapping[str, str],
         owns_transport: bool = True,
+        max_body: int = MAX_BODY,
     ) -> None:
         self._transport = transport
         self._owns_transport = owns_transport
+        self._max_body = max_body
         self._timeout = httpx.Timeout(timeout)
         self._timeouts = self._timeout.as_dict()
         # What httpx's client sends by default, plus ours (User-Agent).
@@ -172,15 +191,22 @@ class DirectClient:
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send and read the whole body (so the connection is free again)."""
+        """Send and read the whole body (so the connection is free again); a body longer
+        than `max_body` (decoded) raises BodyTooLarge once that much has been read."""
         request = self._build(method, url, params=params, headers=headers, data=data)
         response = await self._transport.handle_async_request(request)
         response.request = request
         try:
-            await response.aread()
+            length = _declared_length(response.headers)
+            if length is not None and length > self._max_body:
+                raise BodyTooLarge(f"response body of {length:,} bytes", request=request)
+            if length is not None:  # the usual answer: plain, and short enough
+                await response.aread()
+                return response
+            body = await _read_capped(response, self._max_body)
         finally:
             await response.aclose()
-        return response
+        return _with_body(response, body)
 
     @asynccontextmanager
     async def stream(
@@ -229,3 +255,36 @@ def _check_target(url: httpx.URL) -> None:
         raise httpx.UnsupportedProtocol(
             "Request URL is missing an 'http://' or 'https://' protocol."
         )
+
+
+def _declared_length(headers: httpx.Headers) -> int | None:
+    """The body's length when the headers state it and no encoding changes it, else None."""
+    if "content-encoding" in headers:
+        return None
+    value = headers.get("content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The decoded body, read chunk by chunk; BodyTooLarge past `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"response body over {limit:,} bytes", request=response.request)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:
+    """`response` holding its decoded `body` (the framing headers now describe that body)."""
+    framing = {"content-encoding", "content-length", "transfer-encoding"}
+    headers = [(k, v) for k, v in response.headers.multi_items() if k not in framing]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=body,
+        request=response.request,
+        extensions=response.extensions,
+    )

@@ -13,7 +13,7 @@ import msgspec
 
 from watcher import metrics
 from watcher.budget import RequestBudget
-from watcher.direct_http import Requester
+from watcher.direct_http import BodyTooLarge, Requester
 from watcher.errors import PlatformError
 from watcher.retry import RetryPolicy, parse_retry_after
 
@@ -62,6 +62,9 @@ async def request_json(
         rate_limited = False
         try:
             response = await _send(http, method, url, params, headers, form, budget)
+        except BodyTooLarge as exc:
+            metrics.platform_request(None, "error")
+            raise PlatformError(f"{exc}: {method} {_short(url)}") from None
         except httpx.TimeoutException:
             metrics.platform_request(None, "timeout")
             last = PlatformError(f"timed out: {method} {_short(url)}")
