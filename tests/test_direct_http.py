@@ -17,7 +17,6 @@ from tests.receiver import Receiver
 from watcher.direct_http import (
     BodyTooLarge,
     DirectClient,
-    HttpClient,
     environment_proxies,
     open_client,
 )
@@ -40,7 +39,7 @@ def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
-def post(http: HttpClient, url: str) -> SendResult:
+def post(http: DirectClient, url: str) -> SendResult:
     return asyncio.run(
         send_webhook(
             http,

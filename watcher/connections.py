@@ -14,16 +14,16 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from watcher.direct_http import HttpClient
+from watcher.direct_http import DirectClient
 
 
 class Connections:
     """A set of one-connection clients; each request borrows an idle one."""
 
-    def __init__(self, make_client: Callable[[httpx.Limits], HttpClient]) -> None:
+    def __init__(self, make_client: Callable[[httpx.Limits], DirectClient]) -> None:
         self._make_client = make_client
-        self._idle: list[HttpClient] = []
-        self._all: list[HttpClient] = []
+        self._idle: list[DirectClient] = []
+        self._all: list[DirectClient] = []
         # One ready before the first poll: building a client costs tens of milliseconds once.
         self._idle.append(self._new())
 
@@ -43,7 +43,7 @@ class Connections:
         finally:
             self._idle.append(client)
 
-    def _new(self) -> HttpClient:
+    def _new(self) -> DirectClient:
         client = self._make_client(httpx.Limits(max_connections=1, max_keepalive_connections=1))
         self._all.append(client)
         return client

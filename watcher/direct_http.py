@@ -1,4 +1,4 @@
-"""HTTP clients for platforms and webhooks: straight to an httpx transport, unless a proxy is set.
+"""The HTTP client for platforms and webhooks: requests go straight to an httpx transport.
 
 `httpx.AsyncClient` wraps each request in a layer watcher has no use for: a cookie jar (read
 and written on every request), an auth flow, a redirect loop, URL and header merging, request
@@ -9,8 +9,10 @@ response decoding (gzip included) are httpx's own.
 
 The client layer does one thing watcher keeps: it routes requests through the proxies the
 environment names (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`). When any is set,
-`open_client` returns a plain `httpx.AsyncClient` instead, so proxied setups work exactly as
-httpx documents them.
+`open_client` hands each built request to an `httpx.AsyncClient` for that routing alone, so
+proxied setups work exactly as httpx documents them.
+
+`DirectClient` also caps what a platform answer may make it read (`MAX_BODY`, decoded).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -31,7 +33,7 @@ MAX_BODY = 16 * 1024 * 1024
 
 
 class Requester(Protocol):
-    """What platform clients send requests through: an `HttpClient`, or `Connections`
+    """What platform clients send requests through: a `DirectClient`, or `Connections`
     lending one-connection clients."""
 
     async def request(
@@ -43,38 +45,6 @@ class Requester(Protocol):
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> httpx.Response: ...
-
-
-class HttpClient(Requester, Protocol):
-    """The part of `httpx.AsyncClient` watcher uses; `DirectClient` has the same."""
-
-    @property
-    def timeout(self) -> httpx.Timeout: ...
-
-    @timeout.setter
-    def timeout(self, timeout: httpx.Timeout) -> None: ...
-
-    def stream(
-        self,
-        method: str,
-        url: str,
-        *,
-        content: bytes,
-        headers: Mapping[str, str],
-        timeout: float,
-        follow_redirects: bool,
-    ) -> AbstractAsyncContextManager[httpx.Response]: ...
-
-    async def aclose(self) -> None: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None: ...
 
 
 def environment_proxies() -> dict[str, str]:

@@ -16,7 +16,7 @@ from watcher.budget import RequestBudget
 from watcher.clock import Clock, SystemClock, iso
 from watcher.config import Config, Watch
 from watcher.connections import Connections
-from watcher.direct_http import HttpClient, open_client
+from watcher.direct_http import DirectClient, open_client
 from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
 from watcher.events import Event
 from watcher.platforms import registry
@@ -132,7 +132,7 @@ class Engine:
             config, connections, self.store, self._retry, self.clock, budget
         )
 
-    def _client(self, limits: httpx.Limits) -> HttpClient:
+    def _client(self, limits: httpx.Limits) -> DirectClient:
         return open_client(
             timeout=self.config.defaults.timeout,
             headers={"User-Agent": f"watcher/{__version__}"},

@@ -36,7 +36,7 @@ from typing import Any
 from watcher.alerts import Alert
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import AppriseNotifier, Config, WebhookNotifier
-from watcher.direct_http import HttpClient, open_client
+from watcher.direct_http import DirectClient, open_client
 from watcher.events import Event
 from watcher.retry import DeliverySchedule
 from watcher.sinks.apprise_sink import preferred_format, send_apprise
@@ -182,7 +182,7 @@ class Dispatcher:
         *,
         clock: Clock | None = None,
         schedule: DeliverySchedule | None = None,
-        http: HttpClient | None = None,
+        http: DirectClient | None = None,
         throttle: bool | None = None,
     ) -> None:
         self.config = config

@@ -17,7 +17,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from watcher import __version__
-from watcher.direct_http import HttpClient
+from watcher.direct_http import DirectClient
 from watcher.sinks.base import SendResult, one_line, redact_url, result_for_status
 
 SECRET_PREFIX = "whsec_"
@@ -74,7 +74,7 @@ def unix_seconds(timestamp: datetime) -> int:
 
 
 async def send_webhook(
-    http: HttpClient,
+    http: DirectClient,
     *,
     url: str,
     secret: str,
