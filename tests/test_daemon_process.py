@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.engine_runs import event_types
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 
@@ -139,14 +140,6 @@ def polls_of(database: Path, account: str) -> int:
         store.close()
 
 
-def event_targets(database: Path) -> list[tuple[str, str]]:
-    store = Store.open(database)
-    try:
-        return [(e.type, e.envelope()["data"]["target"]["handle"]) for e in store.events()]
-    finally:
-        store.close()
-
-
 def metric(text: str, name: str, **labels: str) -> float | None:
     """The value of one sample in Prometheus text, or None when absent."""
     for line in text.splitlines():
@@ -182,7 +175,7 @@ def test_daemon_serves_health_and_metrics_reports_a_change_and_stops_on_sigterm(
         newcomer = sim.add_user(handle="newcomer", name="Newcomer", base_followers=1)
         sim.follow(curator, newcomer)
         wait_until(
-            lambda: ("following.added", "newcomer") in event_targets(database),
+            lambda: ("following.added", "newcomer") in event_types(database),
             f"the follow made while running was not reported:\n{daemon.stderr}",
         )
 
