@@ -69,7 +69,7 @@ def open_client(
         routing = httpx.AsyncClient(follow_redirects=False, limits=limits, verify=verify)
         transport = _Routed(routing)
     transport = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
-    return DirectClient(transport, timeout=timeout, headers=headers, owns_transport=True)
+    return DirectClient(transport, timeout=timeout, headers=headers)
 
 
 class BodyTooLarge(httpx.RequestError):
@@ -92,7 +92,7 @@ class _Routed(httpx.AsyncBaseTransport):
 
 class DirectClient:
     """Requests sent straight to one transport. Redirects are answers, never followed; no
-    cookies are kept; the transport is closed with the client when it owns it."""
+    cookies are kept; the transport is closed with the client."""
 
     def __init__(
         self,
@@ -100,11 +100,9 @@ class DirectClient:
         *,
         timeout: float,
         headers: Mapping[str, str],
-        owns_transport: bool = True,
         max_body: int = MAX_BODY,
     ) -> None:
         self._transport = transport
-        self._owns_transport = owns_transport
         self._max_body = max_body
         self._timeout = httpx.Timeout(timeout)
         self._timeouts = self._timeout.as_dict()
@@ -152,6 +150,12 @@ class DirectClient:
         _check_target(request.url)
         return request
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """The transport's answer to `request`, its body unread (the caller closes it)."""
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        return response
+
     async def request(
         self,
         method: str,
@@ -164,8 +168,7 @@ class DirectClient:
         """Send and read the whole body (so the connection is free again); a body longer
         than `max_body` (decoded) raises BodyTooLarge once that much has been read."""
         request = self._build(method, url, params=params, headers=headers, data=data)
-        response = await self._transport.handle_async_request(request)
-        response.request = request
+        response = await self._send(request)
         try:
             length = _declared_length(response.headers)
             if length is not None and length > self._max_body:
@@ -192,16 +195,14 @@ class DirectClient:
         """The response with its body unread, closed when the block ends."""
         del follow_redirects  # never followed: a redirect is the answer
         request = self._build(method, url, headers=headers, content=content, timeout=timeout)
-        response = await self._transport.handle_async_request(request)
-        response.request = request
+        response = await self._send(request)
         try:
             yield response
         finally:
             await response.aclose()
 
     async def aclose(self) -> None:
-        if self._owns_transport:
-            await self._transport.aclose()
+        await self._transport.aclose()
 
     async def __aenter__(self) -> Self:
         return self
