@@ -24,6 +24,7 @@ class Recorded:
     path: str
     headers: dict[str, str]  # keys lower-cased
     body: bytes
+    peer_port: int = 0  # the client's port: one per connection
 
     @property
     def text(self) -> str:
@@ -144,6 +145,7 @@ class Receiver:
             path=handler.path,
             headers={key.lower(): value for key, value in handler.headers.items()},
             body=body,
+            peer_port=handler.client_address[1],
         )
         with self._lock:
             self.requests.append(request)

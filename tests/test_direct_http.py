@@ -1,4 +1,5 @@
-"""Requests go straight to httpx's transport, except through a proxy the environment names."""
+"""Requests go straight to a transport (aiohttp's, by default), except through a proxy the
+environment names."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from standardwebhooks import Webhook
 
 from tests.conftest import Harness
 from tests.receiver import Receiver
+from watcher.aiohttp_transport import AiohttpTransport
 from watcher.direct_http import (
     BodyTooLarge,
     DirectClient,
@@ -169,7 +171,7 @@ def test_a_slow_answer_times_out_with_httpx_error_class() -> None:
 
 def fetch(url: str, max_body: int) -> httpx.Response:
     async def go() -> httpx.Response:
-        transport = httpx.AsyncHTTPTransport()
+        transport = AiohttpTransport()
         async with DirectClient(transport, timeout=5, headers={}, max_body=max_body) as http:
             return await http.request("GET", url)
 
@@ -206,7 +208,7 @@ def test_a_platform_answer_over_the_cap_fails_the_request_once_with_a_clear_erro
         rx.reply(200, body=b"x" * 2_000)
 
         async def go() -> None:
-            transport = httpx.AsyncHTTPTransport()
+            transport = AiohttpTransport()
             async with DirectClient(transport, timeout=5, headers={}, max_body=1_000) as http:
                 await get_json(http, rx.url("/v1/users/1/following"), retry=RetryPolicy())
 
