@@ -219,3 +219,35 @@ def test_a_platform_answer_over_the_cap_fails_the_request_once_with_a_clear_erro
         "/v1/users/1/following"
     )
     assert len(rx.requests) == 1  # not retried: it will not shrink
+
+
+def requested_path(url: str, params: dict[str, str | int] | None = None) -> str:
+    """The path and query the receiver saw for a GET through the default client."""
+    with Receiver() as rx:
+        rx.reply(200, body=b"{}")
+
+        async def go() -> None:
+            async with open_client(timeout=5, headers={}) as http:
+                await http.request("GET", rx.url(url), params=params)
+
+        asyncio.run(go())
+    (request,) = rx.requests
+    return request.path
+
+
+def test_params_join_the_query_a_url_already_has() -> None:
+    path = requested_path("/users?sort=asc", {"offset": 100, "limit": 100})
+    assert path == "/users?sort=asc&offset=100&limit=100"
+
+
+def test_a_typed_handle_is_percent_encoded_on_the_wire() -> None:
+    assert requested_path("/users/handle/dj käse") == "/users/handle/dj%20k%C3%A4se"
+
+
+def test_a_url_with_another_scheme_is_refused_before_sending() -> None:
+    async def go() -> None:
+        async with open_client(timeout=5, headers={}) as http:
+            await http.request("GET", "ftp://example.invalid/users")
+
+    with pytest.raises(httpx.UnsupportedProtocol):
+        asyncio.run(go())

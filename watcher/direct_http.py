@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 import httpx
+from yarl import URL
 
 from watcher.aiohttp_transport import AiohttpTransport
 
@@ -150,8 +151,26 @@ class DirectClient:
             content=content,
             extensions={"timeout": timeouts},
         )
-        _check_target(request.url)
+        _check_target(request.url.scheme, request.url.host)
         return request
+
+    async def _open(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """The platform's usual request (a GET) straight to aiohttp, skipping `httpx.Request`."""
+        assert isinstance(self._transport, AiohttpTransport)
+        target = URL(url)
+        if params:
+            target = target.update_query(params)
+        _check_target(target.scheme, target.host)
+        merged = self._headers
+        if headers:
+            merged = {**merged, **{name.lower(): value for name, value in headers.items()}}
+        return await self._transport.open(method, target, merged, self._timeouts)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         """The transport's answer to `request`, its body unread (the caller closes it)."""
@@ -170,12 +189,16 @@ class DirectClient:
     ) -> httpx.Response:
         """Send and read the whole body (so the connection is free again); a body longer
         than `max_body` (decoded) raises BodyTooLarge once that much has been read."""
-        request = self._build(method, url, params=params, headers=headers, data=data)
-        response = await self._send(request)
+        if data is None and isinstance(self._transport, AiohttpTransport):
+            response = await self._open(method, url, params, headers)
+        else:
+            response = await self._send(
+                self._build(method, url, params=params, headers=headers, data=data)
+            )
         try:
             length = _declared_length(response.headers)
             if length is not None and length > self._max_body:
-                raise BodyTooLarge(f"response body of {length:,} bytes", request=request)
+                raise BodyTooLarge(f"response body of {length:,} bytes")
             if length is not None:  # the usual answer: plain, and short enough
                 await response.aread()
                 return response
@@ -219,13 +242,11 @@ class DirectClient:
         await self.aclose()
 
 
-def _check_target(url: httpx.URL) -> None:
+def _check_target(scheme: str, host: str | None) -> None:
     """What httpx's client refuses before sending, refused the same way."""
-    if url.scheme not in ("http", "https") and url.scheme:
-        raise httpx.UnsupportedProtocol(
-            f"Request URL has an unsupported protocol '{url.scheme}://'."
-        )
-    if not url.scheme or not url.host:
+    if scheme not in ("http", "https") and scheme:
+        raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{scheme}://'.")
+    if not scheme or not host:
         raise httpx.UnsupportedProtocol(
             "Request URL is missing an 'http://' or 'https://' protocol."
         )
@@ -246,7 +267,7 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge(f"response body over {limit:,} bytes", request=response.request)
+            raise BodyTooLarge(f"response body over {limit:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -259,6 +280,5 @@ def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:
         response.status_code,
         headers=headers,
         content=body,
-        request=response.request,
         extensions=response.extensions,
     )
