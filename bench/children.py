@@ -129,11 +129,13 @@ async def fleet(
         store.close()
     bare = await bare_fleet(base_url, targets, concurrency)
     floor = await floor_fleet(base_url, targets, concurrency)
+    aiohttp_floor = await aiohttp_floor_fleet(base_url, targets, concurrency)
     return {
         "baseline": cycles[0],
         "quiet": cycles[1],
         "bare": bare,
         "floor": floor,
+        "aiohttp_floor": aiohttp_floor,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -195,6 +197,29 @@ async def floor_fleet(
     seconds = time.perf_counter() - started
     for transport in transports:
         await transport.aclose()
+    return {"seconds": seconds, "requests": len(urls)}
+
+
+async def aiohttp_floor_fleet(
+    base_url: str, targets: list[tuple[str | None, int]], concurrency: int
+) -> dict[str, Any]:
+    """The floor of the stack watcher sends with: one aiohttp session, `concurrency`
+    requests at a time, bodies read and not decoded, nothing else done."""
+    import aiohttp
+
+    urls = fleet_urls(base_url, targets)
+    queue = list(reversed(urls))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+
+        async def worker() -> None:
+            while queue:
+                async with session.get(queue.pop()) as answer:
+                    await answer.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
     return {"seconds": seconds, "requests": len(urls)}
 
 

@@ -227,6 +227,7 @@ def fleet(quick: bool) -> list[Figure]:
     references = (
         ("bare", "bare httpx clients, json(), same requests"),
         ("floor", "httpx transports only, bodies not decoded"),
+        ("aiohttp_floor", "one aiohttp session only, bodies not decoded"),
     )
     for key, label in references:
         reference = result[key]
