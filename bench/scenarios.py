@@ -253,6 +253,16 @@ def fleet(quick: bool) -> list[Figure]:
     figures.append(
         Figure(5, "busiest second at the simulator", sim.stats["busiest_second"], "req/s", rate)
     )
+    served = sim.stats["requests"]
+    figures.append(
+        Figure(
+            5,
+            "simulator CPU per request it served",
+            sim.stats["serving_cpu_seconds"] / served * 1e6,
+            "µs",
+            note=f"{served:,} requests; the ideal pace needs {concurrency / latency:,.0f}/s",
+        )
+    )
     return figures
 
 

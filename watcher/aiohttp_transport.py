@@ -18,6 +18,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 
 import aiohttp
 import httpx
@@ -39,6 +40,12 @@ _EQUIVALENT: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] 
 )
 
 
+@cache
+def _default_tls() -> ssl.SSLContext:
+    """httpx's default context, built once: reading the CA bundle costs ~50 ms."""
+    return httpx.create_ssl_context()
+
+
 @contextmanager
 def _as_httpx_errors(request: httpx.Request | None) -> Iterator[None]:
     try:
@@ -58,7 +65,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self, *, verify: ssl.SSLContext | bool = True, limits: httpx.Limits | None = None
     ) -> None:
         limits = limits or httpx.Limits()
-        self._ssl: ssl.SSLContext | bool = verify
+        # httpx's verification (certifi's CA bundle), not aiohttp's own default (the system's).
+        self._ssl: ssl.SSLContext | bool = _default_tls() if verify is True else verify
         self._max_connections = limits.max_connections or 0  # 0: aiohttp's "no limit"
         self._keepalive = limits.keepalive_expiry
         # Built at the first request: an aiohttp session belongs to the running event loop.
