@@ -6,9 +6,10 @@ of CPU through httpx's own transport (httpcore, h11 and anyio, all pure Python) 
 requests at a time. A fleet of watches under a platform budget is bound by that CPU, so this
 is what lets one process keep up with the budget.
 
-The rest of watcher still speaks httpx: `DirectClient` builds an `httpx.Request`, this sends
-it, and the answer is an `httpx.Response` whose body streams from aiohttp undecoded, so httpx
-decodes it (gzip included) and `DirectClient` caps it exactly as before. aiohttp's failures
+The rest of watcher still speaks httpx: `DirectClient` hands this an `httpx.Request` (or, for
+a plain GET, the URL and headers it would hold: `open`), and the answer is an `httpx.Response`
+whose body streams from aiohttp undecoded, so httpx decodes it (gzip included) and
+`DirectClient` caps it exactly as before. aiohttp's failures
 become the httpx exceptions httpx's own transport raises for the same fault, so callers
 catch one family. Tests can still inject any httpx transport instead.
 """

@@ -18,6 +18,7 @@ proxied setups work exactly as httpx documents them.
 
 from __future__ import annotations
 
+import re
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
@@ -31,6 +32,9 @@ from yarl import URL
 from watcher.aiohttp_transport import AiohttpTransport
 
 PROXY_SCHEMES = ("http", "https", "all")
+# A URL made only of characters that go on the wire as they are (valid escapes included):
+# httpx would send it unchanged, so it can skip httpx's URL parsing.
+_PLAIN_URL = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 # The longest answer a platform request reads. A page of 100 Audius users is about 110 KB and
 # SoundCloud's 200 a few hundred: this only stops a broken or hostile answer from filling memory.
 MAX_BODY = 16 * 1024 * 1024
@@ -127,6 +131,11 @@ class DirectClient:
         self._timeout = timeout
         self._timeouts = timeout.as_dict()
 
+    def _merged_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        if not headers:
+            return self._headers
+        return {**self._headers, **{name.lower(): value for name, value in headers.items()}}
+
     def _build(
         self,
         method: str,
@@ -138,9 +147,7 @@ class DirectClient:
         content: bytes | None = None,
         timeout: float | None = None,
     ) -> httpx.Request:
-        merged = self._headers
-        if headers:
-            merged = {**merged, **{name.lower(): value for name, value in headers.items()}}
+        merged = self._merged_headers(headers)
         timeouts = self._timeouts if timeout is None else httpx.Timeout(timeout).as_dict()
         request = httpx.Request(
             method,
@@ -153,24 +160,6 @@ class DirectClient:
         )
         _check_target(request.url.scheme, request.url.host)
         return request
-
-    async def _open(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str] | None,
-    ) -> httpx.Response:
-        """The platform's usual request (a GET) straight to aiohttp, skipping `httpx.Request`."""
-        assert isinstance(self._transport, AiohttpTransport)
-        target = URL(url)
-        if params:
-            target = target.update_query(params)
-        _check_target(target.scheme, target.host)
-        merged = self._headers
-        if headers:
-            merged = {**merged, **{name.lower(): value for name, value in headers.items()}}
-        return await self._transport.open(method, target, merged, self._timeouts)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         """The transport's answer to `request`, its body unread (the caller closes it)."""
@@ -189,8 +178,16 @@ class DirectClient:
     ) -> httpx.Response:
         """Send and read the whole body (so the connection is free again); a body longer
         than `max_body` (decoded) raises BodyTooLarge once that much has been read."""
-        if data is None and isinstance(self._transport, AiohttpTransport):
-            response = await self._open(method, url, params, headers)
+        transport = self._transport
+        if data is None and isinstance(transport, AiohttpTransport) and _PLAIN_URL.fullmatch(url):
+            # The platforms' usual request, sent without building an httpx.Request: the URL
+            # is already as it goes on the wire, and params replace its query as in httpx.
+            target = URL(url, encoded=True)
+            if params is not None:
+                target = target.with_query(params)
+            _check_target(target.scheme, target.host)
+            merged = self._merged_headers(headers)
+            response = await transport.open(method, target, merged, self._timeouts)
         else:
             response = await self._send(
                 self._build(method, url, params=params, headers=headers, data=data)
