@@ -28,7 +28,7 @@ class RawServer:
         self.heads: list[bytes] = []
         self.hang_up_after_answer = False
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             while True:
@@ -51,7 +51,7 @@ class RawServer:
 @asynccontextmanager
 async def serving(answer: Answer) -> AsyncIterator[tuple[RawServer, str]]:
     raw = RawServer(answer)
-    server = await asyncio.start_server(raw._serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(raw.serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         yield raw, f"http://127.0.0.1:{port}"
@@ -59,9 +59,8 @@ async def serving(answer: Answer) -> AsyncIterator[tuple[RawServer, str]]:
         server.close()
 
 
-def ok(body: bytes, *extra: str) -> bytes:
-    headers = "".join(f"{line}\r\n" for line in extra)
-    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{headers}\r\n".encode() + body
+def ok(body: bytes) -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
 
 
 def fixed(reply: bytes | None) -> Answer:
