@@ -1,27 +1,27 @@
 """A small reusable base for simulated platform APIs served over real HTTP on loopback.
 
 Clients are tested through their real HTTP stack (connection pooling, timeouts, redirects,
-body decoding), so a simulator is a `ThreadingHTTPServer` on 127.0.0.1 with an ephemeral
-port, run in a daemon thread. The base owns what every simulated platform needs: request
-parsing, JSON/error responses, a tiny router, latency, fault injection, request hooks and a
-request log. A subclass only implements `route()`.
+body decoding), so a simulator listens on 127.0.0.1 at an ephemeral port, answered by one
+event loop in a daemon thread (`watcher.sim.serving`). The base owns what every simulated
+platform needs: request parsing, JSON/error responses, a tiny router, latency, fault
+injection, request hooks and a request log. A subclass only implements `route()`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-import socket
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from watcher.sim.serving import LoopServer
 
 FaultKind = Literal["status", "timeout", "malformed", "truncated"]
 MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -232,14 +232,13 @@ class SimServer:
         self._log: deque[SimRequest] = deque(maxlen=log_limit)
         self._count = 0
         self._log_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopServer | None = None
 
     # -- to implement -------------------------------------------------------------------
 
     def route(self, request: SimRequest) -> SimResponse:
-        """Answer one request (run in a server thread; lock your own state)."""
+        """Answer one request (run in the server's thread; lock state the caller's thread
+        changes too). It runs on the server's event loop, so it must not block."""
         raise NotImplementedError
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -252,36 +251,22 @@ class SimServer:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the simulator is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{self.base_path}"
+        return f"http://127.0.0.1:{self._server.port}{self.base_path}"
 
     def start(self) -> str:
         """Listen on an ephemeral loopback port; returns the base URL clients should use."""
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
-        self._stopping.clear()
-        server = _Server(self)
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.02},  # bounds how long stop() waits for the loop
-            name=f"{type(self).__name__}-http",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._thread = server, thread
+        server = LoopServer(self.process, name=f"{type(self).__name__}-http")
+        server.start()
+        self._server = server
         return self.base_url
 
     def stop(self) -> None:
-        """Stop serving, drop open connections and wake requests sleeping in latency/faults."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        server.drop_connections()
-        thread.join()
-        self._server = self._thread = None
+        """Stop serving, drop open connections and cancel requests waiting out latency/faults."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     @contextmanager
     def serve(self) -> Iterator[str]:
@@ -295,7 +280,7 @@ class SimServer:
     # -- observation and control ----------------------------------------------------------
 
     def on_request(self, hook: Hook) -> Hook:
-        """Call `hook(request)` before each request is served, in the server thread (tests
+        """Call `hook(request)` before each request is served, in the server's thread (tests
         use it to change state mid-paging). Returns the hook, so it works as a decorator."""
         self._hooks.append(hook)
         return hook
@@ -320,16 +305,16 @@ class SimServer:
             self._log.clear()
             self._count = 0
 
-    # -- the request pipeline (server threads) ----------------------------------------------
+    # -- the request pipeline (the server's event loop) -------------------------------------
 
-    def process(
+    async def process(
         self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes
     ) -> SimResponse:
         """Log, delay, run hooks, inject any fault, route: the answer to one HTTP request."""
         request = self._record(method, target, headers, body)
         if self.latency > 0:
-            self._stopping.wait(self.latency)
-        response = self._run_hooks(request) or self._answer(request)
+            await asyncio.sleep(self.latency)
+        response = self._run_hooks(request) or await self._answer(request)
         request.status = response.status
         return response
 
@@ -354,12 +339,12 @@ class SimServer:
                 return error_response(500, f"simulator hook failed: {exc!r}")
         return None
 
-    def _answer(self, request: SimRequest) -> SimResponse:
+    async def _answer(self, request: SimRequest) -> SimResponse:
         fault = self.faults.take(request)
         if fault is not None and fault.kind == "status":
             return fault.error()
         if fault is not None and fault.kind == "timeout":
-            self._stopping.wait(fault.delay)
+            await asyncio.sleep(fault.delay)
         response = self._route_safely(request)
         if fault is not None and fault.kind == "malformed":
             return SimResponse(200, MALFORMED_BODY)
@@ -373,89 +358,3 @@ class SimServer:
         except Exception as exc:
             self.errors.append(exc)
             return error_response(500, f"simulator error: {exc!r}")
-
-
-class _Server(ThreadingHTTPServer):
-    """A threading HTTP server bound to loopback that remembers its open connections."""
-
-    daemon_threads = True
-    request_queue_size = 128  # benchmarks open many connections at once
-
-    def __init__(self, app: SimServer) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.app = app
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def handle_error(
-        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
-    ) -> None:
-        """A client that hung up (timeout faults, stop()) is routine, not a traceback."""
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        super().handle_error(request, client_address)
-
-    def drop_connections(self) -> None:
-        """Shut keep-alive connections so their handler threads end with the simulator."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Hands every request to the app; HTTP/1.1 keep-alive, as real APIs and clients use."""
-
-    protocol_version = "HTTP/1.1"
-    wbufsize = 1 << 16  # headers and body leave in one send...
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # ...and without Nagle: a small keep-alive answer would otherwise wait for the
-        # client's delayed ACK (~40 ms per request).
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silence the per-request stderr line: the app keeps its own log."""
-
-    def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        response = self.server.app.process(self.command, self.path, self.headers.items(), body)
-        try:
-            self._write(response)
-        except OSError:  # the client gave up (timeout) or the simulator is stopping
-            self.close_connection = True
-
-    def _write(self, response: SimResponse) -> None:
-        self.send_response(response.status)
-        if response.content_type is not None:
-            self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-        self.wfile.flush()
