@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -75,6 +76,7 @@ def main() -> None:
     sim.latency = args.latency
     meter = sim.on_request(RateMeter())
     built = time.process_time()
+    built_sys = resource.getrusage(resource.RUSAGE_SELF).ru_stime
     with sim.serve() as base_url:
         print(base_url, flush=True)
         sys.stdin.read()  # serve until the parent closes our stdin
@@ -82,6 +84,7 @@ def main() -> None:
         "requests": len(meter.times),
         "busiest_second": meter.busiest_second(),
         "serving_cpu_seconds": time.process_time() - built,  # all threads of this process
+        "serving_sys_seconds": resource.getrusage(resource.RUSAGE_SELF).ru_stime - built_sys,
     }
     print(json.dumps(stats), flush=True)
 

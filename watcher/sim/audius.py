@@ -100,7 +100,7 @@ class AudiusSim(SimServer):
         self._orders = ReplicaOrders(self._graph, replicas, seed)
         self._rng = random.Random(f"{seed}:requests")
         self._extras: dict[int, dict[str, Any]] = {}  # seed users' bio, location, pictures
-        self._rendered: dict[int, str] = {}  # user objects as of graph version `_rendered_at`
+        self._rendered: dict[int, bytes] = {}  # user objects as of graph version `_rendered_at`
         self._rendered_at = -1
         self._suffixes: dict[str, int] = {}  # next number of each add_users prefix
         self._graph.append(None, None, 0, 0)  # integer 0 is no one
@@ -345,20 +345,26 @@ class AudiusSim(SimServer):
             else:
                 replica = self._rng.randrange(self.replicas)
                 page = self._orders.page(number, relation, replica, offset, limit)
-            return SimResponse(200, data_body([self._render(u) for u in page]))
+            return SimResponse(200, data_body(self._render_many(page)))
 
-    def _render(self, u: int) -> str:
-        """User `u` as JSON text, kept until the world changes (a page repeats most users)."""
-        graph = self._graph
-        if self._rendered_at != graph.version or len(self._rendered) >= RENDER_CACHE:
-            self._rendered.clear()
+    def _render(self, u: int) -> bytes:
+        return self._render_many([u])[0]
+
+    def _render_many(self, users: list[int]) -> list[bytes]:
+        """Users as JSON, kept until the world changes (pages repeat most users)."""
+        graph, rendered = self._graph, self._rendered
+        if self._rendered_at != graph.version or len(rendered) + len(users) > RENDER_CACHE:
+            rendered.clear()
             self._rendered_at = graph.version
-        text = self._rendered.get(u)
-        if text is None:
-            text = self._rendered[u] = self._render_now(u)
-        return text
+        texts: list[bytes] = []
+        for u in users:
+            text = rendered.get(u)
+            if text is None:
+                text = rendered[u] = self._render_now(u)
+            texts.append(text)
+        return texts
 
-    def _render_now(self, u: int) -> str:
+    def _render_now(self, u: int) -> bytes:
         graph = self._graph
         return render_user(
             UserFacts(

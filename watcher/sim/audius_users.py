@@ -61,8 +61,8 @@ def _optional(extra: Mapping[str, Any] | None, field: str) -> str:
     return _quote(value) if isinstance(value, str) else "null"
 
 
-def render_user(user: UserFacts) -> str:
-    """The JSON text of one user object."""
+def render_user(user: UserFacts) -> bytes:
+    """The JSON of one user object."""
     extra = user.extra
     profile, cover = _pictures(user.id, extra)
     wallet = f'"0x{(user.number * 0x9E3779B97F4A7C15 + 0x5EED) & _WALLET_BITS:040x}"'
@@ -81,13 +81,13 @@ def render_user(user: UserFacts) -> str:
         f'"is_available":{available},"erc_wallet":{wallet},'
         f'"spl_wallet":"Sim{user.id}Spl{user.number:x}","supporter_count":0,'
         f'"supporting_count":0,"total_audio_balance":0,"wallet":{wallet}}}'
-    )
+    ).encode()
 
 
-def data_body(objects: list[str]) -> bytes:
+def data_body(objects: list[bytes]) -> bytes:
     """`{"data": [...]}` around already rendered objects."""
-    return ('{"data":[' + ",".join(objects) + "]}").encode()
+    return b'{"data":[' + b",".join(objects) + b"]}"
 
 
-def data_one(rendered: str) -> bytes:
-    return ('{"data":' + rendered + "}").encode()
+def data_one(rendered: bytes) -> bytes:
+    return b'{"data":' + rendered + b"}"

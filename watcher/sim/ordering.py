@@ -30,23 +30,29 @@ EntryKey = tuple[int, Relation]
 class _Entry:
     """One cached list: its order on each replica, built the first time that replica serves it."""
 
-    __slots__ = ("orders",)
+    __slots__ = ("orders", "size")
 
     def __init__(self, replicas: int) -> None:
         self.orders: list[list[int] | None] = [None] * replicas
+        self.size = 0  # members its orders held when built, over all replicas
 
 
 class ReplicaOrders:
     """The per-replica orders of every list, cached and kept exact under mutation."""
 
-    def __init__(self, graph: Graph, replicas: int, seed: int, max_entries: int = 256) -> None:
+    def __init__(
+        self, graph: Graph, replicas: int, seed: int, max_members: int = 4_000_000
+    ) -> None:
         if replicas < 1:
             raise ValueError("at least one replica")
         self._graph = graph
         self._streams = [random.Random(f"{seed}:replica:{r}") for r in range(replicas)]
         self._ties: list[array[int]] = [array("I") for _ in range(replicas)]
         self._entries: OrderedDict[EntryKey, _Entry] = OrderedDict()
-        self._max_entries = max_entries
+        # Least recently used lists go once the cached orders hold more members than this
+        # (about 8 bytes each): a fleet of small lists stays cached, like one huge list.
+        self._max_members = max_members
+        self._held = 0
 
     @property
     def replicas(self) -> int:
@@ -74,6 +80,9 @@ class ReplicaOrders:
         order = entry.orders[replica]
         if order is None:
             order = entry.orders[replica] = self._build(owner, relation, replica)
+            entry.size += len(order)
+            self._held += len(order)
+            self._trim()
         return order
 
     def page(
@@ -136,21 +145,26 @@ class ReplicaOrders:
             or (touching and not touching.isdisjoint(edges(entry_key[1]).members(entry_key[0])))
         ]
         for entry_key in doomed:
-            del self._entries[entry_key]
+            self._held -= self._entries.pop(entry_key).size
 
     def clear(self) -> None:
         self._entries.clear()
+        self._held = 0
 
     def _entry(self, owner: int, relation: Relation) -> _Entry:
         entry_key = (owner, relation)
         entry = self._entries.get(entry_key)
         if entry is None:
             entry = self._entries[entry_key] = _Entry(self.replicas)
-            if len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
         else:
             self._entries.move_to_end(entry_key)
         return entry
+
+    def _trim(self) -> None:
+        """Drop the least recently used lists while over the budget, never the newest."""
+        while self._held > self._max_members and len(self._entries) > 1:
+            _, oldest = self._entries.popitem(last=False)
+            self._held -= oldest.size
 
     def _build(self, owner: int, relation: Relation, replica: int) -> list[int]:
         self.grow()
