@@ -189,5 +189,45 @@ def test_an_answer_that_never_comes_is_a_read_timeout() -> None:
         asyncio.run(go())
 
 
+def test_a_body_that_stalls_midway_is_a_read_timeout() -> None:
+    never = asyncio.Event()
+
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxxxx")
+        await writer.drain()
+        await never.wait()
+
+    async def go() -> bytes:
+        server = await asyncio.start_server(stall, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            return await get(f"http://127.0.0.1:{port}/users", seconds=0.2)
+        finally:
+            server.close()
+
+    with pytest.raises(httpx.ReadTimeout):
+        asyncio.run(go())
+
+
+def test_a_plain_answer_arrives_read_with_its_headers_and_the_connection_free() -> None:
+    reply = b"HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-Page: 2\r\n\r\nhello"
+
+    async def go() -> tuple[list[httpx.Response], int]:
+        async with (
+            serving(fixed(reply)) as (raw, base),
+            DirectClient(AiohttpTransport(), timeout=5, headers={}) as http,
+        ):
+            answers = [await http.request("GET", f"{base}/p") for _ in range(3)]
+            return answers, raw.connections
+
+    answers, connections = asyncio.run(go())
+    assert [(a.status_code, a.content, a.headers["x-page"]) for a in answers] == [
+        (201, b"hello", "2")
+    ] * 3
+    assert answers[0].reason_phrase == "Created" and answers[0].is_closed
+    assert connections == 1
+
+
 def test_closing_an_unused_transport_is_harmless() -> None:
     asyncio.run(AiohttpTransport().aclose())
