@@ -74,7 +74,8 @@ def main() -> None:
     else:
         sim = build(args.following, args.followers, args.seed)
     sim.latency = args.latency
-    meter = sim.on_request(RateMeter())
+    meter = RateMeter()
+    sim.on_request(meter)
     built = time.process_time()
     built_sys = resource.getrusage(resource.RUSAGE_SELF).ru_stime
     with sim.serve() as base_url:

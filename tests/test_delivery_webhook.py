@@ -147,7 +147,9 @@ def test_retry_after_is_honoured_and_the_receiver_is_not_asked_again_meanwhile(
     assert [o.state for o in report.outcomes] == ["retrying", "postponed", "postponed"]
     due = {o.next_attempt_at for o in report.outcomes}
     assert len(due) == 1
-    assert (parse_iso(due.pop()) - started).total_seconds() == 120  # not the schedule's 5 s
+    moment = due.pop()
+    assert moment is not None
+    assert (parse_iso(moment) - started).total_seconds() == 120  # not the schedule's 5 s
     assert meanwhile.outcomes == []
     assert after.count("delivered") == 3
     assert len(rx.requests) == 4
