@@ -116,28 +116,31 @@ async def fleet(
     try:
         for _ in range(2):
             before = platform_requests()
-            started = time.perf_counter()
+            cpu, started = time.process_time(), time.perf_counter()
             reports = await engine.poll_all()
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             failed = [r.line() for r in reports if not r.ok]
             if failed:
                 raise SystemExit(f"{len(failed)} polls failed, first: {failed[0]}")
-            cycles.append({"seconds": seconds, "requests": int(platform_requests() - before)})
+            requests = int(platform_requests() - before)
+            cycles.append({"seconds": seconds, "requests": requests, "cpu_seconds": cpu})
         targets = [(row.account_id, row.size or 0) for row in store.watches()]
     finally:
         await engine.aclose()
         store.close()
-    bare = await bare_fleet(base_url, targets, concurrency)
-    floor = await floor_fleet(base_url, targets, concurrency)
-    aiohttp_floor = await aiohttp_floor_fleet(base_url, targets, concurrency)
-    return {
-        "baseline": cycles[0],
-        "quiet": cycles[1],
-        "bare": bare,
-        "floor": floor,
-        "aiohttp_floor": aiohttp_floor,
-        "peak_rss_mb": peak_rss_mb(),
+    references = {
+        "bare": bare_fleet,
+        "floor": floor_fleet,
+        "aiohttp_floor": aiohttp_floor_fleet,
+        "client_and_decoder": client_and_decoder_fleet,
     }
+    result: dict[str, Any] = {"baseline": cycles[0], "quiet": cycles[1]}
+    for name, run in references.items():
+        cpu = time.process_time()
+        result[name] = await run(base_url, targets, concurrency)
+        result[name]["cpu_seconds"] = time.process_time() - cpu
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
 
 
 def fleet_urls(base_url: str, targets: list[tuple[str | None, int]]) -> list[str]:
@@ -220,6 +223,34 @@ async def aiohttp_floor_fleet(
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
+    return {"seconds": seconds, "requests": len(urls)}
+
+
+async def client_and_decoder_fleet(
+    base_url: str, targets: list[tuple[str | None, int]], concurrency: int
+) -> dict[str, Any]:
+    """watcher's own HTTP client (one-connection clients lent per request, as polls use) and
+    its page decoder, `concurrency` requests at a time, and nothing else: no budget, paging
+    bookkeeping, compare or commit."""
+    from watcher.connections import Connections
+    from watcher.direct_http import open_client
+    from watcher.platforms.audius import _page
+
+    urls = fleet_urls(base_url, targets)
+    queue = list(reversed(urls))
+    connections = Connections(lambda limits: open_client(timeout=120, headers={}, limits=limits))
+
+    async def worker() -> None:
+        while queue:
+            url = queue.pop()
+            answer = await connections.request("GET", url)
+            if "/following" in url:
+                _page(answer.content)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    await connections.aclose()
     return {"seconds": seconds, "requests": len(urls)}
 
 

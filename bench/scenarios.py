@@ -224,10 +224,20 @@ def fleet(quick: bool) -> list[Figure]:
             )
         )
         figures.append(Figure(5, f"{name} cycle / ideal", cycle["seconds"] / ideal, "x", 1.25))
+        figures.append(
+            Figure(
+                5,
+                f"watcher CPU per request, {name} cycle",
+                cycle["cpu_seconds"] / cycle["requests"] * 1e6,
+                "µs",
+                note=f"the ideal pace leaves {1e6 * latency / concurrency:,.0f} µs a request",
+            )
+        )
     references = (
         ("bare", "bare httpx clients, json(), same requests"),
         ("floor", "httpx transports only, bodies not decoded"),
         ("aiohttp_floor", "one aiohttp session only, bodies not decoded"),
+        ("client_and_decoder", "watcher's HTTP client and page decoder only"),
     )
     for key, label in references:
         reference = result[key]
@@ -239,7 +249,8 @@ def fleet(quick: bool) -> list[Figure]:
                 reference["seconds"],
                 "s",
                 note=f"{reference['requests']:,} requests, "
-                f"{reference['seconds'] / ideal:.2f}x their ideal",
+                f"{reference['seconds'] / ideal:.2f}x their ideal, "
+                f"{reference['cpu_seconds'] / reference['requests'] * 1e6:,.0f} µs CPU each",
             )
         )
         figures.append(
