@@ -24,7 +24,7 @@ Monotonic = Callable[[], float]
 
 
 class TokenIssuer:
-    """Issues and checks tokens; thread-safe (the server answers from several threads)."""
+    """Issues and checks tokens; thread-safe (the server and the test driving it both call it)."""
 
     def __init__(
         self,
