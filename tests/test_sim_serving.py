@@ -7,7 +7,7 @@ import json
 import select
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import httpx
 import pytest
@@ -187,3 +187,18 @@ def test_a_client_that_hangs_up_mid_latency_leaves_the_server_serving(echo: Echo
     answer = httpx.get(f"{echo.base_url}/still", timeout=10)
     assert answer.status_code == 200 and answer.json()["path"] == "/still"
     assert echo.errors == []
+
+
+class Broken(SimServer):
+    async def process(
+        self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> SimResponse:
+        raise RuntimeError("the pipeline itself failed, before any route could catch it")
+
+
+def test_a_pipeline_that_fails_answers_500_and_closes() -> None:
+    with Broken().serve() as base_url:
+        answer = httpx.get(f"{base_url}/x", timeout=10)
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "simulator failed: RuntimeError"
+    assert answer.headers["connection"] == "close"

@@ -143,7 +143,12 @@ class Connection(asyncio.Protocol):
     async def _serve(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, keep: bool
     ) -> None:
-        response = await self._server.answer(method, target, headers, body)
+        try:
+            response = await self._server.answer(method, target, headers, body)
+        except Exception as exc:  # a bug of the app's: answer it rather than leave a hang
+            self._task = None
+            self._send_status(500, f"simulator failed: {type(exc).__name__}")
+            return
         transport = self._transport
         self._task = None
         if transport is None or transport.is_closing():
