@@ -97,7 +97,7 @@ class LoopServer:
         pending = asyncio.all_tasks(self._loop)
         for task in pending:
             task.cancel()
-        with suppress(BaseException):
+        with suppress(Exception):
             self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.close()
 
