@@ -9,9 +9,9 @@ is what lets one process keep up with the budget.
 The rest of watcher still speaks httpx: `DirectClient` hands this an `httpx.Request` (or, for
 a plain GET, the URL and headers it would hold: `open`), and the answer is an `httpx.Response`
 whose body streams from aiohttp undecoded, so httpx decodes it (gzip included) and
-`DirectClient` caps it exactly as before. aiohttp's failures
-become the httpx exceptions httpx's own transport raises for the same fault, so callers
-catch one family. Tests can still inject any httpx transport instead.
+`DirectClient` caps it exactly as before. aiohttp's failures become the httpx exceptions
+httpx's own transport raises for the same fault, so callers catch one family. Tests can
+still inject any httpx transport instead.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ sized by Content-Length, keep-alive) and answers anything else with 400 and a cl
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from email.utils import formatdate
 from http import HTTPStatus
@@ -162,15 +163,13 @@ class Connection(asyncio.Protocol):
             self._next()
 
     def _send_status(self, status: int, message: str) -> None:
-        if self._transport is None:
+        """A JSON error in the simulators' usual shape, then the connection closes."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
             return
-        body = f'{{"code":{status},"error":"{message}"}}'.encode()
-        head = (
-            f"HTTP/1.1 {status} {_reason(status)}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        self._transport.write(head.encode("latin-1") + body)
-        self._transport.close()
+        body = json.dumps({"code": status, "error": message}, separators=(",", ":")).encode()
+        transport.write(_head(status, "application/json", {}, len(body), keep_alive=False) + body)
+        transport.close()
 
 
 def take_request(
@@ -237,14 +236,28 @@ def _reason(status: int) -> str:
 
 
 def response_head(response: SimResponse, *, keep_alive: bool) -> bytes:
-    lines = [
-        f"HTTP/1.1 {response.status} {_reason(response.status)}",
-        f"Date: {_date(time.time())}",
-    ]
-    if response.content_type is not None:
-        lines.append(f"Content-Type: {response.content_type}")
-    lines.append(f"Content-Length: {len(response.body)}")
-    lines += [f"{name}: {value}" for name, value in response.headers.items()]
+    return _head(
+        response.status,
+        response.content_type,
+        response.headers,
+        len(response.body),
+        keep_alive=keep_alive,
+    )
+
+
+def _head(
+    status: int,
+    content_type: str | None,
+    headers: Mapping[str, str],
+    length: int,
+    *,
+    keep_alive: bool,
+) -> bytes:
+    lines = [f"HTTP/1.1 {status} {_reason(status)}", f"Date: {_date(time.time())}"]
+    if content_type is not None:
+        lines.append(f"Content-Type: {content_type}")
+    lines.append(f"Content-Length: {length}")
+    lines += [f"{name}: {value}" for name, value in headers.items()]
     if not keep_alive:
         lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
