@@ -39,8 +39,7 @@ def echo() -> Iterator[Echo]:
 
 def connect(server: SimServer) -> socket.socket:
     port = int(server.base_url.rsplit(":", 1)[1])
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    return sock
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
 
 
 def read_answer(sock: socket.socket, buffered: bytearray) -> tuple[str, dict[str, str], bytes]:
