@@ -185,8 +185,39 @@ def _v3_tokens(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_honest_polls(db: sqlite_utils.Database) -> None:
+    """What keeps polls honest across processes and over time.
+
+    `poll_leases` names the process polling a watch (and until when), so two processes never
+    poll one watch at once; `watches.generation` grows with every recorded poll, so a poll
+    that started from an older state cannot commit over a newer one. `watches.next_poll_at`
+    is when the daemon plans the watch's next poll (what `watcher status` shows).
+    `edges.checked_at` is when a member kept silently (hidden) was last examined.
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE poll_leases (
+            watch_id INTEGER PRIMARY KEY,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            until TEXT NOT NULL
+        );
+        ALTER TABLE watches ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE watches ADD COLUMN next_poll_at TEXT;
+        ALTER TABLE edges ADD COLUMN checked_at TEXT;
+        """,
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1. Only ever append.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_outbox, _v3_tokens]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1,
+    _v2_outbox,
+    _v3_tokens,
+    _v4_honest_polls,
+]
 
 
 @dataclass(frozen=True, slots=True)
