@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from watcher.errors import ConfigError
 from watcher.events import Event
@@ -124,15 +125,9 @@ def test_a_migration_that_fails_half_way_leaves_the_previous_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "w.db"
-    Store.open(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 1")  # pretend v2 and later are still to come
-    conn.execute("DROP TABLE deliveries")
-    conn.execute("DROP TABLE notifier_state")
-    conn.execute("ALTER TABLE watches DROP COLUMN alerted_at")
-    conn.execute("DROP TABLE tokens")
-    conn.execute("DROP TABLE token_leases")
-    conn.commit()
+    conn = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS[0](sqlite_utils.Database(conn))  # a database at version 1: v2 on still to come
+    conn.execute("PRAGMA user_version = 1")
     conn.close()
 
     def broken(db: object) -> None:
