@@ -56,8 +56,22 @@ def test_unavailable_or_deactivated_reads_as_deactivated(user: dict[str, object]
 
 @pytest.mark.parametrize("user", [{**USER, "handle": ""}, {**USER, "handle": None}])
 def test_a_user_without_a_handle_fails_the_page(user: dict[str, object]) -> None:
-    with pytest.raises(PlatformError, match="lacks its id or handle"):
+    with pytest.raises(PlatformError, match="lacks a usable id or handle"):
         _page(page(user))
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["", " ", "eJ5 7D", "eJ57D\n", "../x", -1, True, None, 10**400, 1.5, ["eJ57D"]]
+)
+def test_an_entry_without_a_usable_id_fails_the_page(bad_id: object) -> None:
+    """An empty or malformed id is not an account: the page is malformed, never listed."""
+    with pytest.raises(PlatformError, match="lacks a usable id or handle"):
+        _page(page(USER, {**USER, "id": bad_id, "handle": "other"}))
+
+
+@pytest.mark.parametrize("good_id", ["eJ57D", "LKdlD", 0, 123456])
+def test_hashids_and_plain_integers_are_usable_ids(good_id: object) -> None:
+    assert _page(page({**USER, "id": good_id}))[0].id == str(good_id)
 
 
 def test_a_page_of_the_wrong_shape_is_a_validation_error() -> None:

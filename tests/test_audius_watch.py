@@ -176,7 +176,8 @@ def test_a_failed_page_commits_nothing_and_fails_the_watch(
         assert row is not None and row.last_outcome == "error" and row.consecutive_failures == 1
     finally:
         store.close()
-    # The next clean poll picks up both changes.
+    # The next clean polls pick up both changes (an unfollow is confirmed by a second poll).
+    harness.poll()
     harness.poll()
     assert sorted(harness.event_types()) == [
         ("following.added", "late"),

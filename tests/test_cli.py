@@ -49,7 +49,7 @@ def write_config(folder: Path, base_url: str, *accounts: str, extra: str = "") -
     path = folder / "watcher.toml"
     path.write_text(
         f'database = "state/watcher.db"\n{extra}\n'
-        f'[defaults]\njitter = "0s"\ntimeout = "5s"\n\n'
+        f'[defaults]\njitter = "0s"\ntimeout = "5s"\nconfirm_after = "0s"\n\n'
         f'[audius]\nbase_url = "{base_url}"\n{watches}',
         encoding="utf-8",
     )
@@ -247,6 +247,8 @@ def test_a_process_killed_mid_poll_loses_nothing_and_the_next_run_reports_once(
     sim.faults.clear()
     rerun = watcher("once", "--config", str(config), cwd=ROOT)
     assert rerun.returncode == 0, rerun.stderr
+    confirm = watcher("once", "--config", str(config), cwd=ROOT)  # missing twice: removed
+    assert confirm.returncode == 0, confirm.stderr
     listed = watcher("events", "--json", "--config", str(config), cwd=ROOT)
     assert [json.loads(line)["type"] for line in listed.stdout.splitlines()] == [
         "following.removed"

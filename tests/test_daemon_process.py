@@ -44,7 +44,7 @@ def write_config(folder: Path, base_url: str, *accounts: str, log: str = "") -> 
     path = folder / "watcher.toml"
     path.write_text(
         'database = "watcher.db"\n'
-        '[defaults]\ninterval = "0.5s"\njitter = "0s"\ntimeout = "5s"\n'
+        '[defaults]\ninterval = "0.5s"\njitter = "0s"\ntimeout = "5s"\nconfirm_after = "0s"\n'
         '[http]\nlisten = "127.0.0.1:0"\n'
         f"{log}\n"
         f'[audius]\nbase_url = "{base_url}"\n{watches}',

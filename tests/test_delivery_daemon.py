@@ -41,6 +41,7 @@ def test_the_daemon_sends_pending_deliveries_and_those_each_poll_commits(
             curator = outbox.sim.id_of("curator")
             outbox.sim.unfollow(curator, outbox.sim.id_of("artist_1"))
             await daemon._poll_job(config.watch[0])  # what the scheduler runs on its interval
+            await daemon._poll_job(config.watch[0])  # missing twice: the unfollow is confirmed
             types.append((await asyncio.to_thread(arrivals.get, timeout=10)).json()["type"])
             woken_after = time.monotonic() - started
             daemon.stop()

@@ -23,12 +23,13 @@ def outbox(harness: Harness) -> OutboxHarness:
 
 
 def follow_two_unfollow_one(outbox: OutboxHarness) -> tuple[str, list[str]]:
-    """Baseline, then a poll that sees two follows and one unfollow (three events)."""
+    """Baseline, then a poll that sees two follows and confirms one unfollow (three events)."""
     curator, artists = curator_following(outbox)
     outbox.poll()
+    outbox.sim.unfollow(curator, artists[0])
+    assert outbox.poll().events == []  # missing once: pending
     outbox.sim.follow(curator, artists[30])
     outbox.sim.follow(curator, artists[31])
-    outbox.sim.unfollow(curator, artists[0])
     report = outbox.poll()
     assert report.ok and len(report.events) == 3
     return curator, artists
@@ -222,7 +223,8 @@ def test_410_gone_disables_the_notifier_and_nothing_more_is_sent(outbox: OutboxH
 
         report = outbox.dispatch()
         outbox.sim.unfollow(outbox.sim.id_of("curator"), outbox.sim.id_of("artist_2"))
-        outbox.poll()
+        outbox.poll()  # pending
+        outbox.poll()  # confirmed: one more event
         after = outbox.dispatch()
 
     assert len(gone.requests) == 1

@@ -198,8 +198,8 @@ def test_every_platform_request_and_429_is_counted_under_its_platform(harness: H
     assert metric(text, "watcher_platform_throttled_total", platform="audius") == 1
     assert metric(text, "watcher_platform_requests_total", platform="audius", status="429") == 1
     assert (
-        metric(text, "watcher_platform_requests_total", platform="audius", status="200") == 2
-    )  # resolve, one page
+        metric(text, "watcher_platform_requests_total", platform="audius", status="200") == 5
+    )  # resolve, one page, then the baseline's verifying pass: the page and two end probes
     assert metric(text, "watcher_polls_total", platform="audius", outcome="ok") == 1
 
 

@@ -40,6 +40,19 @@ class Replicated:
         return self.rng.choice(self.orders)[offset : offset + limit]
 
 
+class ShortReplica(Replicated):
+    """Distinct counts; the answers listed in `short` (by request number) are cut short."""
+
+    def __init__(self, size: int, short: dict[int, int]) -> None:
+        super().__init__(list(range(10 * size, 0, -10)), replicas=1, seed=0)
+        self.short = short
+
+    async def fetch(self, offset: int, limit: int) -> list[Profile]:
+        number = self.requests
+        page = await super().fetch(offset, limit)
+        return page[: self.short[number]] if number in self.short else page
+
+
 Collect = Callable[..., Listing]
 
 
@@ -48,13 +61,22 @@ def collect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Collect]
     """The algorithm over both places a listing can collect into: a dict, a scratch table."""
     store = Store.open(tmp_path / "w.db")
 
-    def run(source: Replicated, max_passes: int = 4, expected: int | None = None) -> Listing:
+    def run(
+        source: Replicated | ShortReplica,
+        max_passes: int = 4,
+        expected: int | None = None,
+        confirm_end: int = 0,
+    ) -> Listing:
         members: Members = (
             MemoryMembers()
             if request.param == "memory"
             else store.scratch_members(memory_limit=0 if request.param == "table" else 150)
         )
-        return asyncio.run(collect_by_offset(source.fetch, 100, max_passes, members, expected))
+        return asyncio.run(
+            collect_by_offset(
+                source.fetch, 100, max_passes, members, expected, confirm_end=confirm_end
+            )
+        )
 
     yield run
     store.close()
@@ -71,7 +93,7 @@ def ids(listing: Listing) -> set[str]:
 def test_a_list_without_ties_costs_exactly_one_pass(collect: Collect) -> None:
     source = Replicated(list(range(1000, 0, -4)), replicas=3, seed=1)  # 250 distinct counts
     listing = collect(source)
-    assert listing.complete and listing.clean
+    assert listing.complete
     assert listing.passes == 1 and source.requests == 3
     assert len(listing.members) == 250
 
@@ -103,13 +125,12 @@ def test_a_group_too_large_to_close_leaves_the_listing_incomplete(collect: Colle
     source = Replicated([0] * 3000, replicas=3, seed=3)  # one tie group of 3,000
     listing = collect(source, max_passes=1)
     assert not listing.complete
-    assert not listing.clean
 
 
-def test_an_empty_list_is_one_request_and_complete(collect: Collect) -> None:
+def test_an_empty_list_is_read_three_times_before_it_is_believed(collect: Collect) -> None:
     source = Replicated([], replicas=2, seed=1)
     listing = collect(source)
-    assert listing.complete and len(listing.members) == 0 and source.requests == 1
+    assert listing.complete and len(listing.members) == 0 and source.requests == 3
 
 
 def test_a_page_longer_than_asked_is_an_error() -> None:
@@ -132,3 +153,45 @@ def test_a_count_that_disagrees_still_reads_to_the_short_page(collect: Collect) 
     listing = collect(source, expected=207)  # deactivated followees count but are not listed
     assert listing.complete and len(listing.members) == 200
     assert source.requests == 3
+
+
+def test_an_end_to_confirm_costs_exactly_that_many_more_answers(collect: Collect) -> None:
+    source = ShortReplica(250, {})
+    listing = collect(source, confirm_end=2, expected=250)
+    assert listing.complete and len(listing.members) == 250
+    assert source.requests == 3 + 2  # the pages to the short one, then two probes of its end
+
+
+def test_an_unconfirmed_pass_believes_a_short_page_that_lies(collect: Collect) -> None:
+    source = ShortReplica(250, {1: 0})  # the page at offset 100 comes back empty
+    listing = collect(source)
+    assert len(listing.members) == 100 and source.requests == 2
+
+
+@pytest.mark.parametrize("cut", [0, 1, 57, 99])
+def test_a_short_page_before_the_end_is_read_past_when_the_end_is_confirmed(
+    collect: Collect, cut: int
+) -> None:
+    source = ShortReplica(250, {1: cut})  # the page at offset 100 comes back short
+    listing = collect(source, confirm_end=2)
+    assert listing.complete and ids(listing) == {e.id for e in source.entries}
+
+
+def test_probes_that_lie_as_well_are_recognised_by_the_entry_they_lack(collect: Collect) -> None:
+    # Offset 100 empty, then the probes of position 99 empty too: they contradict the entry
+    # already read there, so they are not taken as agreeing that the list ends.
+    source = ShortReplica(250, {1: 0, 2: 0, 3: 0, 4: 0})
+    listing = collect(source, confirm_end=2)
+    assert listing.complete and ids(listing) == {e.id for e in source.entries}
+
+
+def test_an_end_that_never_settles_leaves_the_listing_incomplete(collect: Collect) -> None:
+    source = ShortReplica(250, {n: 0 for n in range(1, 400)})  # every answer after the first
+    listing = collect(source, confirm_end=2, max_passes=2)
+    assert not listing.complete
+
+
+def test_a_confirmed_end_ignores_the_count(collect: Collect) -> None:
+    source = ShortReplica(250, {})
+    listing = collect(source, confirm_end=1, expected=100)  # a count gone stale: 100 of 250
+    assert listing.complete and len(listing.members) == 250

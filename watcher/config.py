@@ -43,6 +43,9 @@ class Defaults(_Strict):
     jitter: Seconds = Field(default=30.0, ge=0)
     timeout: Seconds = Field(default=30.0, gt=0)
     max_passes: int = Field(default=4, ge=1, le=20)
+    # How long an account must stay missing from a list, across polls, before its absence
+    # counts (longer than the platform's replicas lag behind each other).
+    confirm_after: Seconds = Field(default=60.0, ge=0, le=86_400)
     # Failed polls in a row before a watch alerts its notifiers (once); 0 turns alerts off.
     alert_after: int = Field(default=3, ge=0)
 

@@ -8,9 +8,8 @@ is a page that shows only entries already listed. Each of those fails the poll c
 than spinning or trusting a list that went round in circles.
 
 A cursor keyed on the list itself does not skip when the list changes mid-read, but nothing
-promises that the server's cursor is not an offset in disguise. The listing is therefore only
-`clean` when no entry came back twice; reconciliation asks for more evidence than a clean
-pass before it believes an absence (see snapshot.py).
+promises that the server's cursor is not an offset in disguise, so an absence from one
+cursor pass is never believed on its own either (see snapshot.py).
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ async def collect_by_cursor(
 ) -> Listing:
     """Fetch a whole cursor-paged list; raises PlatformError if the chain misbehaves."""
     listing = Listing(passes=1) if members is None else Listing(members=members, passes=1)
+    listing.members.begin_round()
     origin = _origin(first_url)
     followed: set[str] = set()
     url: str = first_url
@@ -87,8 +87,6 @@ def _take(page: CursorPage, page_size: int, listing: Listing) -> None:
             f"a page returned {len(page.entries)} entries where {page_size} were asked"
         )
     repeats = listing.members.add_page(page.entries, 1)
-    if repeats:
-        listing.clean = False
     listing.positions += len(page.entries)
     if page.entries and len(repeats) == len(page.entries):
         raise PlatformError(

@@ -20,14 +20,31 @@ from watcher.direct_http import DirectClient, open_client
 from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
 from watcher.events import Event
 from watcher.platforms import registry
-from watcher.platforms.base import Platform, Profile
+from watcher.platforms.base import Listing, Platform, Profile
 from watcher.retry import RetryPolicy
-from watcher.snapshot import Changes, reconcile
+from watcher.snapshot import Changes, Reading, Timing, reconcile
 from watcher.store import PollOutcome, Route, ScratchMembers, Store, WatchRow
 
 # Builds a platform's budget from (requests per second, max concurrent); tests pass one
 # running on virtual time.
 BudgetFactory = Callable[[float, int], RequestBudget]
+# Verifying rounds a baseline may take before it is left for the next poll to finish.
+BASELINE_ROUNDS = 3
+
+
+@dataclass(slots=True)
+class Tally:
+    """What one poll's reads cost, over every pass it made."""
+
+    passes: int = 0
+    pages: int = 0
+    requests: int = 0
+
+    def add(self, listing: Listing) -> Listing:
+        self.passes += listing.passes
+        self.pages += listing.pages
+        self.requests += listing.requests
+        return listing
 
 
 @dataclass(slots=True)
@@ -183,40 +200,26 @@ class Engine:
         started: datetime,
         clock_start: float,
     ) -> PollReport:
+        tally = Tally()
         try:
             account = await self._account(platform, row)
-            label = f"{watch.platform} {watch.account} {watch.relation}"
-            with progress.track(label, account.count_of(watch.relation)):
-                listing = await platform.listing(account, watch.relation, members)
-            changes = await reconcile(
-                store=self.store,
-                watch_id=row.id,
-                members=members,
-                listing=listing,
-                relation=watch.relation,
-                has_baseline=row.baseline_at is not None,
-                account=account,
-                fetch_profile=platform.profile,
-            )
+            listing = tally.add(await self._read(platform, watch, account, members))
+            if row.baseline_at is None:
+                changes = Changes()
+                baseline = await self._baseline(platform, watch, account, members, tally)
+            else:
+                baseline = False
+                changes = await reconcile(
+                    self._reading(row.id, members, listing, started),
+                    account=account,
+                    relation=watch.relation,
+                    timing=self._timing(started),
+                    read_again=lambda: self._read_again(platform, watch, account, row, tally),
+                    fetch_profiles=platform.profiles,
+                    fetch_profile=platform.profile,
+                )
         except WatcherError as exc:
-            duration = time.monotonic() - clock_start
-            message = str(exc)
-            failed_at = self.clock.now()
-            alert_after = self.config.defaults.alert_after
-            failures = row.consecutive_failures + 1
-            self.store.record_failure(
-                row.id,
-                iso(started),
-                iso(failed_at),
-                int(duration * 1000),
-                message,
-                routes=routes(self.config, watch),
-                failing=self._alert(FAILING, watch, row, failures, failed_at, error=message)
-                if 0 < alert_after <= failures
-                else None,
-                alert_after=alert_after,
-            )
-            return PollReport(watch, ok=False, error=message, duration=duration)
+            return self._failed(watch, row, started, clock_start, str(exc))
         finished = self.clock.now()
         events = self._events(watch, account, changes)
         duration = time.monotonic() - clock_start
@@ -232,14 +235,15 @@ class Engine:
                 profiles=changes.profiles,
                 set_state=changes.set_state,
                 delete=changes.delete,
-                adopt=members if changes.adopt else None,
+                checked=changes.checked,
+                adopt=members if row.baseline_at is None else None,
                 events=events,
-                baseline=changes.baseline,
+                baseline=baseline,
                 size=size,
-                passes=listing.passes,
-                pages=listing.pages,
-                requests=listing.requests,
-                complete=listing.complete,
+                passes=tally.passes,
+                pages=tally.pages,
+                requests=tally.requests,
+                complete=baseline or (row.baseline_at is not None and listing.complete),
                 added=len(changes.added),
                 removed=len(changes.removed),
                 routes=routes(self.config, watch),
@@ -254,13 +258,86 @@ class Engine:
             watch,
             ok=True,
             size=size,
-            passes=listing.passes,
-            pages=listing.pages,
-            complete=listing.complete,
-            baseline=changes.baseline,
+            passes=tally.passes,
+            pages=tally.pages,
+            complete=baseline or (row.baseline_at is not None and listing.complete),
+            baseline=baseline,
             duration=duration,
             events=events,
         )
+
+    async def _read(
+        self,
+        platform: Platform,
+        watch: Watch,
+        account: Profile,
+        members: ScratchMembers,
+        *,
+        verify: bool = False,
+    ) -> Listing:
+        label = f"{watch.platform} {watch.account} {watch.relation}"
+        with progress.track(label, account.count_of(watch.relation)):
+            return await platform.listing(account, watch.relation, members, verify=verify)
+
+    def _timing(self, started: datetime) -> Timing:
+        return Timing(started, settle=self.config.defaults.confirm_after)
+
+    def _reading(
+        self, watch_id: int, members: ScratchMembers, listing: Listing, started: datetime
+    ) -> Reading:
+        recheck_before = iso(self._timing(started).recheck_before())
+        comparison = self.store.compare_members(watch_id, members, recheck_before)
+        return Reading(listing, comparison, len(members))
+
+    async def _read_again(
+        self, platform: Platform, watch: Watch, account: Profile, row: WatchRow, tally: Tally
+    ) -> Reading:
+        """A verifying pass into a listing of its own, compared with what is stored."""
+        members = self.store.scratch_members(self._members_in_memory)
+        try:
+            listing = tally.add(await self._read(platform, watch, account, members, verify=True))
+            return self._reading(row.id, members, listing, self.clock.now())
+        finally:
+            members.drop()
+
+    async def _baseline(
+        self,
+        platform: Platform,
+        watch: Watch,
+        account: Profile,
+        members: ScratchMembers,
+        tally: Tally,
+    ) -> bool:
+        """Verifying rounds pooled into the first pass's listing until one adds nobody: a
+        baseline that missed an account would later report it as a false new follow."""
+        size = len(members)
+        for _ in range(BASELINE_ROUNDS):
+            again = tally.add(await self._read(platform, watch, account, members, verify=True))
+            grown, size = len(members) > size, len(members)
+            if again.complete and not grown:
+                return True
+        return False
+
+    def _failed(
+        self, watch: Watch, row: WatchRow, started: datetime, clock_start: float, message: str
+    ) -> PollReport:
+        duration = time.monotonic() - clock_start
+        failed_at = self.clock.now()
+        alert_after = self.config.defaults.alert_after
+        failures = row.consecutive_failures + 1
+        self.store.record_failure(
+            row.id,
+            iso(started),
+            iso(failed_at),
+            int(duration * 1000),
+            message,
+            routes=routes(self.config, watch),
+            failing=self._alert(FAILING, watch, row, failures, failed_at, error=message)
+            if 0 < alert_after <= failures
+            else None,
+            alert_after=alert_after,
+        )
+        return PollReport(watch, ok=False, error=message, duration=duration)
 
     def _alert(
         self,

@@ -1,34 +1,60 @@
-"""Reconcile a poll's listing with the stored edges: decide what really changed.
+"""Decide what really changed between the stored list and what this poll read.
 
 Rules (the README's "How snapshots stay honest" explains them to users):
 
-* Presence is proof: an account in the listing is followed, so a new one is an addition.
-* Absence needs evidence. It only counts from a *complete* listing (every position accounted
-  for). Even then an absent account is only reported removed when its own profile shows it is
-  still active (a deactivated or deleted account vanishes from lists: that is not an unfollow),
-  and either the poll saw nothing move (a clean single pass, and the watched account's count
-  was the same before and after) or it was already absent from the previous complete poll.
-* A count is only evidence when it is credible: known, and at least the number of accounts
-  listed (SoundCloud's counts have been seen at 0 for everyone). And a listing that came back
-  empty never settles anything on its own: emptied lists are confirmed by the next poll, so a
-  glitch (or an account vanishing mid-poll, which lists as an empty 200) is never a wave of
-  removals.
-* An absent account that has no evidence yet is only marked pending; its profile is fetched
-  when there is evidence to weigh, so a noisy poll costs no extra requests.
-* Until a watch has one complete listing (its baseline) nothing is reported.
-* An empty listing while the profile counts entries, with entries known, is not believed.
+* Presence is proof: an account in any pass of the poll is followed, so a new one is an
+  addition at once.
+* Absence is never proved by one pass. A replica answering a short page, or the list
+  changing while it is read (an unfollow above the page being read shifts every later entry
+  up, so one is skipped without any repeat, even when a follow at the same time keeps the
+  count unchanged), both make a pass lack accounts that are still followed. So absence is
+  believed only when three reads taken at different moments agree: the account is missing
+  from a complete pass of one poll (it is marked pending), then, in a later poll at least
+  `confirm_after` after that one, from its first pass and from a second, verifying pass read
+  right after it whose end is confirmed by more answers. Replicas that lag behind by less
+  than `confirm_after` can therefore never turn an unfollow they have not seen yet into a false
+  re-follow, nor a follow into a false removal.
+* A confirmed absence is an unfollow only if the account's own profile shows it is active:
+  a deactivated or vanished account is not an unfollow. It is kept, silently ("hidden"), and
+  examined again every `recheck` while it stays unlisted: once it is active and still
+  unlisted, its absence is pending again and confirmed like any other.
+* Counts are never evidence of absence (they include deactivated accounts and are seen stale,
+  low, high and zero). One use is left: an empty list while the account's own count says it
+  follows someone, with members known, is not believed (it fails the poll).
+* Until a watch has a baseline nothing is reported; `baseline.py` reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from watcher.clock import parse_iso
 from watcher.errors import AccountNotFound, UntrustworthyListing
 from watcher.platforms.base import Listing, Profile, Relation
-from watcher.store import HIDDEN, PENDING, PRESENT, ScratchMembers, Store
+from watcher.store import HIDDEN, PENDING, PRESENT, Comparison
 
 FetchProfile = Callable[[str], Awaitable[Profile | None]]
+FetchProfiles = Callable[[Sequence[str]], Awaitable[dict[str, Profile | None]]]
+
+# How long an absence must last, across polls, before it is believed (`confirm_after`):
+# longer than replicas lag behind each other (the README states the assumption).
+SETTLE_SECONDS = 60.0
+# How often a member kept silently (deactivated or vanished) is examined again.
+RECHECK_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One read of the list (one or more passes) and how it compares with what is stored."""
+
+    listing: Listing
+    comparison: Comparison
+    size: int
+
+
+ReadAgain = Callable[[], Awaitable[Reading]]
 
 
 @dataclass(slots=True)
@@ -37,91 +63,131 @@ class Changes:
     removed: list[Profile] = field(default_factory=list)
     set_state: dict[str, str] = field(default_factory=dict)
     delete: list[str] = field(default_factory=list)
+    # Hidden members examined now and found still hidden.
+    checked: list[str] = field(default_factory=list)
     # Profiles worth keeping: the accounts events name, and those found deactivated.
     profiles: list[Profile] = field(default_factory=list)
-    # No baseline yet: every member is adopted as present (in SQL, however long the list).
-    adopt: bool = False
-    baseline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The moments the rules weigh: when this poll started, how long absence must last and
+    how often hidden members are examined."""
+
+    started: datetime
+    settle: float = SETTLE_SECONDS
+    recheck: float = RECHECK_SECONDS
+
+    def settled(self, since: str) -> bool:
+        """Whether a state recorded at `since` has lasted long enough to act on."""
+        return parse_iso(since) <= self.started - timedelta(seconds=self.settle)
+
+    def recheck_before(self) -> datetime:
+        return self.started - timedelta(seconds=self.recheck)
 
 
 async def reconcile(
+    first: Reading,
     *,
-    store: Store,
-    watch_id: int,
-    members: ScratchMembers,
-    listing: Listing,
-    relation: Relation,
-    has_baseline: bool,
     account: Profile,
+    relation: Relation,
+    timing: Timing,
+    read_again: ReadAgain,
+    fetch_profiles: FetchProfiles,
     fetch_profile: FetchProfile,
 ) -> Changes:
+    """What changed, given the poll's first reading; `read_again` makes the verifying one."""
     changes = Changes()
-    if not has_baseline:
-        changes.adopt = True
-        changes.baseline = listing.complete
+    _take_presence(changes, first.comparison)
+    if not first.listing.complete:
         return changes
-    new, candidates = store.compare_members(watch_id, members)
-    for profile, state in new:
+    if not first.size:
+        await _refuse_empty(first, account, relation, fetch_profile)
+    due: list[str] = []
+    for absent in first.comparison.absent:
+        if absent.state == PRESENT:
+            changes.set_state[absent.target_id] = PENDING  # missing once: wait and see
+        elif timing.settled(absent.since):
+            due.append(absent.target_id)
+    if due:
+        await _confirm(
+            changes, due, await read_again(), account, relation, fetch_profiles, fetch_profile
+        )
+    hidden = [t for t in first.comparison.hidden if t not in changes.set_state]
+    if hidden:
+        await _examine_hidden(changes, hidden, fetch_profiles)
+    return changes
+
+
+def _take_presence(changes: Changes, comparison: Comparison) -> None:
+    """Listed accounts not stored as present: new ones are additions, the others (pending or
+    hidden) are simply present again."""
+    for profile, state in comparison.new:
+        if changes.set_state.get(profile.id) == PRESENT:
+            continue  # already taken from an earlier pass of this poll
         changes.set_state[profile.id] = PRESENT
         if state is None:
             changes.added.append(profile)
             changes.profiles.append(profile)
-    if not listing.complete:
-        return changes
-    if not candidates:
-        return changes
-    size = len(members)
-    if not size:
-        await _still_exists(account, fetch_profile)  # a vanished account lists as empty
-        _refuse_empty_contradiction(account, relation, store.edge_counts(watch_id))
-    settled = (
-        listing.clean
-        and size > 0
-        and _count_credible(account, relation, size)
-        and await _count_unchanged(account, relation, fetch_profile)
-    )
-    for target_id, state in candidates:
-        if not settled and state != PENDING:
-            changes.set_state[target_id] = PENDING
-            continue
-        target = await fetch_profile(target_id)
+
+
+async def _confirm(
+    changes: Changes,
+    due: list[str],
+    second: Reading,
+    account: Profile,
+    relation: Relation,
+    fetch_profiles: FetchProfiles,
+    fetch_profile: FetchProfile,
+) -> None:
+    """Weigh the pending absences that have lasted against the verifying reading."""
+    _take_presence(changes, second.comparison)  # what the first pass missed, and who is back
+    if not second.listing.complete:
+        return
+    gone = {absent.target_id for absent in second.comparison.absent}
+    confirmed = [target for target in due if target in gone]
+    if not confirmed:
+        return
+    if not second.size:
+        await _refuse_empty(second, account, relation, fetch_profile)
+    found = await fetch_profiles(confirmed)
+    for target_id in confirmed:
+        target = found.get(target_id)
         if target is None or target.deactivated:
             changes.set_state[target_id] = HIDDEN
+            changes.checked.append(target_id)
             if target is not None:
                 changes.profiles.append(target)
         else:
             changes.removed.append(target)
             changes.profiles.append(target)
             changes.delete.append(target_id)
-    return changes
 
 
-def _refuse_empty_contradiction(
-    account: Profile, relation: Relation, stored_counts: dict[str, int]
+async def _examine_hidden(
+    changes: Changes, hidden: list[str], fetch_profiles: FetchProfiles
 ) -> None:
-    count = account.count_of(relation)
-    if count and stored_counts.get(PRESENT):
-        raise UntrustworthyListing(
-            f"the {relation} list came back empty while the profile counts {count}; not trusted"
-        )
+    """Hidden members unlisted for a while: still deactivated or gone, they stay hidden; active
+    again yet unlisted, their absence becomes pending, to be confirmed like any other."""
+    found = await fetch_profiles(hidden)
+    for target_id in hidden:
+        target = found.get(target_id)
+        if target is None or target.deactivated:
+            changes.checked.append(target_id)
+        else:
+            changes.set_state[target_id] = PENDING
 
 
-def _count_credible(account: Profile, relation: Relation, size: int) -> bool:
-    """Whether the account's own count can vouch for the list: known, and not below it."""
-    count = account.count_of(relation)
-    return count is not None and count >= size
-
-
-async def _count_unchanged(
-    account: Profile, relation: Relation, fetch_profile: FetchProfile
-) -> bool:
-    """Whether the watched account's own count stayed put while the list was read."""
-    after = await _still_exists(account, fetch_profile)
-    return after.count_of(relation) == account.count_of(relation)
-
-
-async def _still_exists(account: Profile, fetch_profile: FetchProfile) -> Profile:
+async def _refuse_empty(
+    reading: Reading, account: Profile, relation: Relation, fetch_profile: FetchProfile
+) -> None:
+    """An empty list is a claim: the account must still exist (an unknown id lists as an empty
+    200), and its own count must not say it follows anyone while members are known."""
     after = await fetch_profile(account.id)
     if after is None:
         raise AccountNotFound(f"account {account.handle} disappeared during the poll")
-    return after
+    count = after.count_of(relation)
+    if count and any(absent.state != HIDDEN for absent in reading.comparison.absent):
+        raise UntrustworthyListing(
+            f"the {relation} list came back empty while the profile counts {count}; not trusted"
+        )

@@ -25,7 +25,7 @@ import sqlite_utils
 from watcher.alerts import Alert
 from watcher.errors import ConfigError
 from watcher.events import Event
-from watcher.platforms.base import MemoryMembers, Profile
+from watcher.platforms.base import NOTED, ROUND, MemoryMembers, Profile
 
 PRESENT, PENDING, HIDDEN = "present", "pending", "hidden"
 _SCRATCH_NAMES = itertools.count(1)
@@ -240,6 +240,24 @@ class WatchRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Absent:
+    """A stored member a listing lacks: its state, and since when it has had that state."""
+
+    target_id: str
+    state: str
+    since: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A listing against the stored edges of its watch (see `Store.compare_members`)."""
+
+    new: list[tuple[Profile, str | None]]
+    absent: list[Absent]
+    hidden: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class EventRow:
     seq: int
     id: str
@@ -325,6 +343,8 @@ class PollOutcome:
     profiles: list[Profile] = field(default_factory=list)
     set_state: dict[str, str] = field(default_factory=dict)
     delete: list[str] = field(default_factory=list)
+    # Hidden members examined by this poll (and found still hidden).
+    checked: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     baseline: bool = False
     size: int = 0
@@ -471,25 +491,40 @@ class Store:
         return ScratchMembers(self.db.conn, f"listing_{next(_SCRATCH_NAMES)}", memory_limit)
 
     def compare_members(
-        self, watch_id: int, members: ScratchMembers
-    ) -> tuple[list[tuple[Profile, str | None]], list[tuple[str, str]]]:
-        """(listed accounts not stored as present, with their stored state or None;
-        stored edges, not hidden, whose account the listing lacks, with their state)."""
+        self, watch_id: int, members: ScratchMembers, recheck_before: str
+    ) -> Comparison:
+        """A listing against the watch's stored edges: the listed accounts not stored as
+        present (with their stored state), the stored ones it lacks, and the hidden ones it
+        lacks whose last examination is older than `recheck_before`."""
         memory = members.memory
         if memory is None:
-            return self._new_in_table(watch_id, members), self._absent_from_table(watch_id, members)
-        # One read of the watch's edges serves both sides (the dict answers membership).
+            return Comparison(
+                self._new_in_table(watch_id, members),
+                self._absent_from_table(watch_id, members),
+                self._hidden_from_table(watch_id, members, recheck_before),
+            )
+        # One read of the watch's edges serves every side (the dict answers membership).
         listed = memory.profiles
-        rows: list[tuple[str, str]] = self.db.execute(
-            "SELECT target_id, state FROM edges WHERE watch_id = ?", [watch_id]
+        rows: list[tuple[str, str, str, str | None]] = self.db.execute(
+            "SELECT target_id, state, since, checked_at FROM edges WHERE watch_id = ?",
+            [watch_id],
         ).fetchall()
-        absent = [(str(t), str(state)) for t, state in rows if state != HIDDEN and t not in listed]
-        unseen = listed.keys() - {t for t, state in rows if state == PRESENT}
+        absent = [
+            Absent(str(t), str(state), str(since))
+            for t, state, since, _ in rows
+            if state != HIDDEN and t not in listed
+        ]
+        hidden = [
+            str(t)
+            for t, state, since, checked in rows
+            if state == HIDDEN and t not in listed and (checked or since) < recheck_before
+        ]
+        unseen = listed.keys() - {row[0] for row in rows if row[1] == PRESENT}
         if not unseen:  # a quiet poll: every listed account is stored as present
-            return [], absent
-        stored = dict(rows)
+            return Comparison([], absent, hidden)
+        stored = {row[0]: row[1] for row in rows}
         new = [(p, stored.get(t)) for t, p in listed.items() if t in unseen]  # listing order
-        return new, absent
+        return Comparison(new, absent, hidden)
 
     def _new_in_table(
         self, watch_id: int, members: ScratchMembers
@@ -502,13 +537,24 @@ class Store:
         )
         return [(_profile_row(row), row[8]) for row in cursor.fetchall()]
 
-    def _absent_from_table(self, watch_id: int, members: ScratchMembers) -> list[tuple[str, str]]:
+    def _absent_from_table(self, watch_id: int, members: ScratchMembers) -> list[Absent]:
         cursor = self.db.execute(
-            "SELECT target_id, state FROM edges WHERE watch_id = ? AND state != 'hidden'"
+            "SELECT target_id, state, since FROM edges WHERE watch_id = ? AND state != 'hidden'"
             f" AND target_id NOT IN (SELECT id FROM temp.{members.table})",
             [watch_id],
         )
-        return [(str(target), str(state)) for target, state in cursor.fetchall()]
+        return [Absent(str(t), str(state), str(since)) for t, state, since in cursor.fetchall()]
+
+    def _hidden_from_table(
+        self, watch_id: int, members: ScratchMembers, recheck_before: str
+    ) -> list[str]:
+        cursor = self.db.execute(
+            "SELECT target_id FROM edges WHERE watch_id = ? AND state = 'hidden'"
+            " AND COALESCE(checked_at, since) < ?"
+            f" AND target_id NOT IN (SELECT id FROM temp.{members.table})",
+            [watch_id, recheck_before],
+        )
+        return [str(t) for (t,) in cursor.fetchall()]
 
     # -- profiles -------------------------------------------------------------------------
 
@@ -559,6 +605,10 @@ class Store:
             self.db.conn.executemany(
                 "DELETE FROM edges WHERE watch_id = ? AND target_id = ?",
                 [(outcome.watch_id, target) for target in outcome.delete],
+            )
+            self.db.conn.executemany(
+                "UPDATE edges SET checked_at = ? WHERE watch_id = ? AND target_id = ?",
+                [(outcome.finished_at, outcome.watch_id, target) for target in outcome.checked],
             )
             self.db.conn.executemany(
                 "INSERT INTO events (id, watch_id, type, timestamp, account_id, account_handle,"
@@ -1139,14 +1189,32 @@ class ScratchMembers:
         self.memory: MemoryMembers | None = MemoryMembers()
         self._memory_limit = memory_limit
         self._inserts: dict[int, str] = {}
+        self._round = 0
+
+    def begin_round(self) -> None:
+        self._round += ROUND
 
     def add_page(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
+        number = self._round + pass_number
         if self.memory is not None:
-            repeats = self.memory.add_page(page, pass_number)
+            repeats = self.memory.add_page(page, number)
             if len(self.memory) > self._memory_limit:
                 self._spill(self.memory)
             return repeats
-        return self._add_rows(page, pass_number)
+        return self._add_rows(page, number)
+
+    def note(self, entries: Sequence[Profile]) -> None:
+        if self.memory is not None:
+            self.memory.note(entries)
+            if len(self.memory) > self._memory_limit:
+                self._spill(self.memory)
+            return
+        self._conn.executemany(
+            f"INSERT INTO temp.{self.table} (id, pass, handle, name, url, follower_count,"
+            " following_count, is_verified, deactivated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(id) DO NOTHING",
+            [(p.id, NOTED, *_profile_fields(p)) for p in entries],
+        )
 
     def _spill(self, memory: MemoryMembers) -> None:
         """Move what the dict holds into the table; from now on pages go to the table."""

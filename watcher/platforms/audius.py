@@ -8,6 +8,7 @@ deactivated accounts are left out of lists.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -20,7 +21,10 @@ from watcher.platforms.base import Listing, Members, Profile, Relation, int_or_n
 from watcher.platforms.registry import PlatformContext, register
 
 PROFILE_HOSTS = ("audius.co", "www.audius.co")
+# A verifying pass believes the list ends where this many more answers agree it does.
+VERIFY_CONFIRMATIONS = 2
 _HANDLE = re.compile(r"^@?[A-Za-z0-9_.\-]{1,64}$")
+_ID = re.compile(r"^[A-Za-z0-9]{1,64}\Z")
 
 
 class AudiusClient:
@@ -81,7 +85,12 @@ class AudiusClient:
             raise
         return _profile(body.data)
 
-    async def listing(self, account: Profile, relation: Relation, members: Members) -> Listing:
+    async def profiles(self, account_ids: Sequence[str]) -> dict[str, Profile | None]:
+        return {account_id: await self.profile(account_id) for account_id in account_ids}
+
+    async def listing(
+        self, account: Profile, relation: Relation, members: Members, *, verify: bool = False
+    ) -> Listing:
         path = f"/users/{quote(account.id, safe='')}/{relation}"
 
         async def fetch(offset: int, limit: int) -> list[Profile]:
@@ -89,7 +98,12 @@ class AudiusClient:
             return page
 
         return await collect_by_offset(
-            fetch, self._page_size, self._max_passes, members, account.count_of(relation)
+            fetch,
+            self._page_size,
+            self._max_passes,
+            members,
+            account.count_of(relation),
+            confirm_end=VERIFY_CONFIRMATIONS if verify else 0,
         )
 
     async def aclose(self) -> None:
@@ -165,8 +179,8 @@ def _page(raw: bytes) -> list[Profile]:
         users = _TYPED_MANY.decode(raw).data
     except msgspec.ValidationError:
         return [_profile(user) for user in _MANY.decode(raw).data]
-    if not all(user.handle for user in users):
-        raise PlatformError("audius: a user object lacks its id or handle")
+    if not all(user.handle and _id_text(user.id) for user in users):
+        raise PlatformError("audius: a user object lacks a usable id or handle")
     return [
         Profile(
             str(user.id),
@@ -182,16 +196,27 @@ def _page(raw: bytes) -> list[Profile]:
     ]
 
 
+def _id_text(value: Any) -> str | None:
+    """An account id as text: a hashid (letters and digits) or a plain non-negative integer;
+    None for anything else (empty, blank, odd characters, a bool), which makes a page
+    malformed rather than listing an account nobody can name."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value) if 0 <= value < 2**63 else None
+    if isinstance(value, str) and _ID.match(value):
+        return value
+    return None
+
+
 def _profile(user: _User) -> Profile:
     """The fields we need from a user object."""
-    user_id, handle = user.id, user.handle
-    if isinstance(user_id, bool) or not isinstance(user_id, str | int):
-        raise PlatformError("audius: a user object lacks its id or handle")
-    if not isinstance(handle, str) or not handle:
-        raise PlatformError("audius: a user object lacks its id or handle")
+    user_id, handle = _id_text(user.id), user.handle
+    if user_id is None or not isinstance(handle, str) or not handle:
+        raise PlatformError("audius: a user object lacks a usable id or handle")
     name = user.name
     return Profile(
-        id=str(user_id),
+        id=user_id,
         handle=handle,
         name=name if isinstance(name, str) else handle,
         url=f"https://audius.co/{handle}",

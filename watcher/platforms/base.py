@@ -37,6 +37,11 @@ def int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+# Pass numbers of one round stay below this; an account only noted (re-read) has pass 0.
+ROUND = 1000
+NOTED = 0
+
+
 class Members(Protocol):
     """Where a listing collects the accounts it saw, page by page.
 
@@ -46,8 +51,17 @@ class Members(Protocol):
     (evidence of a skip) from an account met again in a later pass.
     """
 
+    def begin_round(self) -> None:
+        """Start a new round of passes: pass numbers of earlier rounds never match again."""
+        ...
+
     def add_page(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
         """Record a page; returns its entries already seen earlier in the same pass."""
+        ...
+
+    def note(self, entries: Sequence[Profile]) -> None:
+        """Record accounts seen again at positions already read: presence only, never a
+        repeat, and no change to which pass last saw an account already held."""
         ...
 
     def __len__(self) -> int: ...
@@ -65,16 +79,27 @@ class MemoryMembers:
     def __init__(self) -> None:
         self.profiles: dict[str, Profile] = {}
         self._pass_of: dict[str, int] = {}
+        self._round = 0
+
+    def begin_round(self) -> None:
+        self._round += ROUND
 
     def add_page(self, page: Sequence[Profile], pass_number: int) -> list[Profile]:
         repeats = []
+        number = self._round + pass_number
         for entry in page:
-            if self._pass_of.get(entry.id) == pass_number:
+            if self._pass_of.get(entry.id) == number:
                 repeats.append(entry)
                 continue
-            self._pass_of[entry.id] = pass_number
+            self._pass_of[entry.id] = number
             self.profiles.setdefault(entry.id, entry)
         return repeats
+
+    def note(self, entries: Sequence[Profile]) -> None:
+        for entry in entries:
+            if entry.id not in self.profiles:
+                self.profiles[entry.id] = entry
+                self._pass_of[entry.id] = NOTED
 
     def pass_of(self, account_id: str) -> int:
         return self._pass_of[account_id]
@@ -91,17 +116,17 @@ class MemoryMembers:
 
 @dataclass(slots=True)
 class Listing:
-    """One poll's view of a relation list, with how much the client trusts it.
+    """One pass (or round of passes) over a relation list, with what its pages showed.
 
-    `complete` means every position of the list was accounted for (no page skipped an entry),
-    so an account that is absent from `members` is really absent. An incomplete listing still
-    proves presence (a listed account is followed) but not absence.
+    `complete` means the pages themselves showed no gap: every position read was accounted
+    for and the pass reached an end. That is necessary for an absence to count, never
+    sufficient on its own (a list changing while it is read, or a replica answering short,
+    leaves gaps no page shows; see snapshot.py). An incomplete listing still proves presence
+    (a listed account is followed).
     """
 
     members: Members = field(default_factory=MemoryMembers)
     complete: bool = True
-    # True when a single pass showed every position once: nothing moved while it was read.
-    clean: bool = True
     passes: int = 0
     pages: int = 0
     requests: int = 0
@@ -121,9 +146,17 @@ class Platform(Protocol):
         """The current profile, or None when the account does not exist (any more)."""
         ...
 
-    async def listing(self, account: Profile, relation: Relation, members: Members) -> Listing:
+    async def profiles(self, account_ids: Sequence[str]) -> dict[str, Profile | None]:
+        """Current profiles of many accounts (None: it does not exist), in as few requests
+        as the platform allows."""
+        ...
+
+    async def listing(
+        self, account: Profile, relation: Relation, members: Members, *, verify: bool = False
+    ) -> Listing:
         """Page through the whole relation list of `account` into `members`; raises
-        PlatformError if any page fails. The profile's counts may save a request."""
+        PlatformError if any page fails. The profile's counts may save a request, unless
+        `verify`: a verifying pass reads to the end and makes sure the end is real."""
         ...
 
     async def aclose(self) -> None: ...

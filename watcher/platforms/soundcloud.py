@@ -13,7 +13,7 @@ numbers still around.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -151,7 +151,13 @@ class SoundCloudClient:
             raise
         return _profile(_user_of(answer.body))
 
-    async def listing(self, account: Profile, relation: Relation, members: Members) -> Listing:
+    async def profiles(self, account_ids: Sequence[str]) -> dict[str, Profile | None]:
+        return {account_id: await self.profile(account_id) for account_id in account_ids}
+
+    async def listing(
+        self, account: Profile, relation: Relation, members: Members, *, verify: bool = False
+    ) -> Listing:
+        # A cursor chain ends only where next_href does: a verifying pass is the same read.
         # The counts are unreliable here (seen at 0): next_href alone says where the list ends.
         first = f"{self._base}/users/{_path_id(account.id)}/{_PATHS[relation]}"
 
