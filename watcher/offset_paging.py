@@ -68,15 +68,17 @@ def _sort_key(profile: Profile) -> int:
 class _Reader:
     """One round of passes over one list: fetches pages and records what they show."""
 
-    def __init__(self, fetch: FetchPage, page_size: int, listing: Listing, rereads: int) -> None:
+    def __init__(
+        self, fetch: FetchPage, page_size: int, listing: Listing, rereads: int, at_least: int
+    ) -> None:
         self._fetch = fetch
         self._page_size = page_size
         self._listing = listing
         # The pass number under which re-read positions are recorded: never a repeat.
         self._rereads = rereads
-        # The most positions any pass of this round has read: a later pass of the same round
-        # that claims to end before it contradicts what was seen.
-        self.furthest = 0
+        # The most positions any pass of this round (or another read the caller vouches for)
+        # has read: a pass that claims to end before it contradicts what was seen.
+        self.furthest = at_least
 
     async def page(self, offset: int, limit: int) -> list[Profile]:
         page = await self._fetch(offset, limit)
@@ -206,17 +208,19 @@ async def collect_by_offset(
     expected: int | None = None,
     *,
     confirm_end: int = 0,
+    at_least: int = 0,
 ) -> Listing:
     """Read a whole offset-paged list; `listing.complete` says no gap showed in the pages.
 
     `expected` is the list's length as the account's profile counts it, when known;
-    `confirm_end` how many more answers must agree where the list ends (see `confirm_end`).
+    `confirm_end` how many more answers must agree where the list ends (see `confirm_end`);
+    `at_least` how many positions another read has just shown (an end before it is doubted).
     Each call is a round of its own in `members`: entries pooled from an earlier round are
     never taken for repeats.
     """
     listing = Listing() if members is None else Listing(members=members)
     listing.members.begin_round()
-    reader = _Reader(fetch, page_size, listing, rereads=2 * max_passes + 1)
+    reader = _Reader(fetch, page_size, listing, 2 * max_passes + 1, at_least)
     for number in range(1, max_passes + 1):
         seen = await reader.full_pass(number, expected, confirm_end)
         listing.passes += 1

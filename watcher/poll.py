@@ -214,7 +214,9 @@ class Engine:
                     account=account,
                     relation=watch.relation,
                     timing=self._timing(started),
-                    read_again=lambda: self._read_again(platform, watch, account, row, tally),
+                    read_again=lambda: self._read_again(
+                        platform, watch, account, row, tally, not_empty=len(members) > 0
+                    ),
                     fetch_profiles=platform.profiles,
                     fetch_profile=platform.profile,
                 )
@@ -274,10 +276,13 @@ class Engine:
         members: ScratchMembers,
         *,
         verify: bool = False,
+        at_least: int = 0,
     ) -> Listing:
         label = f"{watch.platform} {watch.account} {watch.relation}"
         with progress.track(label, account.count_of(watch.relation)):
-            return await platform.listing(account, watch.relation, members, verify=verify)
+            return await platform.listing(
+                account, watch.relation, members, verify=verify, at_least=at_least
+            )
 
     def _timing(self, started: datetime) -> Timing:
         return Timing(started, settle=self.config.defaults.confirm_after)
@@ -290,12 +295,24 @@ class Engine:
         return Reading(listing, comparison, len(members))
 
     async def _read_again(
-        self, platform: Platform, watch: Watch, account: Profile, row: WatchRow, tally: Tally
+        self,
+        platform: Platform,
+        watch: Watch,
+        account: Profile,
+        row: WatchRow,
+        tally: Tally,
+        *,
+        not_empty: bool,
     ) -> Reading:
-        """A verifying pass into a listing of its own, compared with what is stored."""
+        """A verifying pass into a listing of its own, compared with what is stored. When the
+        first pass listed anyone, an empty answer is doubted, never believed outright."""
         members = self.store.scratch_members(self._members_in_memory)
         try:
-            listing = tally.add(await self._read(platform, watch, account, members, verify=True))
+            listing = tally.add(
+                await self._read(
+                    platform, watch, account, members, verify=True, at_least=int(not_empty)
+                )
+            )
             return self._reading(row.id, members, listing, self.clock.now())
         finally:
             members.drop()

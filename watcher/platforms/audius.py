@@ -89,7 +89,13 @@ class AudiusClient:
         return {account_id: await self.profile(account_id) for account_id in account_ids}
 
     async def listing(
-        self, account: Profile, relation: Relation, members: Members, *, verify: bool = False
+        self,
+        account: Profile,
+        relation: Relation,
+        members: Members,
+        *,
+        verify: bool = False,
+        at_least: int = 0,
     ) -> Listing:
         path = f"/users/{quote(account.id, safe='')}/{relation}"
 
@@ -104,6 +110,7 @@ class AudiusClient:
             members,
             account.count_of(relation),
             confirm_end=VERIFY_CONFIRMATIONS if verify else 0,
+            at_least=at_least,
         )
 
     async def aclose(self) -> None:

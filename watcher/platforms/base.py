@@ -152,11 +152,18 @@ class Platform(Protocol):
         ...
 
     async def listing(
-        self, account: Profile, relation: Relation, members: Members, *, verify: bool = False
+        self,
+        account: Profile,
+        relation: Relation,
+        members: Members,
+        *,
+        verify: bool = False,
+        at_least: int = 0,
     ) -> Listing:
         """Page through the whole relation list of `account` into `members`; raises
         PlatformError if any page fails. The profile's counts may save a request, unless
-        `verify`: a verifying pass reads to the end and makes sure the end is real."""
+        `verify`: a verifying pass reads to the end and makes sure the end is real, and an
+        end before `at_least` entries (what another read just saw) is doubted."""
         ...
 
     async def aclose(self) -> None: ...

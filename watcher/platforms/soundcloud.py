@@ -155,7 +155,13 @@ class SoundCloudClient:
         return {account_id: await self.profile(account_id) for account_id in account_ids}
 
     async def listing(
-        self, account: Profile, relation: Relation, members: Members, *, verify: bool = False
+        self,
+        account: Profile,
+        relation: Relation,
+        members: Members,
+        *,
+        verify: bool = False,
+        at_least: int = 0,
     ) -> Listing:
         # A cursor chain ends only where next_href does: a verifying pass is the same read.
         # The counts are unreliable here (seen at 0): next_href alone says where the list ends.
