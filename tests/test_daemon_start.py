@@ -98,11 +98,11 @@ def test_a_two_second_interval_polls_about_every_two_seconds_whatever_the_defaul
 ) -> None:
     database = tmp_path / "watcher.db"
     daemon = running(write_config(tmp_path, base_url, 'interval = "2s"', log="json"))
-    # With a 30 s jitter on top of each 2 s, four polls would take a minute on average.
-    wait_until(lambda: polls_of(database, "curator") >= 4, f"too few polls:\n{daemon.stderr}")
+    # With a 30 s jitter on top of each 2 s, three polls would take 45 s on average.
+    wait_until(lambda: polls_of(database, "curator") >= 3, f"too few polls:\n{daemon.stderr}")
     assert daemon.stop() < 10 and daemon.process.returncode == 0, daemon.stderr
     plans = next_poll_entries(daemon)
-    assert len(plans) >= 4  # one at the start, one after each poll
+    assert len(plans) >= 3  # one at the start, one after each poll
     assert plans[0]["next_poll_in_s"] <= 0.2  # within the capped jitter, not 3 s
     # After each poll the next one is planned at most interval + a tenth of it ahead.
     assert all(plan["next_poll_in_s"] <= 2.2 + 0.001 for plan in plans[1:]), plans
