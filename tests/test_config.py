@@ -40,6 +40,30 @@ def test_defaults_apply_when_keys_are_absent(tmp_path: Path) -> None:
     assert config.audius.base_url == "https://api.audius.co/v1"
 
 
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ('interval = "2s"\n', 0.2),  # the default 30 s would swamp a 2 s interval
+        ('interval = "1m"\njitter = "10s"\n', 6.0),
+        ('interval = "1m"\njitter = "2s"\n', 2.0),  # less than a tenth: as configured
+        ('interval = "15m"\n', 30.0),
+        ('interval = "1h"\njitter = "0s"\n', 0.0),
+    ],
+)
+def test_jitter_never_exceeds_a_tenth_of_the_interval(
+    tmp_path: Path, keys: str, expected: float
+) -> None:
+    config = load(write(tmp_path, MINIMAL + keys))
+    assert config.jitter_of(config.watch[0]) == pytest.approx(expected)
+
+
+def test_a_default_jitter_is_capped_by_each_watch_interval(tmp_path: Path) -> None:
+    text = '[defaults]\njitter = "1m"\n' + MINIMAL + 'interval = "30s"\n'
+    text += MINIMAL.replace('"Audius"', '"other"') + 'interval = "1h"\n'
+    config = load(write(tmp_path, text))
+    assert [config.jitter_of(w) for w in config.watch] == pytest.approx([3.0, 60.0])
+
+
 def test_relative_database_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
     config = load(write(tmp_path, 'database = "data/w.db"\n' + MINIMAL))
     assert config.database_path == tmp_path.resolve() / "data" / "w.db"

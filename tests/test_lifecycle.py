@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import random
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ from watcher.config import Config, parse
 from watcher.poll import Engine
 from watcher.reload import plan_reload
 from watcher.retry import RetryPolicy
-from watcher.scheduler import Daemon, first_run
+from watcher.scheduler import START_SPREAD, Daemon, first_run, trigger_of
 from watcher.store import Store
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -46,6 +48,45 @@ def test_after_a_restart_a_watch_polls_when_its_interval_since_the_last_poll_is_
     assert recent_next == NOW + timedelta(minutes=8)  # not now: no stampede after a restart
     assert all(NOW <= run <= NOW + timedelta(seconds=30) for run in overdue_runs)
     assert len(set(overdue_runs)) > 1  # overdue ones are spread over the jitter
+
+
+def test_a_watch_never_polled_is_planned_within_seconds_of_a_start_whatever_its_jitter(
+    tmp_path: Path,
+) -> None:
+    conf = config(
+        {"platform": "audius", "account": "default-jitter"},
+        {"platform": "audius", "account": "no-jitter", "jitter": "0s"},
+    )
+    store = Store.open(tmp_path / "w.db")
+    try:
+        spread = [first_run(conf, store, conf.watch[0], NOW, random.Random(i)) for i in range(50)]
+        unspread = first_run(conf, store, conf.watch[1], NOW, random.Random(0))
+    finally:
+        store.close()
+    assert conf.jitter_of(conf.watch[0]) == 30  # it is the start that is hurried, not the jitter
+    assert all(NOW <= run <= NOW + timedelta(seconds=START_SPREAD) for run in spread)
+    assert len(set(spread)) > 1  # staggered, not all at the same instant
+    assert unspread == NOW
+
+
+def test_a_two_second_interval_is_planned_every_two_seconds_whatever_the_default_jitter(
+    tmp_path: Path,
+) -> None:
+    conf = config({"platform": "audius", "account": "a", "interval": "2s"})  # jitter 30s
+    watch = conf.watch[0]
+    store = Store.open(tmp_path / "w.db")
+    try:
+        first = first_run(conf, store, watch, NOW, random.Random(1))
+    finally:
+        store.close()
+    assert NOW <= first <= NOW + timedelta(seconds=0.2)
+    trigger = trigger_of(conf, watch)
+    planned = [first]
+    for _ in range(200):  # the trigger is asked as APScheduler asks it, right at each run
+        planned.append(trigger.get_next_fire_time(planned[-1], planned[-1]))
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(planned)]
+    assert all(2.0 <= gap <= 2.2 + 1e-6 for gap in gaps)
+    assert max(gaps) - min(gaps) > 0.05  # jittered still, within a tenth of the interval
 
 
 def test_reload_plan_sorts_watches_into_added_removed_changed_and_retimed() -> None:
@@ -162,3 +203,45 @@ def test_a_stop_abandons_a_stalled_poll_after_the_grace_and_it_commits_nothing(
         store.close()
     assert "abandoned the poll of audius:curator:following" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no job traceback
+
+
+def test_a_reload_plans_the_watches_it_adds_and_forgets_those_it_removes(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = harness.sim
+    for handle in ("curator", "scout"):
+        sim.follow_many(sim.add_user(handle=handle), sim.add_users(3, prefix=f"{handle}-a"))
+    harness.watches.append({"platform": "audius", "account": "curator", "interval": "1h"})
+    before = harness.config()
+    harness.watches[0] = {"platform": "audius", "account": "scout", "interval": "1h"}
+    after = harness.config()
+    curator, scout = "audius:curator:following", "audius:scout:following"
+
+    async def go() -> tuple[str | None, str | None, str | None, str | None]:
+        store = Store.open(before.database_path)
+        engine = Engine(before, store, retry=RetryPolicy.immediate(2))
+        daemon = Daemon(before, engine, load_config=lambda: after)
+        task = asyncio.create_task(daemon.run(install_signals=False))
+        try:
+            for _ in range(1000):  # up to 10 s for the daemon to start
+                if store.planned_next_poll(curator) is not None:
+                    break
+                await asyncio.sleep(0.01)
+            at_start = store.planned_next_poll(curator)
+            daemon.reload()
+            removed, added = store.planned_next_poll(curator), store.planned_next_poll(scout)
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(task, 10)
+            await engine.aclose()
+        try:
+            return at_start, removed, added, store.planned_next_poll(scout)
+        finally:
+            store.close()
+
+    with caplog.at_level(logging.INFO, logger="watcher"):
+        at_start, removed, added, after_stop = asyncio.run(go())
+    assert at_start is not None and added is not None
+    assert removed is None  # no daemon plans a removed watch
+    assert after_stop is None  # nor any watch once it stopped
+    assert f"next poll of audius scout following at {added}" in caplog.text

@@ -12,14 +12,14 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from watcher import __version__, gc_tuning, health, logs, progress
 from watcher.clock import SystemClock, iso, parse_iso
-from watcher.config import EVENT_TYPES, Config, load
+from watcher.config import EVENT_TYPES, Config, Watch, load
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError, WatcherError
 from watcher.poll import Engine
@@ -156,8 +156,12 @@ async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchR
 @config_option
 @log_format_option
 def run(config_path: str | None, log_format: str | None) -> None:
-    """Run as a daemon: poll each watch on its interval until SIGTERM or Ctrl-C; SIGHUP reloads."""
-    from watcher.scheduler import Daemon
+    """Run as a daemon: poll each watch on its interval until SIGTERM or Ctrl-C; SIGHUP reloads.
+
+    Exit 1 at once when another daemon holds the database or `[http] listen` cannot be bound.
+    """
+    from watcher.daemon_lock import DaemonLock, DatabaseInUse
+    from watcher.scheduler import CannotListen, Daemon
 
     config = _config(config_path)
     _require_watches(config)
@@ -179,7 +183,12 @@ def run(config_path: str | None, log_format: str | None) -> None:
                 await dispatcher.aclose()
                 await engine.aclose()
 
-    asyncio.run(main())
+    try:
+        with DaemonLock.acquire(config.database_path):
+            asyncio.run(main())
+    except (DatabaseInUse, CannotListen) as exc:
+        click.echo(f"watcher run: {logs.redact(str(exc))}", err=True)
+        sys.exit(EXIT_FAILED)
     click.echo("watcher stopped", err=True)
 
 
@@ -258,11 +267,15 @@ def _plain(text: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per watch.")
 def status(config_path: str | None, as_json: bool) -> None:
     """One row per watch: size, last poll (time, outcome, passes, duration), next poll."""
+    from watcher.daemon_lock import daemon_holds
+
     config = _config(config_path)
+    now = SystemClock().now()
+    daemon_running = daemon_holds(config.database_path)
     with _store(config) as store:
-        rows = [_status_row(config, store, watch) for watch in config.watch]
+        rows = [_status_row(config, store, watch, now, daemon_running) for watch in config.watch]
         keys = {watch.key for watch in config.watch}
-        click.echo(health.summary_line(store, keys, SystemClock().now()), err=True)
+        click.echo(health.summary_line(store, keys, now), err=True)
         notifiers = _notifier_rows(config, store)
     if as_json:
         for row in rows:
@@ -310,12 +323,13 @@ def status(config_path: str | None, as_json: bool) -> None:
     _print_notifiers(notifiers)
 
 
-def _status_row(config: Config, store: Store, watch: Any) -> dict[str, Any]:
+def _status_row(
+    config: Config, store: Store, watch: Watch, now: datetime, daemon_running: bool
+) -> dict[str, Any]:
+    from watcher.next_poll import shown_next_poll
+
     row = store.watch(watch.key)
-    next_poll = "at start"
-    if row is not None and row.last_poll_at:
-        due = parse_iso(row.last_poll_at) + timedelta(seconds=config.interval_of(watch))
-        next_poll = "due" if due <= SystemClock().now() else iso(due)
+    next_poll = shown_next_poll(config, store, watch, now, daemon_running=daemon_running)
     return {
         "platform": watch.platform,
         "account": watch.account,

@@ -32,6 +32,9 @@ EVENT_TYPES = ("following.added", "following.removed", "follower.added", "follow
 ALERT_TYPES = ("watch.failing", "watch.recovered")
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
+# Jitter never exceeds this share of a watch's interval: a 30 s default jitter must not turn
+# a 2 s interval into "now and then".
+MAX_JITTER_SHARE = 0.1
 
 
 class _Strict(BaseModel):
@@ -263,7 +266,10 @@ class Config(_Strict):
         return watch.interval if watch.interval is not None else self.defaults.interval
 
     def jitter_of(self, watch: Watch) -> float:
-        return watch.jitter if watch.jitter is not None else self.defaults.jitter
+        """The random delay (0..this) added to each run: as configured, at most a tenth of the
+        watch's interval."""
+        configured = watch.jitter if watch.jitter is not None else self.defaults.jitter
+        return min(configured, MAX_JITTER_SHARE * self.interval_of(watch))
 
 
 def _require_http(value: str) -> str:

@@ -1,11 +1,19 @@
-"""The daemon: APScheduler polls each watch on its interval plus jitter until told to stop."""
+"""The daemon: APScheduler polls each watch on its interval plus jitter until told to stop.
+
+Each watch's next poll is logged and stored (`watches.next_poll_at`) whenever it is planned:
+at start, after each poll, and when a reload adds or retimes the watch.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import random
 import signal
+import socket
+import sqlite3
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,11 +23,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher import metrics
-from watcher.clock import parse_iso
+from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import Config, Watch
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, WatcherError
 from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
+from watcher.next_poll import NextPoll
 from watcher.poll import Engine
 from watcher.reload import plan_reload
 from watcher.sinks.dispatcher import DEAD, DELIVERED, RETRYING, Dispatcher
@@ -28,17 +37,48 @@ from watcher.store import Store
 log = logging.getLogger("watcher")
 
 
-def first_run(config: Config, store: Store, watch: Watch, now: datetime) -> datetime:
+# Watches never polled start within this many seconds of a start (or less, with less jitter):
+# spread a little, but at once; the per-platform request budget keeps a fleet from bursting.
+START_SPREAD = 3.0
+
+
+def first_run(
+    config: Config, store: Store, watch: Watch, now: datetime, rng: random.Random | None = None
+) -> datetime:
     """When a watch next polls after a start: from its last poll, so restarts do not stampede.
 
-    An overdue watch runs soon, spread over its jitter so a fleet does not fire at once.
+    A watch never polled runs at once (within START_SPREAD). An overdue watch runs soon,
+    spread over its jitter so a fleet does not fire at once.
     """
+    uniform = (rng or random).uniform
+    jitter = config.jitter_of(watch)
     row = store.watch(watch.key)
-    spread = timedelta(seconds=random.uniform(0, max(config.jitter_of(watch), 1.0)))
     if row is None or row.last_poll_at is None:
-        return now + spread
+        return now + timedelta(seconds=uniform(0, min(jitter, START_SPREAD)))
+    spread = timedelta(seconds=uniform(0, jitter))
     due = parse_iso(row.last_poll_at) + timedelta(seconds=config.interval_of(watch))
     return due if due > now + spread else now + spread
+
+
+def trigger_of(config: Config, watch: Watch) -> IntervalTrigger:
+    """Runs every interval plus a random 0..jitter (jitter capped by `Config.jitter_of`)."""
+    return IntervalTrigger(seconds=config.interval_of(watch), jitter=config.jitter_of(watch))
+
+
+class CannotListen(WatcherError):
+    """`[http] listen` cannot be bound (exit 1: a supervisor restarts the daemon)."""
+
+    def __init__(self, listen: str, exc: OSError) -> None:
+        super().__init__(f"cannot listen on {listen}: {_bind_problem(exc)}")
+
+
+def _bind_problem(exc: OSError) -> str:
+    """`address already in use`: asyncio wraps the OS's reason in a sentence of its own."""
+    if isinstance(exc, socket.gaierror) or not exc.errno or exc.errno not in errno.errorcode:
+        reason = exc.strerror or str(exc)
+    else:
+        reason = os.strerror(exc.errno)
+    return reason[:1].lower() + reason[1:]
 
 
 HEARTBEAT_JOB = "watcher:heartbeat"
@@ -58,10 +98,14 @@ class Daemon:
         *,
         load_config: Callable[[], Config] | None = None,
         dispatcher: Dispatcher | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
         self.dispatcher = dispatcher
+        self.clock = clock or SystemClock()  # what plans and countdowns start from
+        self._rng = rng or random.Random()
         self._wake = asyncio.Event()  # a poll committed: its deliveries may be due now
         self._stop = asyncio.Event()
         self._running: set[asyncio.Task[Any]] = set()
@@ -97,6 +141,8 @@ class Daemon:
                 event.target.handle,
                 extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
             )
+        if not self._stop.is_set():
+            self._announce([watch])
 
     async def run(self, *, install_signals: bool = True) -> None:
         loop = asyncio.get_running_loop()
@@ -104,9 +150,11 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop)
             loop.add_signal_handler(signal.SIGHUP, self.reload)
+        # The endpoint first: a daemon that cannot serve it exits before it polls anything.
+        endpoint = await self._start_endpoint()
         scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
         self._scheduler = scheduler
-        now = datetime.now(tz=scheduler.timezone)
+        now = self.clock.now()
         for watch in self.config.watch:
             self._add_job(scheduler, watch, now)
         scheduler.add_job(
@@ -117,15 +165,15 @@ class Daemon:
             misfire_grace_time=None,
         )
         scheduler.start()
+        count = len(self.config.watch)
+        log.info("watching %d account list(s); stop with Ctrl-C or SIGTERM", count)
+        self._announce(self.config.watch)
         collector = metrics.StoreCollector(self.engine.store, self._watch_labels)
         registry = metrics.current().registry
         registry.register(collector)
-        endpoint = await self._start_endpoint()
         dispatching = (
             asyncio.create_task(self._dispatch_loop(self.dispatcher)) if self.dispatcher else None
         )
-        count = len(self.config.watch)
-        log.info("watching %d account list(s); stop with Ctrl-C or SIGTERM", count)
         try:
             await self._stop.wait()
         finally:
@@ -140,6 +188,7 @@ class Daemon:
                 finishing.append(self._finish_dispatching(dispatching, grace=self.shutdown_grace))
             await asyncio.gather(*finishing)
             scheduler.shutdown(wait=False)
+            self._forget_plans([watch.key for watch in self.config.watch])
             if endpoint is not None:
                 await endpoint.close()
             registry.unregister(collector)
@@ -194,22 +243,48 @@ class Daemon:
         await asyncio.gather(task, return_exceptions=True)
 
     def _add_job(self, scheduler: AsyncIOScheduler, watch: Watch, now: datetime) -> None:
+        store = self.engine.store
+        # The row exists from now on, so the plan of a watch never polled can be stored too.
+        store.ensure_watch(watch.key, watch.platform, watch.account, watch.relation, iso(now))
         scheduler.add_job(
             self._poll_job,
-            self._trigger(watch),
+            trigger_of(self.config, watch),
             args=[watch],
             id=watch.key,
             name=watch.key,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
-            next_run_time=first_run(self.config, self.engine.store, watch, now),
+            next_run_time=first_run(self.config, store, watch, now, self._rng),
         )
 
-    def _trigger(self, watch: Watch) -> IntervalTrigger:
-        return IntervalTrigger(
-            seconds=self.config.interval_of(watch), jitter=self.config.jitter_of(watch)
-        )
+    def _announce(self, watches: list[Watch]) -> None:
+        """Log and store when each of `watches` polls next, as APScheduler has planned it."""
+        if self._scheduler is None:
+            return
+        now = self.clock.now()
+        plans = []
+        for watch in watches:
+            job = self._scheduler.get_job(watch.key)
+            if job is not None and job.next_run_time is not None:
+                plans.append(NextPoll(watch, job.next_run_time, now))
+        try:
+            with self.engine.store.transaction():
+                for plan in plans:
+                    self.engine.store.plan_next_poll(plan.watch.key, iso(plan.at))
+        except sqlite3.Error as exc:  # the plan still holds; only status cannot show it
+            log.warning("could not record the next poll times: %s", exc)
+        for plan in plans:
+            log.info(plan.line(), extra=plan.fields())
+
+    def _forget_plans(self, keys: list[str]) -> None:
+        """No daemon plans these watches any more: status goes back to estimating."""
+        try:
+            with self.engine.store.transaction():
+                for key in keys:
+                    self.engine.store.plan_next_poll(key, None)
+        except sqlite3.Error as exc:
+            log.warning("could not clear the next poll times: %s", exc)
 
     def _watch_keys(self) -> set[str]:
         return {watch.key for watch in self.config.watch}
@@ -218,6 +293,8 @@ class Daemon:
         return [(w.key, w.platform, w.account, w.relation) for w in self.config.watch]
 
     async def _start_endpoint(self) -> HealthServer | None:
+        """Listen on `[http] listen`, or raise CannotListen: a daemon asked for an endpoint it
+        cannot serve would look dead to its supervisor's health checks anyway."""
         address = self.config.http.address
         if address is None:
             return None
@@ -225,9 +302,7 @@ class Daemon:
         try:
             self.endpoint_url = await server.start()
         except OSError as exc:
-            # Polling matters more than the endpoint: say so loudly and keep working.
-            log.error("http: cannot listen on %s: %s", self.config.http.listen, exc.strerror or exc)
-            return None
+            raise CannotListen(self.config.http.listen or "", exc) from None
         log.info("serving /healthz and /metrics on %s", self.endpoint_url)
         return server
 
@@ -250,16 +325,20 @@ class Daemon:
         self.config = new
         if self.dispatcher is not None:
             self.dispatcher.config = new
-        now = datetime.now(tz=self._scheduler.timezone)
+        now = self.clock.now()
         for key in plan.removed:
             self._scheduler.remove_job(key)
+        self._forget_plans(plan.removed)
         for watch in plan.added:
             self._add_job(self._scheduler, watch, now)
+        replanned = list(plan.added)
         for watch in plan.changed:
             changes: dict[str, Any] = {"args": [watch]}
             if watch.key in plan.retimed:
-                changes["trigger"] = self._trigger(watch)
-                changes["next_run_time"] = first_run(new, self.engine.store, watch, now)
+                changes["trigger"] = trigger_of(new, watch)
+                changes["next_run_time"] = first_run(new, self.engine.store, watch, now, self._rng)
+                replanned.append(watch)
             self._scheduler.modify_job(watch.key, **changes)
         metrics.config_reloaded(ok=True)
         log.info(plan.summary())
+        self._announce(replanned)

@@ -484,6 +484,15 @@ class Store:
         )
         return {state: int(count) for state, count in cursor.fetchall()}
 
+    def plan_next_poll(self, key: str, at: str | None) -> None:
+        """Record when the running daemon polls the watch next (None: no daemon plans it)."""
+        self.db.execute("UPDATE watches SET next_poll_at = ? WHERE key = ?", [at, key])
+
+    def planned_next_poll(self, key: str) -> str | None:
+        """When a daemon last said it polls the watch next (it may have stopped since)."""
+        row = self.db.execute("SELECT next_poll_at FROM watches WHERE key = ?", [key]).fetchone()
+        return None if row is None else row[0]
+
     # -- listings -------------------------------------------------------------------------
 
     def scratch_members(self, memory_limit: int = 50_000) -> ScratchMembers:
