@@ -81,9 +81,9 @@ def test_parsing_a_config_registers_its_secrets_and_the_hidden_parts_of_its_urls
 
 def test_secret_values_are_found_by_key_name_in_any_section() -> None:
     found = logs.secret_values(
-        {"soundcloud": {"client_id": "public-id", "client_secret": CLIENT_SECRET}}
+        {"soundcloud": {"client_id": "sc-client-id-1234", "client_secret": CLIENT_SECRET}}
     )
-    assert found == {CLIENT_SECRET}
+    assert found == {"sc-client-id-1234", CLIENT_SECRET}
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

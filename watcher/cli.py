@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -23,6 +22,7 @@ from watcher.config import EVENT_TYPES, Config, Watch, load
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError, WatcherError
 from watcher.poll import Engine
+from watcher.printable import json_line, printable
 from watcher.store import Store
 
 if TYPE_CHECKING:
@@ -96,9 +96,10 @@ def once(config_path: str | None, log_format: str | None) -> None:
         if as_json:
             _log_report(report)
             continue
-        click.echo(logs.redact(report.line()), err=not report.ok)
+        click.echo(_plain(report.line()), err=not report.ok)
         for event in report.events:
-            click.echo(f"  {event.type} {_plain(event.target.name)} (@{event.target.handle})")
+            target = event.target
+            click.echo(f"  {event.type} {_plain(target.name)} (@{_plain(target.handle)})")
     _show_deliveries(sent, as_json)
     # A delivery that will be retried needs nobody; a dead one or a disabled notifier does.
     if not all(report.ok for report in reports) or sent.needs_attention:
@@ -187,7 +188,7 @@ def run(config_path: str | None, log_format: str | None) -> None:
         with DaemonLock.acquire(config.database_path):
             asyncio.run(main())
     except (DatabaseInUse, CannotListen) as exc:
-        click.echo(f"watcher run: {logs.redact(str(exc))}", err=True)
+        click.echo(f"watcher run: {_plain(str(exc))}", err=True)
         sys.exit(EXIT_FAILED)
     click.echo("watcher stopped", err=True)
 
@@ -248,7 +249,7 @@ def events(
         rows = store.events(account=account, type_prefix=type_prefix, since=since_at, limit=limit)
     for row in rows:
         if as_json:
-            click.echo(row.body)
+            click.echo(json_line(row.body))
             continue
         target = row.envelope()["data"]["target"]
         click.echo(
@@ -258,8 +259,14 @@ def events(
 
 
 def _plain(text: str) -> str:
-    """Display names come from strangers: no control characters reach the terminal."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", "?", text)
+    """Names and errors come from strangers: no secret and no control character reaches the
+    terminal or a log, and a line stays one line."""
+    return printable(logs.redact(text))
+
+
+def _json(value: object) -> str:
+    """One JSON line for a terminal or a pipe: redacted, nothing a terminal acts on."""
+    return json_line(logs.redact(json.dumps(value, ensure_ascii=False)))
 
 
 @cli.command()
@@ -279,9 +286,9 @@ def status(config_path: str | None, as_json: bool) -> None:
         notifiers = _notifier_rows(config, store)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row))
+            click.echo(_json(row))
         for notifier in notifiers:
-            click.echo(json.dumps(notifier))
+            click.echo(_json(notifier))
         return
     if not rows:
         click.echo("no [[watch]] entries in the config")
@@ -318,8 +325,9 @@ def status(config_path: str | None, as_json: bool) -> None:
         )
     for r in rows:
         if r["outcome"] == "error":
-            error = logs.redact(str(r["error"]))
-            click.echo(f"{r['platform']} {_plain(r['account'])}: {_plain(error)}", err=True)
+            click.echo(
+                f"{r['platform']} {_plain(r['account'])}: {_plain(str(r['error']))}", err=True
+            )
     _print_notifiers(notifiers)
 
 
@@ -449,9 +457,7 @@ def deliveries(config_path: str | None, show: str | None, limit: int, as_json: b
     if as_json:
         for row in rows:
             fields = [f for f in row.__slots__ if f not in ("body", "urls_done", "batch")]
-            click.echo(
-                json.dumps({"what": describe([row]), **{f: getattr(row, f) for f in fields}})
-            )
+            click.echo(_json({"what": describe([row]), **{f: getattr(row, f) for f in fields}}))
         return
     if not rows:
         click.echo("no deliveries" if show is None else f"no {show} deliveries")
@@ -543,10 +549,10 @@ def main() -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except ConfigError as exc:
-        click.echo(f"watcher: config error: {logs.redact(str(exc))}", err=True)
+        click.echo(f"watcher: config error: {_plain(str(exc))}", err=True)
         sys.exit(EXIT_CONFIG)
     except WatcherError as exc:
-        click.echo(f"watcher: {logs.redact(str(exc))}", err=True)
+        click.echo(f"watcher: {_plain(str(exc))}", err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -340,7 +340,7 @@ def parse(raw: dict[str, Any], *, source: str = "<config>", base_dir: Path = Pat
         raise ConfigError(f"{source}: {exc}") from None
     _env_fallbacks(expanded)
     # Secrets are known to the log redactor before anything can echo them, errors included.
-    from watcher.logs import register_config_secrets
+    from watcher.redaction import register_config_secrets
 
     register_config_secrets(expanded)
     expanded["base_dir"] = base_dir

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from watcher import logs
+from watcher import redaction
 from watcher.budget import RequestBudget
 from watcher.clock import Clock, iso, parse_iso
 from watcher.direct_http import Requester
@@ -142,9 +142,9 @@ class TokenKeeper:
     def _keep(self, token: StoredToken) -> None:
         """Hold `token` in memory, and hide its secrets from every log line and error."""
         if token is not self._token:
-            logs.register_secret(token.access_token)
+            redaction.register_secret(token.access_token)
             if token.refresh_token:
-                logs.register_secret(token.refresh_token)
+                redaction.register_secret(token.refresh_token)
         self._token = token
 
     def _usable(self, token: StoredToken, rejected: str | None) -> bool:

@@ -21,6 +21,7 @@ from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
 from watcher.events import Event
 from watcher.platforms import registry
 from watcher.platforms.base import Listing, Platform, Profile
+from watcher.redaction import redact
 from watcher.retry import RetryPolicy
 from watcher.snapshot import Changes, Reading, Timing, reconcile
 from watcher.store import PollOutcome, Route, ScratchMembers, Store, WatchRow
@@ -338,6 +339,7 @@ class Engine:
     def _failed(
         self, watch: Watch, row: WatchRow, started: datetime, clock_start: float, message: str
     ) -> PollReport:
+        message = redact(message)  # a peer may echo a credential in its error text
         duration = time.monotonic() - clock_start
         failed_at = self.clock.now()
         alert_after = self.config.defaults.alert_after

@@ -26,6 +26,7 @@ from watcher.alerts import Alert
 from watcher.errors import ConfigError
 from watcher.events import Event
 from watcher.platforms.base import NOTED, ROUND, MemoryMembers, Profile
+from watcher.redaction import redact
 
 PRESENT, PENDING, HIDDEN = "present", "pending", "hidden"
 _SCRATCH_NAMES = itertools.count(1)
@@ -729,6 +730,7 @@ class Store:
         The alert goes out (through `routes`) when this failure makes `alert_after` in a row
         and the watch has not alerted yet: one alert per outage, however long it lasts.
         """
+        error = redact(error)
         with self.transaction():
             self._insert_poll(watch_id, started_at, duration_ms, "error", error)
             self.db.execute(
@@ -883,7 +885,7 @@ class Store:
                     record.state,
                     record.attempted_at,
                     record.status,
-                    record.error,
+                    None if record.error is None else redact(record.error),
                     done,
                     record.next_attempt_at,
                     record.state,
@@ -918,7 +920,7 @@ class Store:
         """Dead without an attempt: its notifier is gone from the config, or disabled."""
         self.db.conn.executemany(
             "UPDATE deliveries SET state = 'dead', last_error = ? WHERE id = ?",
-            [(error, delivery_id) for delivery_id in ids],
+            [(redact(error), delivery_id) for delivery_id in ids],
         )
 
     def postpone(self, ids: Iterable[int], until: str) -> None:
@@ -971,7 +973,7 @@ class Store:
             "INSERT INTO notifier_state (name, disabled_at, disabled_reason) VALUES (?, ?, ?)"
             " ON CONFLICT(name) DO UPDATE SET disabled_at = excluded.disabled_at,"
             " disabled_reason = excluded.disabled_reason",
-            [name, at, reason],
+            [name, at, redact(reason)],
         )
 
     def enable_notifier(self, name: str) -> bool:
