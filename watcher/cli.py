@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
+import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from watcher import __version__, gc_tuning, health, logs, progress
+from watcher import __version__, database_problems, gc_tuning, health, logs, progress
 from watcher.clock import SystemClock, iso, parse_iso
 from watcher.config import EVENT_TYPES, Config, Watch, load
 from watcher.durations import format_duration, parse_duration
@@ -29,7 +31,9 @@ if TYPE_CHECKING:
     from watcher.sinks.dispatcher import DispatchReport
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
 
 
 def config_option(func: F) -> F:
@@ -60,9 +64,12 @@ def _config(config_path: str | None) -> Config:
 
 @contextmanager
 def _store(config: Config) -> Iterator[Store]:
+    """The database, open; SQLite's own errors become one line naming the file (exit 1)."""
     store = Store.open(config.database_path)
     try:
         yield store
+    except sqlite3.Error as exc:
+        raise database_problems.problem(config.database_path, exc) from None
     finally:
         store.close()
 
@@ -91,7 +98,7 @@ def once(config_path: str | None, log_format: str | None) -> None:
     as_json = (log_format or config.log.format) == "json"
     logs.setup("json" if as_json else "text", "info" if as_json else "warning")
     with _store(config) as store, progress.showing(sys.stderr) if not as_json else nullcontext():
-        reports, sent = asyncio.run(_poll_once(config, store))
+        reports, sent = asyncio.run(_until_sigterm(_poll_once(config, store)))
     for report in reports:
         if as_json:
             _log_report(report)
@@ -104,6 +111,33 @@ def once(config_path: str | None, log_format: str | None) -> None:
     # A delivery that will be retried needs nobody; a dead one or a disabled notifier does.
     if not all(report.ok for report in reports) or sent.needs_attention:
         sys.exit(EXIT_FAILED)
+
+
+class Terminated(Exception):
+    """SIGTERM stopped a command; what was in flight committed nothing."""
+
+
+async def _until_sigterm(work: Coroutine[Any, Any, T]) -> T:
+    """`work`, cancelled by SIGTERM like Ctrl-C cancels it: a poll in flight commits nothing
+    (its transaction never begins), and the command says so in one line."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if terminated:
+            raise Terminated from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _show_deliveries(sent: DispatchReport, as_json: bool) -> None:
@@ -190,7 +224,10 @@ def run(config_path: str | None, log_format: str | None) -> None:
     except (DatabaseInUse, CannotListen) as exc:
         click.echo(f"watcher run: {_plain(str(exc))}", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo("watcher stopped", err=True)
+    if (log_format or config.log.format) == "json":
+        logging.getLogger("watcher").warning("watcher stopped")
+    else:
+        click.echo("watcher stopped", err=True)
 
 
 _SINCE_HELP = "ISO date/time (2026-11-01, 2026-11-01T12:00:00Z) or an age such as 2h or 7d."
@@ -548,6 +585,9 @@ def main() -> None:
     except click.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except Terminated:
+        click.echo("terminated by SIGTERM; polls in flight committed nothing", err=True)
+        sys.exit(EXIT_TERMINATED)
     except ConfigError as exc:
         click.echo(f"watcher: config error: {_plain(str(exc))}", err=True)
         sys.exit(EXIT_CONFIG)

@@ -23,3 +23,8 @@ class AccountUnavailable(PlatformError):
 
 class UntrustworthyListing(PlatformError):
     """The listing contradicts itself (e.g. empty while the profile counts entries)."""
+
+
+class DatabaseProblem(WatcherError):
+    """The database file cannot be used right now: locked, full, read-only or damaged (exit 1;
+    a supervisor may try again, unlike a configuration error)."""

@@ -1,0 +1,150 @@
+"""A database that cannot be used is one line and exit 1 (a supervisor may retry), never a
+traceback and never exit 2; a new database is private to its owner; SIGTERM stops `once`
+cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from watcher.sim.audius import AudiusSim
+from watcher.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def watcher(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "watcher", *args, "--config", str(config)],
+        cwd=config.parent,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[AudiusSim, str]]:
+    sim = AudiusSim(seed=8)
+    curator = sim.add_user("curator")
+    sim.follow_many(curator, sim.add_users(30, prefix="artist"))
+    with sim.serve() as base_url:
+        yield sim, base_url
+
+
+def write_config(folder: Path, base_url: str) -> Path:
+    path = folder / "watcher.toml"
+    path.write_text(
+        'database = "watcher.db"\n[defaults]\nconfirm_after = "0s"\n'
+        f'[audius]\nbase_url = "{base_url}"\n'
+        '[[watch]]\nplatform = "audius"\naccount = "curator"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_database_and_its_log_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    os.umask(0o022)
+    store = Store.open(tmp_path / "watcher.db")
+    try:
+        store.migrate()
+        assert mode_of(tmp_path / "watcher.db") == 0o600
+        assert mode_of(tmp_path / "watcher.db-wal") == 0o600
+    finally:
+        store.close()
+
+
+def test_an_existing_database_keeps_the_mode_its_owner_gave_it(tmp_path: Path) -> None:
+    Store.open(tmp_path / "watcher.db").close()
+    os.chmod(tmp_path / "watcher.db", 0o640)
+    Store.open(tmp_path / "watcher.db").close()
+    assert mode_of(tmp_path / "watcher.db") == 0o640
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_1(
+    world: tuple[AudiusSim, str], tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, world[1])
+    (tmp_path / "watcher.db").write_bytes(b"these are not the pages you are looking for\n" * 200)
+    for command in ("status", "once", "events"):
+        result = watcher(config, command)
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.splitlines()
+        assert lines == [
+            f"watcher: database {tmp_path / 'watcher.db'} is not a database (or is encrypted):"
+            " restore it or move it aside"
+        ]
+
+
+def test_a_damaged_page_is_one_line_naming_the_file_and_exit_1(
+    world: tuple[AudiusSim, str], tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, world[1])
+    assert watcher(config, "once").returncode == 0
+    database = tmp_path / "watcher.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    data = bytearray(database.read_bytes())
+    for page in range(1, pages):  # every page but the header page
+        data[page * page_size + 8 : page * page_size + 64] = b"\xa5" * 56
+    database.write_bytes(bytes(data))
+    for command in ("status", "events"):
+        result = watcher(config, command)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines() == [
+            f"watcher: database {database} is malformed: restore it from a backup or move it aside"
+        ]
+
+
+def test_sigterm_stops_once_with_exit_143_and_commits_nothing_in_flight(
+    world: tuple[AudiusSim, str], tmp_path: Path
+) -> None:
+    sim, base_url = world
+    config = write_config(tmp_path, base_url)
+    assert watcher(config, "once").returncode == 0
+    curator = sim.id_of("curator")
+    sim.follow(curator, sim.add_user("newcomer"))
+    seen = sim.request_count
+    sim.faults.add("/following", kind="timeout", delay=30, times=None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "once", "--config", str(config)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not any("/following" in r.path for r in sim.requests[seen:]):
+        assert time.monotonic() < deadline, "the poll never reached its list"
+        time.sleep(0.02)  # until the poll waits on its stalled page
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=20)
+    assert time.monotonic() - sent < 5
+    assert process.returncode == 143
+    assert stderr.splitlines() == ["terminated by SIGTERM; polls in flight committed nothing"]
+    assert stdout == ""
+    store = Store.open(tmp_path / "watcher.db")
+    try:
+        assert store.event_count() == 0 and store.watches()[0].size == 30
+    finally:
+        store.close()
