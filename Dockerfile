@@ -12,9 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
     WATCHER_HEALTH_URL=http://127.0.0.1:8787/healthz
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY watcher ./watcher
-RUN pip install --no-cache-dir . \
+# The dependency versions the test suite last passed with, not whatever is newest today.
+RUN pip install --no-cache-dir -c constraints.txt . \
     && useradd --create-home --uid 10001 watcher \
     && mkdir -p /data /config && chown watcher /data
 
