@@ -19,6 +19,7 @@ import asyncio
 import base64
 import math
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +38,11 @@ from watcher.store import Store, StoredToken
 # just before expiry does not run into a 401 half-way.
 RENEW_BEFORE = 300.0
 DEFAULT_LIFETIME = 3600.0
+# A token said to last longer than this is kept this long: an absurd `expires_in` (1e20,
+# Infinity) must neither break the arithmetic nor make every run ask for a new token.
+MAX_LIFETIME = 7 * 86_400.0
+# What may stand in an Authorization header: visible ASCII, no spaces or line breaks.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,4096}")
 # The token endpoint is not retried on 429: another try within seconds would only spend
 # more of the ration. Timeouts and 5xx are.
 TOKEN_RETRYABLE = frozenset({500, 502, 503, 504})
@@ -225,9 +231,13 @@ class TokenKeeper:
         access, refresh = body.get("access_token"), body.get("refresh_token")
         if not isinstance(access, str) or not access:
             raise PlatformError(f"{self.platform}: the token endpoint answered without a token")
-        lifetime = body.get("expires_in")
-        if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
-            lifetime = DEFAULT_LIFETIME
+        for token in (access, refresh):
+            if isinstance(token, str) and not _HEADER_SAFE.fullmatch(token):
+                raise PlatformError(
+                    f"{self.platform}: the token endpoint answered a token that cannot be sent"
+                    " in a header (control characters or spaces): malformed answer"
+                )
+        lifetime = _lifetime(body.get("expires_in"))
         now = self._clock.now()
         return StoredToken(
             access_token=access,
@@ -243,3 +253,16 @@ class TokenKeeper:
         elif exc.status == 429:
             hint = "; token requests are rationed (50 per 12 h per app, 30 per hour per IP)"
         return PlatformError(f"{self.platform}: no access token: {exc}{hint}")
+
+
+def _lifetime(value: Any) -> float:
+    """Seconds a token lasts, from `expires_in`: the default when missing or nonsense (not a
+    number, NaN, zero or less), at most `MAX_LIFETIME`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return DEFAULT_LIFETIME
+    seconds = float(value) if not isinstance(value, int) or value < 10**9 else MAX_LIFETIME
+    if not math.isfinite(seconds):
+        return MAX_LIFETIME if seconds > 0 else DEFAULT_LIFETIME
+    if seconds <= 0:
+        return DEFAULT_LIFETIME
+    return min(seconds, MAX_LIFETIME)

@@ -17,7 +17,7 @@ import msgspec
 from watcher.errors import AccountNotFound, PlatformError
 from watcher.http import Decode, HttpStatusError, get_json
 from watcher.offset_paging import collect_by_offset
-from watcher.platforms.base import Listing, Members, Profile, Relation, int_or_none
+from watcher.platforms.base import Listing, Members, Profile, Relation, check_counts, int_or_none
 from watcher.platforms.registry import PlatformContext, register
 
 PROFILE_HOSTS = ("audius.co", "www.audius.co")
@@ -188,7 +188,7 @@ def _page(raw: bytes) -> list[Profile]:
         return [_profile(user) for user in _MANY.decode(raw).data]
     if not all(user.handle and _id_text(user.id) for user in users):
         raise PlatformError("audius: a user object lacks a usable id or handle")
-    return [
+    profiles = [
         Profile(
             str(user.id),
             user.handle,
@@ -201,6 +201,8 @@ def _page(raw: bytes) -> list[Profile]:
         )
         for user in users
     ]
+    check_counts(profiles)
+    return profiles
 
 
 def _id_text(value: Any) -> str | None:

@@ -8,6 +8,8 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
+from watcher.errors import PlatformError
+
 Relation = Literal["following", "followers"]
 
 
@@ -32,9 +34,30 @@ class Profile(msgspec.Struct, frozen=True):
         return self.following_count if relation == "following" else self.follower_count
 
 
+# No real follower count comes near this; past it a count is a broken or hostile answer.
+MAX_COUNT = 2**53
+
+
 def int_or_none(value: Any) -> int | None:
-    """A count from a platform's JSON: an int, or None for anything else (bools included)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A count from a platform's JSON: an int, or None for anything else (bools included).
+    A count no account can have (negative, or past `MAX_COUNT`) makes the answer malformed."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if not 0 <= value <= MAX_COUNT:
+        raise PlatformError(f"a count out of range ({_abridged(value)}): malformed answer")
+    return value
+
+
+def check_counts(profiles: Sequence[Profile]) -> None:
+    """The counts of profiles decoded on a fast path, held to `int_or_none`'s rule."""
+    for profile in profiles:
+        int_or_none(profile.follower_count)
+        int_or_none(profile.following_count)
+
+
+def _abridged(value: int) -> str:
+    digits = len(str(abs(value))) if abs(value) < 10**4000 else 4000
+    return str(value) if digits <= 20 else f"a number of {digits} digits"
 
 
 # Pass numbers of one round stay below this; an account only noted (re-read) has pass 0.

@@ -273,7 +273,7 @@ def _urn_of(user: _User) -> str | None:
     if isinstance(urn, str) and _URN.match(urn):
         return urn
     raw = user.id
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 10**20:
         return f"{URN_PREFIX}{raw}"
     if isinstance(raw, str) and (_URN.match(raw) or _NUMERIC.match(raw)):
         return raw if raw.startswith(URN_PREFIX) else URN_PREFIX + raw
