@@ -371,12 +371,9 @@ class Store:
     @classmethod
     def open(cls, path: Path | str) -> Store:
         path = Path(path)
-        if str(path) != ":memory:":
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                message = f"database: cannot create folder {path.parent}: {exc.strerror}"
-                raise ConfigError(message) from None
+        # The folder is the user's to make: a typo in `database` must not grow a new tree.
+        if str(path) != ":memory:" and not path.parent.is_dir():
+            raise ConfigError(f"database: the directory {path.parent} does not exist")
         try:
             conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
