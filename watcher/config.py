@@ -66,6 +66,8 @@ class _Within:
 
     def _number(self, value: object) -> float | int:
         if self.kind == "duration":
+            if isinstance(value, float | int) and not math.isfinite(_as_float(value)):
+                raise ValueError(f"must be {self.range} (got {shown(value)})")
             try:
                 return parse_duration(value)  # type: ignore[arg-type]
             except ValueError as exc:
@@ -80,6 +82,13 @@ class _Within:
                 raise ValueError(f"must be a whole number {self.range} (got {shown(value)})")
             return int(value)
         return value
+
+
+def _as_float(value: float | int) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float
+        return math.inf
 
 
 def _spell_number(value: float) -> str:
@@ -379,14 +388,13 @@ def watch_label(watches: object, index: int) -> str:
     same = [i for i in range(len(entries)) if key_of(i, "account") == account]
     details: list[str] = []
     for key, default in (("relation", "following"), ("platform", "")):
-        if len(same) == 1:
-            break
         mine = key_of(index, key, default)
-        same = [i for i in same if key_of(i, key, default) == mine]
-        details.append(mine)
+        alike = [i for i in same if key_of(i, key, default) == mine]
+        if len(same) > 1 and len(alike) < len(same) and mine:
+            details.append(mine)
+            same = alike
     if len(same) > 1:
         details.append(f"#{index + 1}")
-    details = [detail for detail in details if detail]
     return f"{label} ({', '.join(details)})" if details else label
 
 
@@ -514,8 +522,10 @@ def _read_toml(path: Path, explicit: str | Path | None) -> dict[str, Any]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}") from None
-    except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, say
-        raise ConfigError(f"not valid TOML: {str(exc).split(':')[0]}") from None
+    except ValueError:  # Python's own limit on reading an integer of thousands of digits
+        raise ConfigError("not valid TOML: a number far too long") from None
+    except RecursionError:  # nesting the scan above missed, by way of something odd
+        raise ConfigError(f"not valid TOML: nested more than {MAX_NESTING} deep") from None
     if "base_dir" in raw:
         raise ConfigError("base_dir: unknown key")
     return raw
@@ -611,7 +621,8 @@ def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
     elif kind == "value_error":
         message = error["msg"].removeprefix("Value error, ")
     elif kind == "union_tag_invalid":
-        loc, message = (*loc, "type"), f"must be {ctx.get('expected_tags')} (got {shown(given)})"
+        tags = " or ".join(str(ctx.get("expected_tags")).rsplit(", ", 1))
+        loc, message = (*loc, "type"), f"must be {tags} (got {shown(ctx.get('tag'))})"
     elif kind == "union_tag_not_found":
         loc, message = (*loc, "type"), "required key is missing ('apprise' or 'webhook')"
     elif kind == "literal_error":
