@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import Harness
 from watcher import metrics
 from watcher.config import load
+from watcher.daemon_lock import DaemonLock
 from watcher.errors import ConfigError
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
@@ -301,9 +302,11 @@ def test_a_database_folder_that_does_not_exist_is_refused_and_not_created(
     assert not missing.exists()
 
 
-def test_opening_a_store_creates_no_folders(tmp_path: Path) -> None:
+def test_opening_a_store_or_its_daemon_lock_creates_no_folders(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"the directory .*absent does not exist"):
         Store.open(tmp_path / "absent" / "w.db")
+    with pytest.raises(ConfigError, match="cannot open the lock file"):
+        DaemonLock.acquire(tmp_path / "absent" / "w.db")
     assert not (tmp_path / "absent").exists()
 
 
