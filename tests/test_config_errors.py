@@ -145,6 +145,10 @@ def test_text_that_is_not_utf8_names_the_byte_and_its_offset(
         ("a = " + "{b = " * 40 + "1" + "}" * 40, "line 1: arrays or inline tables nested more"),
         ("x = 1\n\na = [\n" + "[" * 40 + "]" * 40 + "]\n", "line 4: arrays or inline tables"),
         ("[" + ".".join(["t"] * 100) + "]\n", "line 1: a dotted key of more than 32 parts"),
+        (
+            "a = " + ("{" + ".".join(["b"] * 31) + " = ") * 32 + "1" + "}" * 32,
+            "a.b.b...: tables and arrays nested more than 64 deep",
+        ),
     ],
 )
 def test_deep_nesting_is_refused_before_parsing(tmp_path: Path, text: str, expected: str) -> None:

@@ -526,9 +526,29 @@ def _read_toml(path: Path, explicit: str | Path | None) -> dict[str, Any]:
         raise ConfigError("not valid TOML: a number far too long") from None
     except RecursionError:  # nesting the scan above missed, by way of something odd
         raise ConfigError(f"not valid TOML: nested more than {MAX_NESTING} deep") from None
+    problem = _depth_problem(raw)
+    if problem is not None:
+        raise ConfigError(problem)
     if "base_dir" in raw:
         raise ConfigError("base_dir: unknown key")
     return raw
+
+
+def _depth_problem(raw: dict[str, Any]) -> str | None:
+    """Refuse a document nested deeper than any config key is, before anything recurses into
+    it: the scan bounds each kind of nesting, but dotted keys inside inline tables multiply."""
+    limit = 2 * MAX_NESTING
+    stack: list[tuple[object, tuple[str, ...]]] = [(raw, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > limit:
+            shown_path = ".".join(path[:3])
+            return f"{shown_path}...: tables and arrays nested more than {limit} deep"
+        if isinstance(node, dict):
+            stack.extend((value, (*path, str(key))) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, f"[{i}]")) for i, value in enumerate(node))
+    return None
 
 
 def _decode(data: bytes) -> str:
