@@ -47,6 +47,7 @@ def write_config(folder: Path, base_url: str, *accounts: str, extra: str = "") -
         f'\n[[watch]]\nplatform = "audius"\naccount = "{a}"\n' for a in accounts or ("curator",)
     )
     path = folder / "watcher.toml"
+    (folder / "state").mkdir(exist_ok=True)
     path.write_text(
         f'database = "state/watcher.db"\n{extra}\n'
         f'[defaults]\njitter = "0s"\ntimeout = "5s"\nconfirm_after = "0s"\n\n'
@@ -123,7 +124,7 @@ def test_a_dead_endpoint_is_exit_1_with_one_line(tmp_path: Path) -> None:
     [
         ("database = \n", "not valid TOML"),
         ('[defaults]\ninterval = "soon"\n', "defaults.interval"),
-        ('[[watch]]\nplatform = "myspace"\naccount = "x"\n', "watch[0].platform"),
+        ('[[watch]]\nplatform = "myspace"\naccount = "x"\n', "watch 'x': platform"),
         ('[[watch]]\nplatform = "audius"\naccount = "x"\nnotify = ["nope"]\n', "notify"),
         ('colour = "blue"\n', "colour: unknown key"),
     ],

@@ -65,6 +65,7 @@ def test_a_default_jitter_is_capped_by_each_watch_interval(tmp_path: Path) -> No
 
 
 def test_relative_database_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
     config = load(write(tmp_path, 'database = "data/w.db"\n' + MINIMAL))
     assert config.database_path == tmp_path.resolve() / "data" / "w.db"
 
@@ -72,13 +73,13 @@ def test_relative_database_path_is_relative_to_the_config_file(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (MINIMAL + 'notify = ["nope"]\n', "watch[0].notify: no [notifiers.nope] is defined"),
-        (MINIMAL + 'relation = "friends"\n', "watch[0].relation"),
-        (MINIMAL + 'interval = "soon"\n', "watch[0].interval: 'soon' is not a duration"),
+        (MINIMAL + 'notify = ["nope"]\n', "watch 'Audius': notify: no [notifiers.nope] is defined"),
+        (MINIMAL + 'relation = "friends"\n', "watch 'Audius': relation"),
+        (MINIMAL + 'interval = "soon"\n', "watch 'Audius': interval: 'soon' is not a duration"),
         (MINIMAL.replace("audius", "myspace", 1), "unknown platform 'myspace'"),
-        (MINIMAL + "colour = 1\n", "watch[0].colour: unknown key"),
+        (MINIMAL + "colour = 1\n", "watch 'Audius': colour: unknown key"),
         ("[audius]\nbase_url = 'ftp://x'\n", "audius.base_url: 'ftp://x' is not an http(s) URL"),
-        (MINIMAL + MINIMAL, "watch[1]: the same watch is listed twice"),
+        (MINIMAL + MINIMAL, "watch 'Audius' (#2): the same watch is listed twice"),
         (
             '[notifiers.x]\ntype = "webhook"\nurl = "https://h/x"\n'
             f'secret = "{SECRET}"\nevents = ["following.renamed"]\n',

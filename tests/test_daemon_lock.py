@@ -15,6 +15,7 @@ from watcher.errors import ConfigError
 
 def test_the_lock_file_sits_beside_the_database_and_names_its_holder(tmp_path: Path) -> None:
     database = tmp_path / "state" / "watcher.db"
+    database.parent.mkdir()
     assert lock_path(database) == tmp_path / "state" / "watcher.db.lock"
     with DaemonLock.acquire(database) as lock:
         assert lock.path == lock_path(database)

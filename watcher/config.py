@@ -6,6 +6,7 @@ Every key is documented in `config.example.toml`. Strings may say `${NAME}` to t
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -22,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.durations import parse_duration
+from watcher.durations import parse_duration, shown, spell_duration
 from watcher.errors import ConfigError
 
 DEFAULT_PATH = "watcher.toml"
@@ -31,33 +32,111 @@ EVENT_TYPES = ("following.added", "following.removed", "follower.added", "follow
 # Failure alerts: a watch failing several polls in a row, then polling cleanly again.
 ALERT_TYPES = ("watch.failing", "watch.recovered")
 
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
 # Jitter never exceeds this share of a watch's interval: a 30 s default jitter must not turn
 # a 2 s interval into "now and then".
 MAX_JITTER_SHARE = 0.1
+# A config file is a few kilobytes; anything past this is not one (or is /dev/zero).
+MAX_FILE_BYTES = 1 << 20
+# Arrays and inline tables nested deeper than this, or dotted keys of more parts, are refused
+# before tomllib sees them: it recurses (and slows to a crawl on long dotted keys) without limit.
+MAX_NESTING = 32
+_UTF8_BOM = b"\xef\xbb\xbf"
+_DAY = 86_400.0
+
+
+class _Within:
+    """A number's allowed range, checked on the value as written, so the error can show both.
+
+    Every duration and rate has an upper and a lower bound: `inf`, `1e308` or `1e-300` would
+    otherwise reach a timedelta that overflows or a wait that never ends.
+    """
+
+    def __init__(
+        self, low: float, high: float, *, kind: Literal["duration", "number", "integer"]
+    ) -> None:
+        self.low, self.high, self.kind = low, high, kind
+        spell = spell_duration if kind == "duration" else _spell_number
+        self.range = f"from {spell(low)} to {spell(high)}"
+
+    def __call__(self, value: object) -> float | int:
+        number = self._number(value)
+        if not self.low <= number <= self.high:
+            raise ValueError(f"must be {self.range} (got {shown(value)})")
+        return number
+
+    def _number(self, value: object) -> float | int:
+        if self.kind == "duration":
+            if isinstance(value, float | int) and not math.isfinite(_as_float(value)):
+                raise ValueError(f"must be {self.range} (got {shown(value)})")
+            try:
+                return parse_duration(value)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise ValueError(f"{exc}; must be {self.range}") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            wanted = "an integer" if self.kind == "integer" else "a number"
+            raise ValueError(f"must be {wanted} {self.range} (got {shown(value)})")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"must be a finite number {self.range} (got {shown(value)})")
+        if self.kind == "integer" and not isinstance(value, int):
+            if not value.is_integer():
+                raise ValueError(f"must be a whole number {self.range} (got {shown(value)})")
+            return int(value)
+        return value
+
+
+def _as_float(value: float | int) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float
+        return math.inf
+
+
+def _spell_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _duration(low: float, high: float) -> BeforeValidator:
+    return BeforeValidator(_Within(low, high, kind="duration"))
+
+
+def _number(low: float, high: float) -> BeforeValidator:
+    return BeforeValidator(_Within(low, high, kind="number"))
+
+
+def _integer(low: int, high: int) -> BeforeValidator:
+    return BeforeValidator(_Within(low, high, kind="integer"))
+
+
+Interval = Annotated[float, _duration(0.1, 30 * _DAY)]
+Jitter = Annotated[float, _duration(0, _DAY)]
+Timeout = Annotated[float, _duration(0.01, 3600)]
+ConfirmAfter = Annotated[float, _duration(0, _DAY)]
+Rate = Annotated[float, _number(0.01, 10_000)]
+Concurrency = Annotated[int, _integer(1, 64)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: a float the ranges above do not guard is still never inf or nan.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Defaults(_Strict):
-    interval: Seconds = Field(default=900.0, gt=0)
-    jitter: Seconds = Field(default=30.0, ge=0)
-    timeout: Seconds = Field(default=30.0, gt=0)
-    max_passes: int = Field(default=4, ge=1, le=20)
+    interval: Interval = 900.0
+    jitter: Jitter = 30.0
+    timeout: Timeout = 30.0
+    max_passes: Annotated[int, _integer(1, 20)] = 4
     # How long an account must stay missing from a list, across polls, before its absence
     # counts (longer than the platform's replicas lag behind each other).
-    confirm_after: Seconds = Field(default=60.0, ge=0, le=86_400)
+    confirm_after: ConfirmAfter = 60.0
     # Failed polls in a row before a watch alerts its notifiers (once); 0 turns alerts off.
-    alert_after: int = Field(default=3, ge=0)
+    alert_after: Annotated[int, _integer(0, 1000)] = 3
 
 
 class PlatformSettings(_Strict):
     """What every platform section has: the request budget shared by its watches."""
 
-    requests_per_second: float = Field(default=10.0, gt=0, le=10_000)
-    max_concurrent: int = Field(default=4, ge=1, le=64)
+    requests_per_second: Rate = 10.0
+    max_concurrent: Concurrency = 4
 
     def problem_for_watches(self) -> str | None:
         """Why watches of this platform cannot run with these settings (None: they can)."""
@@ -68,7 +147,7 @@ class AudiusSettings(PlatformSettings):
     base_url: str = "https://api.audius.co/v1"
     api_key: str = ""
     app_name: str = ""
-    page_size: int = Field(default=100, ge=1, le=100)
+    page_size: Annotated[int, _integer(1, 100)] = 100
 
     @field_validator("base_url")
     @classmethod
@@ -81,9 +160,9 @@ class SoundCloudSettings(PlatformSettings):
     token_url: str = "https://secure.soundcloud.com/oauth/token"
     client_id: str = ""
     client_secret: str = ""
-    page_size: int = Field(default=200, ge=1, le=200)
-    requests_per_second: float = Field(default=5.0, gt=0, le=10_000)
-    max_concurrent: int = Field(default=2, ge=1, le=64)
+    page_size: Annotated[int, _integer(1, 200)] = 200
+    requests_per_second: Rate = 5.0
+    max_concurrent: Concurrency = 2
 
     @field_validator("base_url", "token_url")
     @classmethod
@@ -126,7 +205,7 @@ class WebhookNotifier(_Strict):
     url: str
     secret: str = Field(min_length=1)
     events: list[str] | None = None
-    timeout: Seconds = Field(default=15.0, gt=0)
+    timeout: Timeout = 15.0
 
     @field_validator("url")
     @classmethod
@@ -156,8 +235,8 @@ class Watch(_Strict):
     platform: str
     account: str = Field(min_length=1)
     relation: Literal["following", "followers"] = "following"
-    interval: Seconds | None = Field(default=None, gt=0)
-    jitter: Seconds | None = Field(default=None, ge=0)
+    interval: Interval | None = None
+    jitter: Jitter | None = None
     notify: list[str] = Field(default_factory=list)
 
     @field_validator("account")
@@ -235,13 +314,15 @@ class Config(_Strict):
 
         seen: set[str] = set()
         for index, watch in enumerate(self.watch):
-            where = f"watch[{index}]"
+            where = watch_label([w.model_dump() for w in self.watch], index)
             if watch.platform not in registry.names():
                 known = ", ".join(registry.names())
-                raise ValueError(f"{where}.platform: unknown platform {watch.platform!r} ({known})")
+                raise ValueError(
+                    f"{where}: platform: unknown platform {watch.platform!r} ({known})"
+                )
             for name in watch.notify:
                 if name not in self.notifiers:
-                    raise ValueError(f"{where}.notify: no [notifiers.{name}] is defined")
+                    raise ValueError(f"{where}: notify: no [notifiers.{name}] is defined")
             if watch.key in seen:
                 raise ValueError(f"{where}: the same watch is listed twice ({watch.key})")
             seen.add(watch.key)
@@ -287,23 +368,56 @@ def _check_event_types(value: list[str] | None) -> list[str] | None:
     return value
 
 
+def watch_label(watches: object, index: int) -> str:
+    """How a message names the watch at `index`: by its account, as the user wrote it.
+
+    The relation (then the platform, then the position) is added only when another watch has
+    the same account. A watch without a usable account is named by its position, from 1.
+    """
+    entries = watches if isinstance(watches, list) else []
+
+    def key_of(i: int, key: str, default: str = "") -> str:
+        entry = entries[i] if 0 <= i < len(entries) else None
+        value = entry.get(key, default) if isinstance(entry, dict) else None
+        return value.strip() if isinstance(value, str) else ""
+
+    account = key_of(index, "account")
+    if not account:
+        return f"watch #{index + 1}"
+    label = f"watch {shown(account, 60)}"
+    same = [i for i in range(len(entries)) if key_of(i, "account") == account]
+    details: list[str] = []
+    for key, default in (("relation", "following"), ("platform", "")):
+        mine = key_of(index, key, default)
+        alike = [i for i in same if key_of(i, key, default) == mine]
+        if len(same) > 1 and len(alike) < len(same) and mine:
+            details.append(mine)
+            same = alike
+    if len(same) > 1:
+        details.append(f"#{index + 1}")
+    return f"{label} ({', '.join(details)})" if details else label
+
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _expand_env(node: Any, path: str) -> Any:
+class _UnsetVariable(Exception):
+    def __init__(self, loc: tuple[int | str, ...], name: str) -> None:
+        self.loc, self.name = loc, name
+
+
+def _expand_env(node: Any, loc: tuple[int | str, ...] = ()) -> Any:
     """Replace ${NAME} in every string with the environment's value; a missing one is an error."""
     if isinstance(node, dict):
-        return {
-            key: _expand_env(value, f"{path}.{key}" if path else key) for key, value in node.items()
-        }
+        return {key: _expand_env(value, (*loc, key)) for key, value in node.items()}
     if isinstance(node, list):
-        return [_expand_env(value, f"{path}[{i}]") for i, value in enumerate(node)]
+        return [_expand_env(value, (*loc, i)) for i, value in enumerate(node)]
     if isinstance(node, str):
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
-                raise ConfigError(f"{path}: environment variable {name} is not set")
+                raise _UnsetVariable(loc, name)
             return os.environ[name]
 
         return _ENV_REF.sub(substitute, node)
@@ -335,9 +449,12 @@ def resolve_path(explicit: str | Path | None) -> Path:
 def parse(raw: dict[str, Any], *, source: str = "<config>", base_dir: Path = Path(".")) -> Config:
     """Validate an already-decoded TOML document."""
     try:
-        expanded = _expand_env(raw, "")
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        expanded = _expand_env(raw)
+    except _UnsetVariable as unset:
+        where = _location(unset.loc, raw)
+        raise ConfigError(
+            f"{source}: {where}: environment variable {unset.name} is not set"
+        ) from None
     _env_fallbacks(expanded)
     # Secrets are known to the log redactor before anything can echo them, errors included.
     from watcher.redaction import register_config_secrets
@@ -347,40 +464,220 @@ def parse(raw: dict[str, Any], *, source: str = "<config>", base_dir: Path = Pat
     try:
         return Config.model_validate(expanded)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_describe(exc)}") from None
+        raise ConfigError(_one_line(f"{source}: {_describe(exc, expanded)}")) from None
 
 
 def load(explicit: str | Path | None = None) -> Config:
+    """Read, check and validate the config file; every problem is one ConfigError line.
+
+    Nothing is created or changed: a database whose directory is missing is an error here,
+    like any other key that cannot work.
+    """
     path = resolve_path(explicit)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = _read_toml(path, explicit)
+    except ConfigError as exc:
+        raise ConfigError(_one_line(f"{path}: {exc}")) from None
+    config = parse(raw, source=str(path), base_dir=path.resolve().parent)
+    problem = database_problem(config.database_path)
+    if problem is not None:
+        raise ConfigError(_one_line(f"{path}: database: {problem}"))
+    return config
+
+
+def database_problem(path: Path) -> str | None:
+    """Why `path` cannot be the SQLite database file (None: it can, or can be created)."""
+    try:
+        if path.exists() and not path.is_file():
+            if path.is_dir():
+                return f"{path} is a directory; name a file in it (such as {path / 'watcher.db'})"
+            return f"{path} is not a regular file; name a database file"
+        if not path.parent.exists():
+            return f"the directory {path.parent} does not exist; create it first"
+        if not path.parent.is_dir():
+            return f"{path.parent} is not a directory"
+    except OSError as exc:
+        return f"cannot check {path}: {exc.strerror or exc}"
+    return None
+
+
+def _read_toml(path: Path, explicit: str | Path | None) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         hint = "" if explicit or os.environ.get(ENV_PATH) else " (use --config or WATCHER_CONFIG)"
-        raise ConfigError(f"{path}: no such file{hint}") from None
+        raise ConfigError(f"no such file{hint}") from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a config file") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"larger than {MAX_FILE_BYTES >> 20} MiB: not a config file")
+    text = _decode(data)
+    problem = _nesting_problem(text)
+    if problem is not None:
+        raise ConfigError(problem)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"not valid TOML: {exc}") from None
+    except ValueError:  # Python's own limit on reading an integer of thousands of digits
+        raise ConfigError("not valid TOML: a number far too long") from None
+    except RecursionError:  # nesting the scan above missed, by way of something odd
+        raise ConfigError(f"not valid TOML: nested more than {MAX_NESTING} deep") from None
+    problem = _depth_problem(raw)
+    if problem is not None:
+        raise ConfigError(problem)
     if "base_dir" in raw:
-        raise ConfigError(f"{path}: base_dir: unknown key")
-    return parse(raw, source=str(path), base_dir=path.resolve().parent)
+        raise ConfigError("base_dir: unknown key")
+    return raw
 
 
-def _describe(exc: ValidationError) -> str:
-    """The first problem as `key.path: message`, which is what a user can act on."""
-    error = exc.errors()[0]
-    location = ".".join(
-        _loc_part(part) for part in error["loc"] if part not in ("apprise", "webhook")
+def _depth_problem(raw: dict[str, Any]) -> str | None:
+    """Refuse a document nested deeper than any config key is, before anything recurses into
+    it: the scan bounds each kind of nesting, but dotted keys inside inline tables multiply."""
+    limit = 2 * MAX_NESTING
+    stack: list[tuple[object, tuple[str, ...]]] = [(raw, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > limit:
+            shown_path = ".".join(path[:3])
+            return f"{shown_path}...: tables and arrays nested more than {limit} deep"
+        if isinstance(node, dict):
+            stack.extend((value, (*path, str(key))) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, f"[{i}]")) for i, value in enumerate(node))
+    return None
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text, a byte-order mark dropped; a NUL byte means UTF-16 (Notepad's "Unicode")."""
+    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    nul = data.find(b"\x00", start)
+    try:
+        text = data[start:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        raise _not_utf8(data, nul if 0 <= nul < offset else offset) from None
+    if nul >= 0:
+        raise _not_utf8(data, nul)
+    return text
+
+
+def _not_utf8(data: bytes, offset: int) -> ConfigError:
+    return ConfigError(
+        f"not UTF-8 (byte 0x{data[offset]:02x} at offset {offset}); save the file as UTF-8"
     )
-    location = location.replace(".[", "[")
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+
+
+# What a cheap scan needs to see of TOML: strings and comments (skipped whole) and the
+# characters that nest, separate or dot keys.
+_TOKEN = re.compile(
+    r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}.,=\n]',
+    re.DOTALL,
+)
+
+
+def _nesting_problem(text: str) -> str | None:
+    """Refuse, before parsing, what would make tomllib recurse too deep or crawl."""
+    depth = dots = 0
+    line = 1
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token[0] in "\"'":
+            line += token.count("\n")
+        elif token == "\n":
+            line, dots = line + 1, 0
+        elif token in "[{":
+            depth, dots = depth + 1, 0
+            if depth > MAX_NESTING:
+                return f"line {line}: arrays or inline tables nested more than {MAX_NESTING} deep"
+        elif token in "]}":
+            depth, dots = max(0, depth - 1), 0
+        elif token == ".":
+            dots += 1
+            if dots >= MAX_NESTING:
+                return f"line {line}: a dotted key of more than {MAX_NESTING} parts"
+        elif token in ",=":
+            dots = 0
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+# Pydantic's words for a type, as the config file's reader knows them.
+_TYPE_WORDS = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "list_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "finite_number": "a finite number",
+}
+
+
+def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
+    """The first problem as `key.path: message`, which is what a user can act on."""
+    errors = exc.errors()
+    error = errors[0]
+    loc = tuple(error["loc"])
+    if len(loc) > 2 and loc[0] == "notifiers":
+        loc = loc[:2] + loc[3:]  # drop the tag pydantic adds ("webhook") after the name
+    kind, given, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "extra_forbidden":
         message = "unknown key"
-    extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{location}: {message}{extra}" if location else f"{message}{extra}"
+    elif kind == "missing":
+        message = "required key is missing"
+    elif kind == "value_error":
+        message = error["msg"].removeprefix("Value error, ")
+    elif kind == "union_tag_invalid":
+        tags = " or ".join(str(ctx.get("expected_tags")).rsplit(", ", 1))
+        loc, message = (*loc, "type"), f"must be {tags} (got {shown(ctx.get('tag'))})"
+    elif kind == "union_tag_not_found":
+        loc, message = (*loc, "type"), "required key is missing ('apprise' or 'webhook')"
+    elif kind == "literal_error":
+        message = f"must be {ctx.get('expected')} (got {shown(given)})"
+    elif kind in ("too_short", "string_too_short"):
+        message = "must not be empty"
+    elif kind in _TYPE_WORDS:
+        message = _wrong_type(loc, kind, given)
+    else:
+        message = error["msg"].replace("Input should be", "must be")
+    extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    where = _location(loc, raw)
+    return f"{where}: {message}{extra}" if where else f"{message}{extra}"
 
 
-def _loc_part(part: int | str) -> str:
-    return f"[{part}]" if isinstance(part, int) else str(part)
+def _wrong_type(loc: tuple[int | str, ...], kind: str, given: object) -> str:
+    if loc == ("watch",) and isinstance(given, dict):
+        return "use [[watch]] (an array of tables) for each watch, not [watch]"
+    if loc == ("notifiers",) and isinstance(given, list):
+        return "use one [notifiers.NAME] table per notifier, not [[notifiers]]"
+    if len(loc) == 1 and isinstance(given, list) and _TYPE_WORDS[kind] == "a table":
+        return f"use [{loc[0]}] (a table), not [[{loc[0]}]]"
+    if isinstance(given, dict | list):
+        given_words = "a table" if isinstance(given, dict) else "an array"
+    else:
+        given_words = shown(given)
+    return f"must be {_TYPE_WORDS[kind]} (got {given_words})"
+
+
+def _location(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
+    """`defaults.interval`, `notifiers.crm.urls[0]`, or `watch 'deadmau5': interval`."""
+    parts: tuple[int | str, ...] = loc
+    prefix = ""
+    if len(parts) >= 2 and parts[0] == "watch" and isinstance(parts[1], int):
+        prefix, parts = watch_label(raw.get("watch"), parts[1]), parts[2:]
+    path = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in parts)
+    path = path.replace(".[", "[")
+    return f"{prefix}: {path}" if prefix and path else prefix or path

@@ -115,7 +115,7 @@ def daemon_holds(database: Path) -> bool:
 
 def _open(path: Path, flags: int) -> int:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # No mkdir: the database's directory is the user's to make (the config checks it).
         # CLOEXEC: a child process must not inherit the lock and keep it past our death.
         return os.open(path, flags | os.O_CLOEXEC, 0o640)
     except OSError as exc:

@@ -385,12 +385,9 @@ class Store:
     @classmethod
     def open(cls, path: Path | str) -> Store:
         path = Path(path)
-        if str(path) != ":memory:":
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                message = f"database: cannot create folder {path.parent}: {exc.strerror}"
-                raise ConfigError(message) from None
+        # The folder is the user's to make: a typo in `database` must not grow a new tree.
+        if str(path) != ":memory:" and not path.parent.is_dir():
+            raise ConfigError(f"database: the directory {path.parent} does not exist")
         try:
             if str(path) != ":memory:":
                 _create_private(path)
