@@ -103,13 +103,6 @@ def test_a_config_path_that_is_no_file_is_one_line_and_exit_2(tmp_path: Path, ki
     assert line == f"watcher: config error: {config}: {expected}"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_an_unreadable_config_is_a_config_error(tmp_path: Path) -> None:
-    path = write(tmp_path, WATCH)
-    path.chmod(0)
-    assert refused(path) == f"{path}: cannot read: Permission denied"
-
-
 def test_a_config_under_a_file_is_a_config_error(tmp_path: Path) -> None:
     path = write(tmp_path, WATCH) / "watcher.toml"
     assert refused(path) == f"{path}: cannot read: Not a directory"
