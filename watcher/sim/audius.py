@@ -17,12 +17,13 @@ methods (mid-read changes included) with its time on the sim's `clock`; `state_a
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
@@ -235,7 +236,7 @@ class AudiusSim(SimServer):
             lists.add((a, "following"))
             self._orders.forget(lists, touching=set(new))  # every b's count moves
             self._graph.follow_new(a, new)
-            self._note_follows([a] * len(new), new)
+            self._note_follows(a, new)
 
     def add_followers(self, followee: str, followers: Iterable[str]) -> None:
         """Bulk `follow`: every one of `followers` follows `followee`."""
@@ -251,7 +252,7 @@ class AudiusSim(SimServer):
                 lists.add((b, "followers"))
                 self._orders.forget(lists)
                 self._graph.gain_new(b, new)
-            self._note_follows(new, [b] * len(new))
+            self._note_follows(new, b)
 
     def deactivate(self, user: str) -> None:
         """Hide the account from every list (its follows still count); profile stays 200."""
@@ -637,7 +638,7 @@ class AudiusSim(SimServer):
         with self._orders.moving(b):  # b's count grows; b joins a's following
             self._graph.follow(a, b)
         self._orders.insert(b, "followers", a)
-        self._note_follows((a,), (b,))
+        self._note_follows(a, b)
 
     def _unfollow(self, a: int, b: int) -> None:
         if not self._graph.following.contains(a, b):
@@ -649,14 +650,19 @@ class AudiusSim(SimServer):
         if self._adversity.lag:
             self._lag.record(self._adversity.lag, time, UNFOLLOW, a, b)
 
-    def _note_follows(self, followers: Collection[int], followees: Collection[int]) -> None:
-        """Record new follow edges in the history and, with lag, for the replicas."""
-        if len(followers) == 1:
-            time = self._history.record("follow", next(iter(followers)), next(iter(followees)))
-        else:
-            time = self._history.record_many("follow", followers, followees)
-        if self._adversity.lag:
-            self._lag.record_many(self._adversity.lag, time, FOLLOW, followers, followees)
+    def _note_follows(self, followers: list[int] | int, followees: list[int] | int) -> None:
+        """Record new follow edges (one side may be a single account) in the history and,
+        with lag, for the replicas."""
+        lag = self._adversity.lag
+        if isinstance(followers, int) and isinstance(followees, int):
+            time = self._history.record("follow", followers, followees)
+            if lag:
+                self._lag.record(lag, time, FOLLOW, followers, followees)
+            return
+        time = self._history.record_many("follow", followers, followees)
+        if lag:  # one side is a list: zip ends with it
+            for a, b in zip(_repeat(followers), _repeat(followees), strict=False):
+                self._lag.record(lag, time, FOLLOW, a, b)
 
     def _change_mid_read(self, owner: int, relation: Relation) -> None:
         """One change to the list being read, as `adversity.mid_read` describes."""
@@ -729,6 +735,11 @@ class AudiusSim(SimServer):
             graph, encode = self._graph, self._codec.encode
             members = sorted(graph.edges(relation).members(number))
             return [encode(u) for u in members if graph.visible(u)]
+
+
+def _repeat(side: list[int] | int) -> Iterable[int]:
+    """A list as it is, a single account forever (zip with a list to pair them)."""
+    return itertools.repeat(side) if isinstance(side, int) else side
 
 
 def _check_count(count: int) -> int:

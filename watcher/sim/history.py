@@ -69,13 +69,21 @@ class History:
         self.kinds.append(_CODE[kind])
         return time
 
-    def record_many(self, kind: str, users: Collection[int], others: Collection[int]) -> float:
-        """Append one change per (user, other) pair, all at one moment (bulk follows)."""
+    def record_many(
+        self, kind: str, users: Collection[int] | int, others: Collection[int] | int
+    ) -> float:
+        """Append one change per (user, other) pair, all at one moment (bulk follows); one side
+        may be a single account, shared by every pair (cheap for a million follows)."""
         time = self.now()
-        self.times.extend([time] * len(users))
-        self.users.extend(users)
-        self.others.extend(others)
-        self.kinds.extend(bytes([_CODE[kind]]) * len(users))
+        sizes = [len(side) for side in (users, others) if not isinstance(side, int)]
+        n = sizes[0] if sizes else 1
+        for column, side in ((self.users, users), (self.others, others)):
+            if isinstance(side, int):
+                column.extend(array("q", (side,)) * n)
+            else:
+                column.extend(array("q", side))
+        self.times.extend(array("d", (time,)) * n)
+        self.kinds.extend(bytes((_CODE[kind],)) * n)
         return time
 
     def record_flags(self, kind: str, user: int, before: int, after: int) -> float:

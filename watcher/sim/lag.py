@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 
 from watcher.sim.graph import EdgeMap, Relation
 from watcher.sim.history import FOLLOW, UNFOLLOW
@@ -108,12 +108,6 @@ class ReplicaLag:
         for replica, seen in enumerate(self._seen):
             delay = 0.0 if replica == first else self._rng.random() * lag
             seen.append(max(time + delay, seen[-1] if seen else time))
-
-    def record_many(
-        self, lag: float, time: float, kind: int, users: Iterable[int], others: Iterable[int]
-    ) -> None:
-        for user, other in zip(users, others, strict=True):
-            self.record(lag, time, kind, user, other)
 
     def view(self, replica: int, now: float) -> ReplicaView | None:
         """What `replica` shows at `now` where it differs from the present; None: nothing."""
