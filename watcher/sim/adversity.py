@@ -76,7 +76,9 @@ class Adversity:
     short_pages: probability that a full page with more entries after it is answered short:
         one random entry fewer or, with probability `short_empty`, no entry at all.
     counts: what `follower_count` / `followee_count` every served profile shows: "true";
-        "stale" (as they were `counts_age` seconds ago); "low" / "high" (off by `counts_skew`,
+        "stale" (as they were `counts_age` seconds ago by the sim's clock, so a world built
+        less than that ago shows the counts from before it was built); "low" / "high" (off
+        by `counts_skew`,
         never below 0); "zero" (0 for everyone, as SoundCloud does live).
     mid_read: the list changes while it is read (see `MidRead`).
     """
