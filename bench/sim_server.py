@@ -3,6 +3,7 @@
 Prints the base URL on stdout, then serves until stdin closes.
     python -m bench.sim_server --following 30000
     python -m bench.sim_server --followers 1000000
+    python -m bench.sim_server --following 3000 --adversity mix
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import resource
 import sys
 import time
 
+from watcher.sim.adversity import MODES
 from watcher.sim.audius import AudiusSim
 
 
@@ -68,12 +70,16 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--fleet", type=int, default=0, help="curator accounts")
     parser.add_argument("--fleet-follows", type=int, default=200)
+    parser.add_argument(
+        "--adversity", choices=sorted(MODES), default="honest", help="traps switched on once built"
+    )
     args = parser.parse_args()
     if args.fleet:
         sim = build_fleet(args.fleet, args.fleet_follows, args.seed)
     else:
         sim = build(args.following, args.followers, args.seed)
     sim.latency = args.latency
+    sim.adversity = MODES[args.adversity]  # after building: the world starts settled
     meter = RateMeter()
     sim.on_request(meter)
     built = time.process_time()

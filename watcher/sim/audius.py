@@ -3,23 +3,36 @@
 Served over real HTTP by `watcher.sim.http.SimServer`. The traps are reproduced on purpose:
 lists ordered by `follower_count DESC` with no tie-breaker and a random replica per request
 (offset paging skips and repeats tied entries), deactivated accounts left out of lists while
-still counted, unknown ids listing as an empty 200, `user_id` answered with 403.
+still counted, unknown ids listing as an empty 200, `user_id` answered with 403. Bulk profiles
+come from `GET /users?id=A&id=B` (up to 100 ids; unknown ones left out).
+
+Harsher traps are switched on by an `Adversity` (`watcher.sim.adversity`): ties reordered per
+request, replicas that lag each other, a page's order and its profiles from two replicas
+(short pages, 500s), short pages, wrong counts, and the list changing while it is read.
+
+Ground truth for property tests: `history()` lists every change made through the sim's
+methods (mid-read changes included) with its time on the sim's `clock`; `state_at()` and
+`visible_at()` say what was true at any moment.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from watcher.sim.adversity import HONEST, Adversity
 from watcher.sim.audius_users import UserFacts, data_body, data_one, render_user
-from watcher.sim.graph import DEACTIVATED, DELETED, VERIFIED, Graph, Relation
+from watcher.sim.graph import DEACTIVATED, DELETED, HIDDEN, VERIFIED, Graph, Relation
+from watcher.sim.history import FOLLOW, UNFOLLOW, Change, History
 from watcher.sim.http import (
     Router,
     SimRequest,
@@ -30,9 +43,10 @@ from watcher.sim.http import (
     redirect_response,
 )
 from watcher.sim.ids import IdCodec
+from watcher.sim.lag import FLAG_CHANGE, ReplicaLag, ReplicaView
 from watcher.sim.ordering import EntryKey, ReplicaOrders
 
-__all__ = ["AudiusSim", "SimRequest", "SimUser"]
+__all__ = ["Adversity", "AudiusSim", "Change", "SimRequest", "SimUser"]
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -75,9 +89,14 @@ def _default_name(handle: str) -> str:
 class AudiusSim(SimServer):
     """Simulated Audius: a social graph you mutate from Python, served at `{base_url}`.
 
-    Deterministic for a given `seed` (and a given sequence of requests). The ten real users of
-    `audius_seed.json` are loaded with their real ids unless `load_seed=False`; their
-    `follower_count` becomes their base, their `followee_count` reflects the simulated graph.
+    Deterministic for a given `seed` (and a given sequence of requests and clock readings). The
+    ten real users of `audius_seed.json` are loaded with their real ids unless
+    `load_seed=False`; their `follower_count` becomes their base, their `followee_count`
+    reflects the simulated graph.
+
+    `adversity` (settable later too) picks the traps beyond the always-on ones; the honest
+    default costs nothing. `clock` gives the simulated time in seconds (history times, lag,
+    stale counts); tests pass a fake one they advance, the default is `time.monotonic`.
     """
 
     base_path = "/v1"
@@ -90,15 +109,21 @@ class AudiusSim(SimServer):
         load_seed: bool = True,
         api_key: str | None = None,
         log_limit: int | None = 100_000,
+        adversity: Adversity = HONEST,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(log_limit=log_limit)
         self.api_key = api_key
-        self.shuffle_each_request = False
+        self._adversity = adversity
         self._lock = threading.RLock()
         self._graph = Graph()
         self._codec = IdCodec()
         self._orders = ReplicaOrders(self._graph, replicas, seed)
         self._rng = random.Random(f"{seed}:requests")
+        # Adversity draws its own numbers: the honest path's draws stay as they always were.
+        self._adverse_rng = random.Random(f"{seed}:adversity")
+        self._history = History(clock or time.monotonic)
+        self._lag = ReplicaLag(replicas, seed)
         self._extras: dict[int, dict[str, Any]] = {}  # seed users' bio, location, pictures
         self._rendered: dict[int, bytes] = {}  # user objects as of graph version `_rendered_at`
         self._rendered_at = -1
@@ -113,6 +138,30 @@ class AudiusSim(SimServer):
     @property
     def replicas(self) -> int:
         return self._orders.replicas
+
+    @property
+    def adversity(self) -> Adversity:
+        return self._adversity
+
+    @adversity.setter
+    def adversity(self, adversity: Adversity) -> None:
+        with self._lock:
+            self._adversity = adversity
+
+    @property
+    def shuffle_each_request(self) -> bool:
+        """The older name of `adversity.tie_shuffle`."""
+        return self._adversity.tie_shuffle
+
+    @shuffle_each_request.setter
+    def shuffle_each_request(self, on: bool) -> None:
+        with self._lock:
+            self._adversity = replace(self._adversity, tie_shuffle=on)
+
+    def now(self) -> float:
+        """The simulated time: the clock's reading, never going backwards."""
+        with self._lock:
+            return self._history.now()
 
     def add_user(
         self,
@@ -172,12 +221,7 @@ class AudiusSim(SimServer):
     def unfollow(self, follower: str, followee: str) -> None:
         """`follower` stops following `followee` (no-op if it did not)."""
         with self._lock:
-            a, b = self._number(follower), self._number(followee)
-            if not self._graph.following.contains(a, b):
-                return
-            with self._orders.moving(b):
-                self._orders.remove(b, "followers", a)
-                self._graph.unfollow(a, b)
+            self._unfollow(self._number(follower), self._number(followee))
 
     def follow_many(self, follower: str, followees: Iterable[str]) -> None:
         """Bulk `follow`: `follower` follows every one of `followees`."""
@@ -192,6 +236,7 @@ class AudiusSim(SimServer):
             lists.add((a, "following"))
             self._orders.forget(lists, touching=set(new))  # every b's count moves
             self._graph.follow_new(a, new)
+            self._note_follows(a, new)
 
     def add_followers(self, followee: str, followers: Iterable[str]) -> None:
         """Bulk `follow`: every one of `followers` follows `followee`."""
@@ -207,17 +252,18 @@ class AudiusSim(SimServer):
                 lists.add((b, "followers"))
                 self._orders.forget(lists)
                 self._graph.gain_new(b, new)
+            self._note_follows(new, b)
 
     def deactivate(self, user: str) -> None:
         """Hide the account from every list (its follows still count); profile stays 200."""
-        self._set_flag(user, DEACTIVATED, True)
+        self._set_flag(user, DEACTIVATED, True, "deactivate")
 
     def reactivate(self, user: str) -> None:
-        self._set_flag(user, DEACTIVATED, False)
+        self._set_flag(user, DEACTIVATED, False, "reactivate")
 
     def delete(self, user: str) -> None:
         """Make the account gone: its profile 404s, its lists are empty, no list shows it."""
-        self._set_flag(user, DELETED, True)
+        self._set_flag(user, DELETED, True, "delete")
         with self._lock:
             number = self._number(user)
             self._orders.forget({(number, "following"), (number, "followers")})
@@ -272,6 +318,29 @@ class AudiusSim(SimServer):
         """The well-formed id of any integer, e.g. to ask about an account that never existed."""
         return self._codec.encode(number)
 
+    def history(self) -> list[Change]:
+        """Every effective follow, unfollow, deactivate, reactivate and delete made through
+        this sim's methods (mid-read changes included), oldest first; no-ops are left out."""
+        with self._lock:
+            return self._history.changes(self._codec.encode)
+
+    def state_at(self, user: str, relation: Relation, t: float) -> frozenset[str]:
+        """The true members of `user`'s `following` / `followers` at time `t` (after every
+        change made at or before `t`), deactivated and deleted accounts included."""
+        if relation not in ("following", "followers"):
+            raise ValueError(f"relation must be following or followers, not {relation!r}")
+        with self._lock:
+            number = self._number(user)
+            present = self._graph.edges(relation).members(number)
+            members = self._history.members_at(number, relation, t, present)
+            return frozenset(self._codec.encode(member) for member in members)
+
+    def visible_at(self, user: str, t: float) -> bool:
+        """Whether lists showed `user` at time `t`: neither deactivated nor deleted then."""
+        with self._lock:
+            number = self._number(user)
+            return not self._history.flags_at(number, t, self._graph.flags[number]) & HIDDEN
+
     # -- HTTP ----------------------------------------------------------------------------
 
     def route(self, request: SimRequest) -> SimResponse:
@@ -287,6 +356,7 @@ class AudiusSim(SimServer):
 
     def _make_router(self) -> Router:
         router = Router()
+        router.add("GET", r"/users", self._get_users)
         router.add("GET", r"/users/handle/(?P<handle>[^/]+)", self._get_by_handle)
         router.add("GET", r"/users/(?P<id>[^/]+)", self._get_user)
         router.add("GET", r"/users/(?P<id>[^/]+)/(?P<relation>following|followers)", self._list)
@@ -308,14 +378,31 @@ class AudiusSim(SimServer):
         with self._lock:
             if not self._present(number):
                 return error_response(404, "user not found")
-            return SimResponse(200, data_one(self._render(number)))
+            return SimResponse(200, data_one(self._profiles([number])[0]))
+
+    def _get_users(self, request: SimRequest, params: dict[str, str]) -> SimResponse:
+        """Bulk profiles: `?id=A&id=B...`, found ones in the order asked, unknown ones left out."""
+        texts = request.query_all.get("id", [])
+        if not texts:
+            return error_response(400, "id is required")
+        if len(texts) > MAX_LIMIT:
+            return error_response(400, f"at most {MAX_LIMIT} ids")
+        numbers: list[int] = []
+        for text in texts:
+            number = self._codec.decode(text)
+            if number is None:
+                return error_response(400, "invalid id")
+            numbers.append(number)
+        with self._lock:
+            found = [number for number in dict.fromkeys(numbers) if self._present(number)]
+            return SimResponse(200, data_body(self._profiles(found)))
 
     def _get_by_handle(self, request: SimRequest, params: dict[str, str]) -> SimResponse:
         with self._lock:
             number = self._graph.find_handle(params["handle"])
             if number is None or not self._present(number):
                 return error_response(404, "user not found")
-            return SimResponse(200, data_one(self._render(number)))
+            return SimResponse(200, data_one(self._profiles([number])[0]))
 
     def _resolve(self, request: SimRequest, params: dict[str, str]) -> SimResponse:
         url = request.query.get("url")
@@ -340,12 +427,128 @@ class AudiusSim(SimServer):
         with self._lock:
             if not self._present(number):
                 return json_response({"data": []})  # unknown or deleted: empty, not 404
-            if self.shuffle_each_request:
+            if not self._adversity.plain:
+                return self._adverse_page(number, relation, offset, limit)
+            if self._adversity.tie_shuffle:
                 page = self._orders.shuffled_page(number, relation, offset, limit, self._rng)
             else:
                 replica = self._rng.randrange(self.replicas)
                 page = self._orders.page(number, relation, replica, offset, limit)
             return SimResponse(200, data_body(self._render_many(page)))
+
+    def _profiles(self, users: list[int]) -> list[bytes]:
+        """Profiles as one random replica shows them, with the counts `adversity` wants."""
+        if self._adversity.plain:
+            return self._render_many(users)
+        view = None
+        if self._lag.in_flight:
+            view = self._view(self._adverse_rng.randrange(self.replicas), self._history.now())
+        return self._render_on(users, view)
+
+    def _adverse_page(self, owner: int, relation: Relation, offset: int, limit: int) -> SimResponse:
+        """One page with every trap `adversity` turns on (the caller holds the lock)."""
+        adversity, rng = self._adversity, self._adverse_rng
+        mid_read = adversity.mid_read
+        if offset > 0 and mid_read.active and rng.random() < mid_read.probability:
+            self._change_mid_read(owner, relation)
+        now = self._history.now()
+        ordering = rng.randrange(self.replicas)
+        hydrating = rng.randrange(self.replicas) if adversity.split_hydration else ordering
+        order_view = self._view(ordering, now)
+        hydration_view = order_view if hydrating == ordering else self._view(hydrating, now)
+        page, total = self._page_on(owner, relation, ordering, order_view, offset, limit)
+        full = len(page) == limit and offset + limit < total
+        if hydrating != ordering:
+            missing = {u for u in page if not self._listed_on(hydration_view, owner, relation, u)}
+            if missing and rng.random() < adversity.hydration_500:
+                return error_response(500, "failed to hydrate users")
+            page = [u for u in page if u not in missing]
+        if full and adversity.short_pages and rng.random() < adversity.short_pages:
+            if rng.random() < adversity.short_empty:
+                page = []
+            else:
+                del page[rng.randrange(len(page))]
+        return SimResponse(200, data_body(self._render_on(page, hydration_view)))
+
+    def _view(self, replica: int, now: float) -> ReplicaView | None:
+        return self._lag.view(replica, now) if self._lag.in_flight else None
+
+    def _page_on(
+        self,
+        owner: int,
+        relation: Relation,
+        replica: int,
+        view: ReplicaView | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[int], int]:
+        """(the page, the list's length) as `replica` (seeing `view`) serves it."""
+        graph, orders = self._graph, self._orders
+        tie_shuffle = self._adversity.tie_shuffle
+        if view is None or not view.touches(owner, relation, graph.edges(relation)):
+            if tie_shuffle:  # the replica's order does not matter: ties are drawn afresh
+                total = len(orders.ordered(owner, relation, 0))
+                return orders.shuffled_page(
+                    owner, relation, offset, limit, self._adverse_rng
+                ), total
+            order = orders.ordered(owner, relation, replica)
+            return order[offset : offset + limit], len(order)
+        flags, shown = graph.flags, graph.shown
+        members = view.members(owner, relation, graph.edges(relation).members(owner))
+        listed = [u for u in members if not view.flags_of(u, flags[u]) & HIDDEN]
+
+        def count(u: int) -> int:
+            return view.follower_count(u, shown[u])
+
+        if tie_shuffle:
+            order = orders.shuffle_sort(listed, count, self._adverse_rng)
+        else:
+            order = orders.sort(listed, replica, count)
+        return order[offset : offset + limit], len(order)
+
+    def _listed_on(self, view: ReplicaView | None, owner: int, relation: Relation, u: int) -> bool:
+        """Whether a replica seeing `view` has `u` as a visible member of the list."""
+        graph = self._graph
+        present = graph.edges(relation).contains(owner, u)
+        if view is None:
+            return present and graph.visible(u)
+        return view.has_edge(owner, relation, u, present) and not (
+            view.flags_of(u, graph.flags[u]) & HIDDEN
+        )
+
+    def _render_on(self, users: list[int], view: ReplicaView | None) -> list[bytes]:
+        """Users as a replica seeing `view` hydrates them, counts as `adversity.counts` says."""
+        counts = self._adversity.counts
+        if counts == "true" and (view is None or view.changed.isdisjoint(users)):
+            return self._render_many(users)
+        stale: tuple[dict[int, int], dict[int, int]] | None = None
+        if counts == "stale":
+            since = self._history.now() - self._adversity.counts_age
+            stale = self._history.count_changes_since(since)
+        return [self._render_now(u, view, stale) for u in users]
+
+    def _shown_counts(
+        self,
+        u: int,
+        view: ReplicaView | None,
+        stale: tuple[dict[int, int], dict[int, int]] | None,
+    ) -> tuple[int, int]:
+        """(follower_count, followee_count) as the profile shows them."""
+        graph, adversity = self._graph, self._adversity
+        followers, followees = graph.shown[u], graph.following.count(u)
+        if stale is not None:  # the true counts of `counts_age` ago, whatever the replica
+            return followers - stale[0].get(u, 0), followees - stale[1].get(u, 0)
+        if view is not None:
+            followers = view.follower_count(u, followers)
+            followees = view.followee_count(u, followees)
+        if adversity.counts == "low":
+            skew = adversity.counts_skew
+            return max(followers - skew, 0), max(followees - skew, 0)
+        if adversity.counts == "high":
+            return followers + adversity.counts_skew, followees + adversity.counts_skew
+        if adversity.counts == "zero":
+            return 0, 0
+        return followers, followees
 
     def _render(self, u: int) -> bytes:
         return self._render_many([u])[0]
@@ -364,18 +567,28 @@ class AudiusSim(SimServer):
             texts.append(text)
         return texts
 
-    def _render_now(self, u: int) -> bytes:
+    def _render_now(
+        self,
+        u: int,
+        view: ReplicaView | None = None,
+        stale: tuple[dict[int, int], dict[int, int]] | None = None,
+    ) -> bytes:
         graph = self._graph
+        if view is None and stale is None and self._adversity.honest_counts:
+            followers, followees = graph.shown[u], graph.following.count(u)
+        else:
+            followers, followees = self._shown_counts(u, view, stale)
+        flags = graph.flags[u] if view is None else view.flags_of(u, graph.flags[u])
         return render_user(
             UserFacts(
                 number=u,
                 id=self._codec.encode(u),
                 handle=graph.handles[u],
                 name=self._name(u),
-                follower_count=graph.shown[u],
-                followee_count=graph.following.count(u),
+                follower_count=followers,
+                followee_count=followees,
                 verified=graph.has_flag(u, VERIFIED),
-                deactivated=graph.has_flag(u, DEACTIVATED),
+                deactivated=bool(flags & DEACTIVATED),
                 extra=self._extras.get(u),
             )
         )
@@ -425,6 +638,73 @@ class AudiusSim(SimServer):
         with self._orders.moving(b):  # b's count grows; b joins a's following
             self._graph.follow(a, b)
         self._orders.insert(b, "followers", a)
+        self._note_follows(a, b)
+
+    def _unfollow(self, a: int, b: int) -> None:
+        if not self._graph.following.contains(a, b):
+            return
+        with self._orders.moving(b):
+            self._orders.remove(b, "followers", a)
+            self._graph.unfollow(a, b)
+        time = self._history.record("unfollow", a, b)
+        if self._adversity.lag:
+            self._lag.record(self._adversity.lag, time, UNFOLLOW, a, b)
+
+    def _note_follows(self, followers: list[int] | int, followees: list[int] | int) -> None:
+        """Record new follow edges (one side may be a single account) in the history and,
+        with lag, for the replicas."""
+        lag = self._adversity.lag
+        if isinstance(followers, int) and isinstance(followees, int):
+            time = self._history.record("follow", followers, followees)
+            if lag:
+                self._lag.record(lag, time, FOLLOW, followers, followees)
+            return
+        time = self._history.record_many("follow", followers, followees)
+        if lag:  # one side is a list: zip ends with it
+            for a, b in zip(_repeat(followers), _repeat(followees), strict=False):
+                self._lag.record(lag, time, FOLLOW, a, b)
+
+    def _change_mid_read(self, owner: int, relation: Relation) -> None:
+        """One change to the list being read, as `adversity.mid_read` describes."""
+        mid_read, rng = self._adversity.mid_read, self._adverse_rng
+        kind = rng.choice(mid_read.kinds)
+        if kind in ("unfollow", "swap"):
+            order = self._orders.ordered(owner, relation, 0)
+            if order:
+                self._link(owner, relation, order[rng.randrange(len(order))], on=False)
+        if kind in ("follow", "swap"):
+            newcomer = self._mid_read_newcomer(owner, relation)
+            if newcomer is not None:
+                self._link(owner, relation, newcomer, on=True)
+
+    def _mid_read_newcomer(self, owner: int, relation: Relation) -> int | None:
+        """Someone not in the list: from the pool, else (if allowed) a fresh account."""
+        mid_read, rng, graph = self._adversity.mid_read, self._adverse_rng, self._graph
+        edges = graph.edges(relation)
+        candidates = []
+        for entry in mid_read.pool:
+            number = self._codec.decode(entry)
+            if number is None or not self._present(number):
+                number = graph.find_handle(entry.lstrip("@"))
+            fits = number is not None and number != owner and graph.visible(number)
+            if fits and number is not None and not edges.contains(owner, number):
+                candidates.append(number)
+        if candidates:
+            return rng.choice(candidates)
+        if not mid_read.fresh:
+            return None
+        order = self._orders.ordered(owner, relation, 0)
+        tied_with = graph.shown[order[rng.randrange(len(order))]] if order else 0
+        fresh = self.add_users(1, prefix="midread", base_followers=tied_with)[0]
+        return self._number(fresh)
+
+    def _link(self, owner: int, relation: Relation, member: int, *, on: bool) -> None:
+        """Make `member` join (`on`) or leave `owner`'s list."""
+        follower, followee = (owner, member) if relation == "following" else (member, owner)
+        if on:
+            self._follow(follower, followee)
+        else:
+            self._unfollow(follower, followee)
 
     def _new_edges(self, owner: int, others: Iterable[int], relation: Relation) -> list[int]:
         """The distinct `others` not yet linked to `owner` by `relation`; refuses self-follows."""
@@ -434,11 +714,18 @@ class AudiusSim(SimServer):
             raise ValueError("an account cannot follow itself")
         return new
 
-    def _set_flag(self, user: str, flag: int, on: bool) -> None:
+    def _set_flag(self, user: str, flag: int, on: bool, kind: str) -> None:
         with self._lock:
             number = self._number(user)
+            before = self._graph.flags[number]
             with self._orders.moving(number):
                 self._graph.set_flag(number, flag, on)
+            after = self._graph.flags[number]
+            if after == before:
+                return
+            time = self._history.record_flags(kind, number, before, after)
+            if self._adversity.lag:
+                self._lag.record(self._adversity.lag, time, FLAG_CHANGE, number, before=before)
 
     def _listed(self, user: str, relation: Relation) -> list[str]:
         with self._lock:
@@ -448,6 +735,11 @@ class AudiusSim(SimServer):
             graph, encode = self._graph, self._codec.encode
             members = sorted(graph.edges(relation).members(number))
             return [encode(u) for u in members if graph.visible(u)]
+
+
+def _repeat(side: list[int] | int) -> Iterable[int]:
+    """A list as it is, a single account forever (zip with a list to pair them)."""
+    return itertools.repeat(side) if isinstance(side, int) else side
 
 
 def _check_count(count: int) -> int:

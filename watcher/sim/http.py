@@ -62,6 +62,7 @@ class SimRequest:
     index: int  # 0-based position among the requests since the last reset_log()
     body: bytes = b""
     status: int | None = None
+    query_all: dict[str, list[str]] = field(default_factory=dict)  # every value, in order
 
 
 @dataclass(slots=True)
@@ -322,10 +323,16 @@ class SimServer:
         self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes
     ) -> SimRequest:
         parts = urlsplit(target)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query_all: dict[str, list[str]] = {}
+        for name, value in pairs:
+            query_all.setdefault(name, []).append(value)
         with self._log_lock:
-            request = SimRequest(method, unquote(parts.path), query, Headers(headers), self._count)
+            request = SimRequest(
+                method, unquote(parts.path), dict(pairs), Headers(headers), self._count
+            )
             request.body = body
+            request.query_all = query_all
             self._count += 1
             self._log.append(request)
         return request

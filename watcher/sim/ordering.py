@@ -16,7 +16,7 @@ import random
 from array import array
 from bisect import bisect_left, insort
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Set
+from collections.abc import Callable, Iterable, Iterator, Set
 from contextlib import contextmanager
 
 from watcher.sim.graph import HIDDEN, Graph, Relation
@@ -111,6 +111,23 @@ class ReplicaOrders:
             page.extend(order[i] for i in rng.sample(range(start, stop), take))
             position += take
         return page
+
+    def sort(self, members: Iterable[int], replica: int, count: Callable[[int], int]) -> list[int]:
+        """`members` in `replica`'s order, by the given follower counts (a lagging replica's)."""
+        self.grow()
+        ties = self._ties[replica]
+        return sorted(
+            members, key=lambda u: ((ties[u] << _TIE_SHIFT) | u) - (count(u) << _COUNT_SHIFT)
+        )
+
+    @staticmethod
+    def shuffle_sort(
+        members: Iterable[int], count: Callable[[int], int], rng: random.Random
+    ) -> list[int]:
+        """`members` by the given counts, descending, ties in an order drawn now from `rng`."""
+        keyed = [(-count(u), rng.random(), u) for u in sorted(members)]
+        keyed.sort()
+        return [u for _, _, u in keyed]
 
     @contextmanager
     def moving(self, user: int) -> Iterator[None]:

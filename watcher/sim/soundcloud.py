@@ -19,6 +19,12 @@ on the same server: point `token_url` at `{base_url}/oauth/token`). Reproduced o
   `cursor_style = "offset"`, a cursor that is an offset in disguise (skips when the list
   changes under it);
 * 429s in the observed shapes (`rate_limit(...)`), besides the generic faults of the base.
+
+Of `Adversity` (`watcher.sim.adversity`), SoundCloud takes what has a meaning for it: `counts`
+(what `followers_count` / `followings_count` show; "zero" is what `counts_broken` does) and
+`mid_read` (the list changes between two cursor pages). Ties, replicas and hydration are
+Audius matters. Ground truth: `history()`, `state_at()` and `visible_at()` as on `AudiusSim`,
+ids as URNs, times from `clock` (default: the `monotonic` the tokens use).
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ import re
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
-from watcher.sim.graph import DELETED, Graph, Relation
+from watcher.sim.adversity import HONEST, Adversity
+from watcher.sim.graph import DELETED, HIDDEN, Graph, Relation
+from watcher.sim.history import Change, History
 from watcher.sim.http import (
     Fault,
     Router,
@@ -45,7 +53,7 @@ from watcher.sim.http import (
 )
 from watcher.sim.soundcloud_auth import Monotonic, TokenIssuer
 
-__all__ = ["SoundCloudSim", "SoundCloudUser"]
+__all__ = ["Adversity", "Change", "SoundCloudSim", "SoundCloudUser"]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -126,6 +134,8 @@ class SoundCloudSim(SimServer):
         token_lifetime: float = 3600.0,
         monotonic: Monotonic = time.monotonic,
         log_limit: int | None = 100_000,
+        adversity: Adversity = HONEST,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(log_limit=log_limit)
         self.tokens = TokenIssuer(
@@ -140,6 +150,9 @@ class SoundCloudSim(SimServer):
         self._graph = Graph()
         self._orders = _Orders()
         self._rng = random.Random(f"{seed}:soundcloud")
+        self.adversity = adversity
+        self._adverse_rng = random.Random(f"{seed}:adversity")
+        self._history = History(clock or monotonic)
         self._suffixes: dict[str, int] = {}
         self._graph.append(None, None, 0, 0)  # integer 0 is no one
         self._router = self._make_router()
@@ -177,18 +190,11 @@ class SoundCloudSim(SimServer):
         """`follower` follows `followee` (no-op if it already does): the newest follow."""
         with self._lock:
             a, b = self._number(follower), self._number(followee)
-            if a == b:
-                raise ValueError("an account cannot follow itself")
-            if self._graph.follow(a, b):
-                self._orders.add(a, "following", b)
-                self._orders.add(b, "followers", a)
+            self._follow(a, b)
 
     def unfollow(self, follower: str, followee: str) -> None:
         with self._lock:
-            a, b = self._number(follower), self._number(followee)
-            if self._graph.unfollow(a, b):
-                self._orders.remove(a, "following", b)
-                self._orders.remove(b, "followers", a)
+            self._unfollow(self._number(follower), self._number(followee))
 
     def follow_many(self, follower: str, followees: Iterable[str]) -> None:
         for followee in followees:
@@ -273,6 +279,35 @@ class SoundCloudSim(SimServer):
         """A well-formed URN that no account has (lists as an empty 200, profile 404)."""
         return _urn(10_000_000)
 
+    def now(self) -> float:
+        """The simulated time: the clock's reading, never going backwards."""
+        with self._lock:
+            return self._history.now()
+
+    def history(self) -> list[Change]:
+        """Every effective follow, unfollow, delete and restore made through this sim's methods
+        (mid-read changes included), oldest first, ids as URNs."""
+        with self._lock:
+            return self._history.changes(_urn)
+
+    def state_at(self, user: str, relation: Relation, t: float) -> frozenset[str]:
+        """The true members of `user`'s `following` / `followers` at time `t` (after every
+        change made at or before `t`), deleted accounts included."""
+        if relation not in ("following", "followers"):
+            raise ValueError(f"relation must be following or followers, not {relation!r}")
+        with self._lock:
+            number = self._number(user)
+            present = self._graph.edges(relation).members(number)
+            return frozenset(
+                _urn(m) for m in self._history.members_at(number, relation, t, present)
+            )
+
+    def visible_at(self, user: str, t: float) -> bool:
+        """Whether lists showed `user` at time `t` (it was not deleted then)."""
+        with self._lock:
+            number = self._number(user)
+            return not self._history.flags_at(number, t, self._graph.flags[number]) & HIDDEN
+
     # -- HTTP ----------------------------------------------------------------------------
 
     def route(self, request: SimRequest) -> SimResponse:
@@ -299,7 +334,11 @@ class SoundCloudSim(SimServer):
             number = self._decode(params["id"])
             if number is None or not self._present(number):
                 return _error(404, "404 - Not Found", "user not found")
-            return json_response(self._render(number))
+            stale = None
+            if self.adversity.counts == "stale":
+                since = self._history.now() - self.adversity.counts_age
+                stale = self._history.count_changes_since(since)
+            return json_response(self._render(number, stale))
 
     def _resolve(self, request: SimRequest, params: dict[str, str]) -> SimResponse:
         permalink = _profile_permalink(request.query.get("url", ""))
@@ -325,8 +364,16 @@ class SoundCloudSim(SimServer):
                 return _error(400, "400 - Bad Request", "invalid user id")
             if not self._present(number):  # unknown or deleted: an empty 200, not a 404
                 return json_response({"collection": [], "next_href": None} if linked else [])
-            page, position, more = self._page(number, relation, request.query.get("cursor"), limit)
-            users = [self._render(u) for u in page]
+            cursor = request.query.get("cursor")
+            mid_read = self.adversity.mid_read
+            if cursor and mid_read.active and self._adverse_rng.random() < mid_read.probability:
+                self._change_mid_read(number, relation)
+            page, position, more = self._page(number, relation, cursor, limit)
+            stale = None
+            if self.adversity.counts == "stale":
+                since = self._history.now() - self.adversity.counts_age
+                stale = self._history.count_changes_since(since)
+            users = [self._render(u, stale) for u in page]
         if not linked:
             return json_response(users)
         body: dict[str, Any] = {"collection": users}
@@ -380,11 +427,29 @@ class SoundCloudSim(SimServer):
         query["_page"] = served
         return f"{base}{path}?{urlencode(query)}"
 
-    def _render(self, u: int) -> dict[str, Any]:
+    def _counts(
+        self, u: int, stale: tuple[dict[int, int], dict[int, int]] | None
+    ) -> tuple[int, int]:
+        """(followers_count, followings_count) as `counts_broken` and `adversity` show them."""
+        graph, adversity = self._graph, self.adversity
+        followers, followings = graph.shown[u], graph.following.count(u)
+        if self.counts_broken or adversity.counts == "zero":
+            return 0, 0
+        if stale is not None:
+            return followers - stale[0].get(u, 0), followings - stale[1].get(u, 0)
+        skew = adversity.counts_skew
+        if adversity.counts == "low":
+            return max(followers - skew, 0), max(followings - skew, 0)
+        if adversity.counts == "high":
+            return followers + skew, followings + skew
+        return followers, followings
+
+    def _render(
+        self, u: int, stale: tuple[dict[int, int], dict[int, int]] | None = None
+    ) -> dict[str, Any]:
         graph = self._graph
         permalink = graph.handles[u]
-        followers = 0 if self.counts_broken else graph.shown[u]
-        followings = 0 if self.counts_broken else graph.following.count(u)
+        followers, followings = self._counts(u, stale)
         return {
             "avatar_url": f"https://i1.sndcdn.invalid/avatars-{u:08x}-large.jpg",
             "city": None,
@@ -439,7 +504,67 @@ class SoundCloudSim(SimServer):
 
     def _set_deleted(self, user: str, deleted: bool) -> None:
         with self._lock:
-            self._graph.set_flag(self._number(user), DELETED, deleted)
+            number = self._number(user)
+            before = self._graph.flags[number]
+            self._graph.set_flag(number, DELETED, deleted)
+            after = self._graph.flags[number]
+            if after != before:
+                kind = "delete" if deleted else "restore"
+                self._history.record_flags(kind, number, before, after)
+
+    def _follow(self, a: int, b: int) -> None:
+        if a == b:
+            raise ValueError("an account cannot follow itself")
+        if self._graph.follow(a, b):
+            self._orders.add(a, "following", b)
+            self._orders.add(b, "followers", a)
+            self._history.record("follow", a, b)
+
+    def _unfollow(self, a: int, b: int) -> None:
+        if self._graph.unfollow(a, b):
+            self._orders.remove(a, "following", b)
+            self._orders.remove(b, "followers", a)
+            self._history.record("unfollow", a, b)
+
+    def _change_mid_read(self, owner: int, relation: Relation) -> None:
+        """One change to the list being read, as `adversity.mid_read` describes."""
+        mid_read, rng = self.adversity.mid_read, self._adverse_rng
+        kind = rng.choice(mid_read.kinds)
+        if kind in ("unfollow", "swap"):
+            _, members = self._orders.newest_first(owner, relation)
+            listed = [m for m in members if self._graph.visible(m)]
+            if listed:
+                self._link(owner, relation, listed[rng.randrange(len(listed))], on=False)
+        if kind in ("follow", "swap"):
+            newcomer = self._mid_read_newcomer(owner, relation)
+            if newcomer is not None:
+                self._link(owner, relation, newcomer, on=True)
+
+    def _mid_read_newcomer(self, owner: int, relation: Relation) -> int | None:
+        """Someone not in the list: from the pool (URNs or permalinks), else a fresh account."""
+        mid_read, graph = self.adversity.mid_read, self._graph
+        edges = graph.edges(relation)
+        candidates = []
+        for entry in mid_read.pool:
+            number = self._decode(entry)
+            if number is None or number <= 0 or not graph.exists(number):
+                number = graph.find_handle(entry)
+            fits = number is not None and number != owner and graph.visible(number)
+            if fits and number is not None and not edges.contains(owner, number):
+                candidates.append(number)
+        if candidates:
+            return self._adverse_rng.choice(candidates)
+        if not mid_read.fresh:
+            return None
+        return self._number(self.add_users(1, prefix="midread")[0])
+
+    def _link(self, owner: int, relation: Relation, member: int, *, on: bool) -> None:
+        """Make `member` join (`on`) or leave `owner`'s list."""
+        follower, followee = (owner, member) if relation == "following" else (member, owner)
+        if on:
+            self._follow(follower, followee)
+        else:
+            self._unfollow(follower, followee)
 
     def _listed(self, user: str, relation: Relation) -> list[str]:
         with self._lock:
