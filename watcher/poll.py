@@ -289,6 +289,7 @@ class Engine:
         )
         if not committed:
             return self._lost(watch, lease, clock_start)
+        lease.recorded()
         return PollReport(
             watch,
             ok=True,
@@ -396,6 +397,7 @@ class Engine:
         )
         if not recorded:
             return self._lost(watch, lease, clock_start)
+        lease.recorded()
         return PollReport(watch, ok=False, error=message, duration=duration)
 
     def _lost(self, watch: Watch, lease: PollLease, clock_start: float) -> PollReport:

@@ -120,6 +120,10 @@ class PollLease:
             return f"lost its lease to {self._name(lease)}"
         return "lost its lease: another process recorded a poll of it meanwhile"
 
+    def recorded(self) -> None:
+        """The poll's record released the lease with it: nothing is left to release."""
+        self._renew_at = None
+
     def release(self) -> None:
         """Drop the lease if still held (the poll's record already dropped it if it committed)."""
         if self._renew_at is None:
