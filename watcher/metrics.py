@@ -47,7 +47,8 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=False)
         self.polls = Counter(
             "watcher_polls",
-            "Polls finished, by platform and outcome (ok or error).",
+            "Polls finished, by platform and outcome (ok, error, or skipped: another process"
+            " was polling the watch).",
             ["platform", "outcome"],
             registry=self.registry,
         )
@@ -121,9 +122,12 @@ def platform_request(platform: str | None, status: int | str) -> None:
         _current.platform_throttled.labels(name).inc()
 
 
-def poll_finished(platform: str, ok: bool, duration: float, event_types: Iterable[str]) -> None:
-    _current.polls.labels(platform, "ok" if ok else "error").inc()
-    _current.poll_duration.labels(platform).observe(duration)
+def poll_finished(platform: str, outcome: str, duration: float, event_types: Iterable[str]) -> None:
+    """One poll ended: `outcome` is ok, error or skipped (another process polls the watch;
+    a skip is no poll, so its duration is not observed)."""
+    _current.polls.labels(platform, outcome).inc()
+    if outcome != "skipped":
+        _current.poll_duration.labels(platform).observe(duration)
     for event_type in event_types:
         _current.events.labels(event_type).inc()
 

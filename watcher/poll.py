@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -21,6 +21,7 @@ from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
 from watcher.events import Event
 from watcher.platforms import registry
 from watcher.platforms.base import Listing, Platform, Profile
+from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
 from watcher.redaction import redact
 from watcher.retry import RetryPolicy
 from watcher.snapshot import Changes, Reading, Timing, reconcile
@@ -60,10 +61,19 @@ class PollReport:
     baseline: bool = False
     duration: float = 0.0
     events: list[Event] = field(default_factory=list)
+    # Why the poll recorded nothing though nothing failed: another process polls the watch.
+    skipped: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        """ok, error or skipped (a skip is not a failure: `ok` stays true)."""
+        return "error" if not self.ok else "skipped" if self.skipped else "ok"
 
     def line(self) -> str:
         """The one line a human reads for this poll."""
         who = f"{self.watch.platform} {self.watch.account} {self.watch.relation}"
+        if self.skipped:
+            return f"skipped {who}: {self.skipped}"
         if not self.ok:
             return f"FAILED {who}: {self.error}"
         added = sum(1 for e in self.events if e.type.endswith(".added"))
@@ -81,7 +91,7 @@ class PollReport:
             "platform": self.watch.platform,
             "account": self.watch.account,
             "relation": self.watch.relation,
-            "outcome": "ok" if self.ok else "error",
+            "outcome": self.outcome,
             "error": self.error,
             "size": self.size,
             "passes": self.passes,
@@ -107,10 +117,15 @@ class Engine:
         transport: httpx.AsyncBaseTransport | None = None,
         budget_factory: BudgetFactory = RequestBudget,
         members_in_memory: int = 50_000,
+        holder: LeaseHolder | None = None,
+        lease_duration: timedelta = LEASE_DURATION,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
+        # Names this engine in the poll leases it takes (see poll_lease.py).
+        self.holder = holder or LeaseHolder.this_process()
+        self._lease_duration = lease_duration
         self._transport = transport
         # A listing longer than this moves from a dict to a temporary table (flat memory).
         self._members_in_memory = members_in_memory
@@ -175,22 +190,35 @@ class Engine:
             with metrics.platform_scope(watch.platform):
                 report = await self._poll_locked(watch)
         metrics.poll_finished(
-            watch.platform, report.ok, report.duration, [e.type for e in report.events]
+            watch.platform, report.outcome, report.duration, [e.type for e in report.events]
         )
         return report
 
     async def _poll_locked(self, watch: Watch) -> PollReport:
+        """Poll under the watch's lease; skip the watch while another process holds it."""
         started = self.clock.now()
         clock_start = time.monotonic()
         row = self.store.ensure_watch(
             watch.key, watch.platform, watch.account, watch.relation, iso(started)
         )
-        platform = self.platforms[watch.platform]
-        members = self.store.scratch_members(self._members_in_memory)
+        lease = PollLease(self.store, row.id, self.holder, self.clock, self._lease_duration)
+        busy = lease.claim()
+        if busy is not None:
+            return PollReport(watch, ok=True, skipped=busy, duration=time.monotonic() - clock_start)
+        members: ScratchMembers | None = None
         try:
-            return await self._poll_into(watch, row, platform, members, started, clock_start)
+            # Read again under the lease: another process may have recorded a poll meanwhile.
+            row = self.store.watch(watch.key) or row
+            platform = self.platforms[watch.platform]
+            members = self.store.scratch_members(self._members_in_memory)
+            with progress.on_page(lease.keep):
+                return await self._poll_into(
+                    watch, row, platform, members, started, clock_start, lease
+                )
         finally:
-            members.drop()
+            if members is not None:
+                members.drop()
+            lease.release()
 
     async def _poll_into(
         self,
@@ -200,10 +228,12 @@ class Engine:
         members: ScratchMembers,
         started: datetime,
         clock_start: float,
+        lease: PollLease,
     ) -> PollReport:
         tally = Tally()
         try:
             account = await self._account(platform, row)
+            lease.keep()
             listing = tally.add(await self._read(platform, watch, account, members))
             if row.baseline_at is None:
                 changes = Changes()
@@ -222,12 +252,12 @@ class Engine:
                     fetch_profile=platform.profile,
                 )
         except WatcherError as exc:
-            return self._failed(watch, row, started, clock_start, str(exc))
+            return self._failed(watch, row, started, clock_start, str(exc), lease)
         finished = self.clock.now()
         events = self._events(watch, account, changes)
         duration = time.monotonic() - clock_start
         size = len(members)
-        self.store.commit_poll(
+        committed = self.store.commit_poll(
             platform.name,
             PollOutcome(
                 watch_id=row.id,
@@ -255,8 +285,12 @@ class Engine:
                 )
                 if row.consecutive_failures
                 else None,
+                lease=lease.check,
             ),
         )
+        if not committed:
+            return self._lost(watch, lease, clock_start)
+        lease.recorded()
         return PollReport(
             watch,
             ok=True,
@@ -337,14 +371,20 @@ class Engine:
         return False
 
     def _failed(
-        self, watch: Watch, row: WatchRow, started: datetime, clock_start: float, message: str
+        self,
+        watch: Watch,
+        row: WatchRow,
+        started: datetime,
+        clock_start: float,
+        message: str,
+        lease: PollLease,
     ) -> PollReport:
         message = redact(message)  # a peer may echo a credential in its error text
         duration = time.monotonic() - clock_start
         failed_at = self.clock.now()
         alert_after = self.config.defaults.alert_after
         failures = row.consecutive_failures + 1
-        self.store.record_failure(
+        recorded = self.store.record_failure(
             row.id,
             iso(started),
             iso(failed_at),
@@ -355,8 +395,18 @@ class Engine:
             if 0 < alert_after <= failures
             else None,
             alert_after=alert_after,
+            lease=lease.check,
         )
+        if not recorded:
+            return self._lost(watch, lease, clock_start)
+        lease.recorded()
         return PollReport(watch, ok=False, error=message, duration=duration)
+
+    def _lost(self, watch: Watch, lease: PollLease, clock_start: float) -> PollReport:
+        """A poll whose record was refused: another process took the watch meanwhile (its
+        lease ran out mid-poll). It recorded nothing, so it is a skip, not a failure."""
+        duration = time.monotonic() - clock_start
+        return PollReport(watch, ok=True, skipped=lease.lost_reason(), duration=duration)
 
     def _alert(
         self,

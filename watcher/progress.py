@@ -2,7 +2,8 @@
 
 Platform-neutral by construction: paging helpers call `page_fetched(entries)` after each page,
 and that call goes wherever the current task's context says (nowhere, unless a terminal
-command opened a `ProgressBoard` and the engine wrapped the listing in `track`). So platform
+command opened a `ProgressBoard` and the engine wrapped the listing in `track`, or the engine
+listens with `on_page`). So platform
 clients keep their signatures, and the daemon and pipes never pay for a progress bar.
 """
 
@@ -36,6 +37,17 @@ def page_fetched(entries: int) -> None:
 
 
 @contextmanager
+def on_page(hook: PageHook) -> Iterator[None]:
+    """Also call `hook` for each page fetched inside this block (the engine renews a poll's
+    lease on it), beside whatever already listens."""
+    token = _page_hook.set(_chain(_page_hook.get(), hook))
+    try:
+        yield
+    finally:
+        _page_hook.reset(token)
+
+
+@contextmanager
 def track(label: str, total: int | None) -> Iterator[None]:
     """Show a bar for the pages fetched inside this block, if a board is open; else nothing."""
     board = _board.get()
@@ -43,12 +55,23 @@ def track(label: str, total: int | None) -> Iterator[None]:
         yield
         return
     bar = board.add(label, total)
-    token = _page_hook.set(bar.page)
+    token = _page_hook.set(_chain(_page_hook.get(), bar.page))
     try:
         yield
     finally:
         _page_hook.reset(token)
         board.remove(bar)
+
+
+def _chain(first: PageHook | None, then: PageHook) -> PageHook:
+    if first is None:
+        return then
+
+    def both(entries: int) -> None:
+        first(entries)
+        then(entries)
+
+    return both
 
 
 def is_terminal(stream: TextIO) -> bool:

@@ -286,6 +286,26 @@ class StoredToken:
 
 
 @dataclass(frozen=True, slots=True)
+class PollLeaseRow:
+    """Who polls a watch, and until when; with the watch's generation as read beside it."""
+
+    holder: str
+    pid: int
+    host: str
+    until: str
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseCheck:
+    """What a poll's record must still find to commit: its own lease on the watch, and the
+    watch's generation as it was when the poll began."""
+
+    holder: str
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """A notifier a watch's deliveries go to, and the types it wants (None: every type)."""
 
@@ -365,6 +385,9 @@ class PollOutcome:
     routes: list[Route] = field(default_factory=list)
     # Sent (through `routes`) only if the watch had alerted that it was failing.
     recovered: Alert | None = None
+    # When set, the poll commits only while it holds its lease and the watch's generation is
+    # unchanged; the commit then releases the lease.
+    lease: LeaseCheck | None = None
 
 
 def _create_private(path: Path) -> None:
@@ -612,9 +635,16 @@ class Store:
 
     # -- polls ----------------------------------------------------------------------------
 
-    def commit_poll(self, platform: str, outcome: PollOutcome) -> None:
-        """Apply one successful poll atomically: profiles, edges, events, outbox, metadata."""
+    def commit_poll(self, platform: str, outcome: PollOutcome) -> bool:
+        """Apply one successful poll atomically: profiles, edges, events, outbox, metadata.
+
+        With `outcome.lease`, nothing is written (False) unless the poll still holds its lease
+        and the watch's generation is the one it started from: a poll that began from an older
+        state never commits over a newer one, even if its lease ran out mid-poll.
+        """
         with self.transaction():
+            if outcome.lease is not None and not self._holds(outcome.watch_id, outcome.lease):
+                return False
             self._save_profiles(platform, [outcome.account, *outcome.profiles])
             if outcome.adopt is not None:
                 self._adopt(outcome.watch_id, outcome.adopt, outcome.finished_at, outcome.baseline)
@@ -696,6 +726,8 @@ class Store:
                     outcome.watch_id,
                 ],
             )
+            self._recorded(outcome.watch_id, outcome.lease)
+        return True
 
     def _adopt(self, watch_id: int, members: ScratchMembers, now: str, drop_absent: bool) -> None:
         memory = members.memory
@@ -740,14 +772,19 @@ class Store:
         routes: Iterable[Route] = (),
         failing: Alert | None = None,
         alert_after: int = 0,
-    ) -> None:
+        lease: LeaseCheck | None = None,
+    ) -> bool:
         """A failed poll changes nothing but its own record, and perhaps sends one alert.
 
         The alert goes out (through `routes`) when this failure makes `alert_after` in a row
         and the watch has not alerted yet: one alert per outage, however long it lasts.
+        `lease` is checked (and released) as by `commit_poll`: a failure another process's
+        poll has overtaken is not recorded (False).
         """
         error = redact(error)
         with self.transaction():
+            if lease is not None and not self._holds(watch_id, lease):
+                return False
             self._insert_poll(watch_id, started_at, duration_ms, "error", error)
             self.db.execute(
                 "UPDATE watches SET last_poll_at = ?, last_outcome = 'error', last_error = ?,"
@@ -763,6 +800,86 @@ class Store:
                 )
                 if cursor.rowcount == 1:
                     self._enqueue_alert(watch_id, finished_at, routes, failing)
+            self._recorded(watch_id, lease)
+        return True
+
+    # -- poll leases -----------------------------------------------------------------------
+    # One process polls a watch at a time, across processes: before polling, a process takes
+    # the watch's lease (a committed row, never a transaction held open across the poll),
+    # renews it while the poll progresses and drops it when the poll is recorded or given up.
+    # A holder that dies keeps the watch only until its lease runs out.
+
+    def claim_poll_lease(
+        self,
+        watch_id: int,
+        holder: str,
+        pid: int,
+        host: str,
+        now: str,
+        until: str,
+        *,
+        dead_holder: str = "",
+    ) -> PollLeaseRow:
+        """Take the watch's lease until `until` when it is free, expired (until < now),
+        already `holder`'s, or `dead_holder`'s (a process known to be gone). Returns the
+        lease as it stands: granted iff its holder is `holder`, else it names the process
+        polling the watch."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO poll_leases (watch_id, holder, pid, host, until)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(watch_id) DO UPDATE SET holder = excluded.holder,"
+                " pid = excluded.pid, host = excluded.host, until = excluded.until"
+                " WHERE poll_leases.holder IN (excluded.holder, ?) OR poll_leases.until < ?",
+                [watch_id, holder, pid, host, until, dead_holder, now],
+            )
+            lease = self.poll_lease(watch_id)
+        assert lease is not None
+        return lease
+
+    def renew_poll_lease(self, watch_id: int, holder: str, until: str) -> bool:
+        """Extend `holder`'s lease to `until`; False when it is no longer `holder`'s."""
+        cursor = self.db.execute(
+            "UPDATE poll_leases SET until = ? WHERE watch_id = ? AND holder = ?",
+            [until, watch_id, holder],
+        )
+        return cursor.rowcount == 1
+
+    def release_poll_lease(self, watch_id: int, holder: str) -> None:
+        self.db.execute(
+            "DELETE FROM poll_leases WHERE watch_id = ? AND holder = ?", [watch_id, holder]
+        )
+
+    def poll_lease(self, watch_id: int) -> PollLeaseRow | None:
+        """The watch's lease, expired or not, with the watch's current generation."""
+        row = self.db.execute(
+            "SELECT l.holder, l.pid, l.host, l.until, w.generation FROM poll_leases AS l"
+            " JOIN watches AS w ON w.id = l.watch_id WHERE l.watch_id = ?",
+            [watch_id],
+        ).fetchone()
+        return None if row is None else PollLeaseRow(row[0], int(row[1]), row[2], row[3], row[4])
+
+    def generation(self, watch_id: int) -> int:
+        row = self.db.execute("SELECT generation FROM watches WHERE id = ?", [watch_id]).fetchone()
+        return int(row[0])
+
+    def _holds(self, watch_id: int, lease: LeaseCheck) -> bool:
+        """Inside a write transaction: the lease is still `lease.holder`'s (an expired one
+        nobody took since counts: nobody else can have recorded a poll meanwhile) and the
+        generation unchanged."""
+        row = self.db.execute(
+            "SELECT 1 FROM poll_leases AS l JOIN watches AS w ON w.id = l.watch_id"
+            " WHERE l.watch_id = ? AND l.holder = ? AND w.generation = ?",
+            [watch_id, lease.holder, lease.generation],
+        ).fetchone()
+        return row is not None
+
+    def _recorded(self, watch_id: int, lease: LeaseCheck | None) -> None:
+        """Inside the transaction recording a poll: one generation more, and the poll's lease
+        released with it."""
+        self.db.execute("UPDATE watches SET generation = generation + 1 WHERE id = ?", [watch_id])
+        if lease is not None:
+            self.release_poll_lease(watch_id, lease.holder)
 
     def _insert_poll(
         self,
