@@ -39,7 +39,7 @@ from watcher.config import AppriseNotifier, Config, WebhookNotifier
 from watcher.direct_http import DirectClient, open_client
 from watcher.events import Event
 from watcher.retry import DeliverySchedule
-from watcher.sinks.apprise_sink import preferred_format, send_apprise
+from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
 from watcher.sinks.base import SendResult, one_line
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
 from watcher.sinks.message import (
@@ -368,8 +368,13 @@ class Dispatcher:
                 continue
             fmt = preferred_format(url) or "text"
             title, body = _message(notifier, rows, fmt)
-            result = await asyncio.to_thread(
-                send_apprise, url, title=title, body=body, body_format=fmt, throttle=self.throttle
+            result = await send_apprise_within(
+                url,
+                title=title,
+                body=body,
+                body_format=fmt,
+                timeout=notifier.timeout,
+                throttle=self.throttle,
             )
             if result.ok:
                 done = [*done, url_digest(url)]
