@@ -5,13 +5,15 @@ deadline bounds a whole request. It runs its own event loop in a thread, so sync
 and tests with their own loop can both use it. Requests are answered in order from a script:
 `"headers"` trickles the whole answer from its status line on, `"body"` sends the headers at
 once and trickles the body, `"answer"` answers at once; past the script, every request gets
-the last entry. `requests` keeps what arrived (method, path, headers).
+the last entry. `requests` keeps what arrived (method, path, headers), and `arrivals` hands
+each to a test waiting for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import threading
 from dataclasses import dataclass
 from types import TracebackType
@@ -43,6 +45,7 @@ class Trickler:
         self.status = status
         self.body = body
         self.requests: list[Arrived] = []
+        self.arrivals: queue.Queue[Arrived] = queue.Queue()
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -89,6 +92,7 @@ class Trickler:
                     break
                 index = len(self.requests)
                 self.requests.append(arrived)
+                self.arrivals.put(arrived)
                 mode = self.script[min(index, len(self.script) - 1)]
                 head = (
                     f"HTTP/1.1 {self.status} Whatever\r\ncontent-type: application/json\r\n"
