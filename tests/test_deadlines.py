@@ -22,6 +22,7 @@ from watcher.errors import PlatformError
 from watcher.http import request_json
 from watcher.retry import MAX_PLATFORM_RETRY_AFTER, RetryPolicy
 from watcher.sim.soundcloud import SoundCloudSim
+from watcher.sinks.apprise_sink import send_apprise_within
 from watcher.sinks.webhook import send_webhook
 
 TIMEOUT = 1.0
@@ -175,3 +176,23 @@ def test_the_platforms_other_requests_wait_with_a_long_retry_after() -> None:
     clock.now = 700.0  # 200 s left: within the patience
     assert asyncio.run(one()) == 900.0
     assert asyncio.run(one()) == 900.0  # the hold is over
+
+
+def test_an_apprise_send_past_its_timeout_is_reported_as_one_without_waiting_for_it() -> None:
+    """Apprise cannot be interrupted: the wait for it is what is bounded."""
+
+    async def send(url: str) -> tuple[bool, str | None]:
+        result = await send_apprise_within(
+            url, title="t", body="b", body_format="text", timeout=0.5, throttle=False
+        )
+        return result.ok, result.error
+
+    with Trickler(["headers"], every=0.2) as peer:
+        url = f"json://127.0.0.1:{peer.port}/hook"
+        started = time.monotonic()
+        ok, error = asyncio.run(send(url))
+        elapsed = time.monotonic() - started
+    assert not ok and elapsed < 2 * 0.5
+    assert (
+        error == f"timed out after 0.5s (Apprise still sending): json://127.0.0.1:{peer.port}/hook"
+    )
