@@ -223,11 +223,6 @@ class Dispatcher:
         due = [at for name, at in self.store.pending_notifiers().items() if name not in self._lanes]
         return parse_iso(min(due)) if due else None
 
-    @property
-    def sending(self) -> list[str]:
-        """The notifiers whose lanes are running."""
-        return sorted(self._lanes)
-
     async def dispatch(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
         """Send every delivery that is due now (new ones and retries whose wait is over), each
         notifier in its own lane; returns when every lane is done."""
