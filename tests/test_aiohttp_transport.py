@@ -174,7 +174,7 @@ def test_a_garbled_status_line_is_a_protocol_error() -> None:
         asyncio.run(go())
 
 
-def test_an_answer_that_never_comes_is_a_read_timeout() -> None:
+def test_an_answer_that_never_comes_is_a_timeout() -> None:
     never = asyncio.Event()
 
     async def hold(head: bytes) -> bytes | None:
@@ -185,11 +185,11 @@ def test_an_answer_that_never_comes_is_a_read_timeout() -> None:
         async with serving(hold) as (_, base):
             return await get(f"{base}/users", seconds=0.2)
 
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx.TimeoutException):
         asyncio.run(go())
 
 
-def test_a_body_that_stalls_midway_is_a_read_timeout() -> None:
+def test_a_body_that_stalls_midway_is_a_timeout() -> None:
     never = asyncio.Event()
 
     async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -206,7 +206,7 @@ def test_a_body_that_stalls_midway_is_a_read_timeout() -> None:
         finally:
             server.close()
 
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx.TimeoutException):
         asyncio.run(go())
 
 

@@ -19,6 +19,7 @@ from tests.receiver import Receiver
 from watcher.aiohttp_transport import AiohttpTransport
 from watcher.direct_http import (
     BodyTooLarge,
+    DeadlineExceeded,
     DirectClient,
     environment_proxies,
     open_client,
@@ -157,7 +158,7 @@ def test_platform_requests_carry_our_user_agent_and_accept_gzip() -> None:
     assert "gzip" in request.headers["accept-encoding"]
 
 
-def test_a_slow_answer_times_out_with_httpx_error_class() -> None:
+def test_a_slow_answer_times_out_with_an_httpx_error_class() -> None:
     with Receiver() as rx:
         release = rx.hold()
 
@@ -165,9 +166,10 @@ def test_a_slow_answer_times_out_with_httpx_error_class() -> None:
             async with open_client(timeout=0.2, headers={}) as http:
                 await http.request("GET", rx.url("/slow"))
 
-        with pytest.raises(httpx.ReadTimeout):
+        with pytest.raises(httpx.TimeoutException) as raised:
             asyncio.run(go())
         release.set()
+    assert isinstance(raised.value, DeadlineExceeded) and raised.value.seconds == 0.2
 
 
 def fetch(url: str, max_body: int) -> httpx.Response:

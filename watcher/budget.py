@@ -10,7 +10,10 @@ point. With `rate` r, at most max(1, floor(r)) requests start in any window of t
 seconds (r = 10: ten per second; r = 0.5: one per two seconds).
 
 When the platform answers 429, the request that got it pauses the whole budget while it backs
-off (`paused()`), so the other watches wait with it instead of hammering.
+off (`paused()`), so the other watches wait with it instead of hammering. When it asks for a
+longer wait than a poll waits out (a Retry-After past `RetryPolicy.max_retry_after`), the
+poll that got it fails and the budget is held (`hold()`) for as long as the platform asked:
+a request that would wait longer than the poll's patience fails at once with the same reason.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from watcher.errors import PlatformError
 from watcher.retry import Sleep
 
 Monotonic = Callable[[], float]
@@ -52,10 +56,20 @@ class RequestBudget:
         self._pauses = 0
         self._running = asyncio.Event()
         self._running.set()
+        # (until, reason, patience): the platform asked everyone to wait until `until`.
+        self._held: tuple[float, str, float] | None = None
+
+    def hold(self, seconds: float, reason: str, *, patience: float) -> None:
+        """No request starts for `seconds`; one that would wait longer than `patience` for
+        it raises PlatformError(`reason`) instead of waiting."""
+        until = self._monotonic() + seconds
+        if self._held is None or until > self._held[0]:
+            self._held = (until, reason, patience)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one concurrent slot, started within the rate, for the length of one request."""
+        await self._wait_out_hold()
         async with self._slots:
             await self._pace()
             yield
@@ -71,6 +85,17 @@ class RequestBudget:
             self._pauses -= 1
             if self._pauses == 0:
                 self._running.set()
+
+    async def _wait_out_hold(self) -> None:
+        while self._held is not None:
+            until, reason, patience = self._held
+            left = until - self._monotonic()
+            if left <= 0:
+                self._held = None
+                return
+            if left > patience:
+                raise PlatformError(f"{reason} ({left:,.0f} s left)")
+            await self._sleep(left)
 
     async def _pace(self) -> None:
         async with self._gate:

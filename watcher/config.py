@@ -183,6 +183,8 @@ class AppriseNotifier(_Strict):
     urls: list[str] = Field(min_length=1)
     digest: bool = True
     events: list[str] | None = None
+    # The longest a delivery waits for one URL's send (every part of it), see apprise_sink.
+    timeout: Timeout = 60.0
 
     @field_validator("urls")
     @classmethod

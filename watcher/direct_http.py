@@ -13,11 +13,15 @@ environment names (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`). When a
 `open_client` hands each built request to an `httpx.AsyncClient` for that routing alone, so
 proxied setups work exactly as httpx documents them.
 
-`DirectClient` also caps what a platform answer may make it read (`MAX_BODY`, decoded).
+`DirectClient` also caps what a platform answer may make it read (`MAX_BODY`, decoded), and
+gives each platform request one deadline for all of it: connecting, the headers and the whole
+body. httpx's (and aiohttp's) timeouts are per phase and per read, so a peer trickling a byte
+a second resets them forever; a deadline nothing can stretch is what keeps a poll bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 import urllib.request
@@ -84,6 +88,20 @@ class BodyTooLarge(httpx.RequestError):
     """An answer longer than the client reads (decoded: a gzip bomb counts at full size)."""
 
 
+class DeadlineExceeded(httpx.TimeoutException):
+    """No complete answer (connection, headers and body) within the request's deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no complete answer within {seconds:g}s")
+        self.seconds = seconds
+
+
+def _deadline_of(timeout: httpx.Timeout) -> float | None:
+    """The longest of the per-phase timeouts: one deadline for the whole request."""
+    phases = [seconds for seconds in timeout.as_dict().values() if seconds is not None]
+    return max(phases) if phases else None
+
+
 class _Routed(httpx.AsyncBaseTransport):
     """Requests sent through an `httpx.AsyncClient` for its proxy routing alone (it adds no
     headers or cookies to a request already built; redirects are not followed)."""
@@ -112,8 +130,7 @@ class DirectClient:
     ) -> None:
         self._transport = transport
         self._max_body = max_body
-        self._timeout = httpx.Timeout(timeout)
-        self._timeouts = self._timeout.as_dict()
+        self.timeout = httpx.Timeout(timeout)
         # What httpx's client sends by default, plus ours (User-Agent).
         self._headers = {
             "accept": "*/*",
@@ -130,6 +147,7 @@ class DirectClient:
     def timeout(self, timeout: httpx.Timeout) -> None:
         self._timeout = timeout
         self._timeouts = timeout.as_dict()
+        self._deadline = _deadline_of(timeout)
 
     def _merged_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
         if not headers:
@@ -177,7 +195,29 @@ class DirectClient:
         data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send and read the whole body (so the connection is free again); a body longer
-        than `max_body` (decoded) raises BodyTooLarge once that much has been read."""
+        than `max_body` (decoded) raises BodyTooLarge once that much has been read.
+
+        Connecting, the headers and the body together get `timeout` seconds, however slowly
+        the peer trickles: past that it raises DeadlineExceeded (an httpx.TimeoutException),
+        as does any of httpx's per-phase timeouts, so every timeout names the same deadline.
+        """
+        deadline = self._deadline
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._request(method, url, params, headers, data)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            if deadline is None or isinstance(exc, DeadlineExceeded):
+                raise
+            raise DeadlineExceeded(deadline) from exc
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str] | None,
+        data: Mapping[str, str] | None,
+    ) -> httpx.Response:
         transport = self._transport
         if data is None and isinstance(transport, AiohttpTransport) and _PLAIN_URL.fullmatch(url):
             # The platforms' usual request, sent without building an httpx.Request: the URL

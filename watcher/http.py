@@ -13,7 +13,7 @@ import msgspec
 
 from watcher import metrics
 from watcher.budget import RequestBudget
-from watcher.direct_http import BodyTooLarge, Requester
+from watcher.direct_http import BodyTooLarge, DeadlineExceeded, Requester
 from watcher.errors import PlatformError
 from watcher.retry import RetryPolicy, parse_retry_after
 
@@ -52,7 +52,10 @@ async def request_json(
 
     Statuses outside `ok_statuses` that are not `retryable` raise at once: they will not
     change. Every attempt passes through `budget`; a 429 pauses the whole budget while it
-    backs off, so the platform's other requests wait too instead of hammering it. `decode`
+    backs off, so the platform's other requests wait too instead of hammering it. Each
+    attempt has the client's whole-request deadline (see `DirectClient.request`). A
+    Retry-After is waited out up to `retry.max_retry_after`; a longer one fails at once,
+    saying so, and holds the budget for that long. `decode`
     turns the body's bytes into a typed value (a msgspec decoder reads only the fields it
     names, and list pages are most of the work); the default is plain JSON.
     """
@@ -65,9 +68,9 @@ async def request_json(
         except BodyTooLarge as exc:
             metrics.platform_request(None, "error")
             raise PlatformError(f"{exc}: {method} {_short(url)}") from None
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
             metrics.platform_request(None, "timeout")
-            last = PlatformError(f"timed out: {method} {_short(url)}")
+            last = PlatformError(f"timed out{_after(exc)}: {method} {_short(url)}")
         except httpx.HTTPError as exc:
             metrics.platform_request(None, "error")
             last = PlatformError(f"request failed: {method} {_short(url)}: {type(exc).__name__}")
@@ -92,6 +95,8 @@ async def request_json(
                     raise last
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 rate_limited = response.status_code == 429
+                if retry_after is not None and not retry.waits_out(retry_after):
+                    raise _asked_to_wait(last, retry_after, retry, budget)
         if attempt < retry.attempts:
             delay = retry.delay(attempt, retry_after, rate_limited)
             if rate_limited and budget is not None:
@@ -151,6 +156,30 @@ def _decode(response: httpx.Response, decode: Decode | None) -> Any:
     if decode is not None:
         return decode(response.content)
     return json.loads(response.content)
+
+
+def _asked_to_wait(
+    answer: HttpStatusError, seconds: float, retry: RetryPolicy, budget: RequestBudget | None
+) -> HttpStatusError:
+    """The poll's failure when the platform asks for a longer wait than a poll waits out.
+
+    The platform's other requests wait with it: the budget holds them for as long as it
+    asked (those that would wait longer than a poll does fail at once with the same reason).
+    """
+    reason = (
+        f"the platform asked to wait {seconds:,.0f} s (Retry-After), longer than the "
+        f"{retry.max_retry_after:,.0f} s a poll waits: {answer}"
+    )
+    if budget is not None:
+        budget.hold(seconds, reason, patience=retry.max_retry_after)
+    return HttpStatusError(reason, answer.status)
+
+
+def _after(exc: httpx.TimeoutException) -> str:
+    """` after 2s (no complete answer)`: which deadline ran out, when the client says."""
+    if isinstance(exc, DeadlineExceeded):
+        return f" after {exc.seconds:g}s (no complete answer)"
+    return ""
 
 
 def _short(url: str) -> str:

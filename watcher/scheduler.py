@@ -31,7 +31,15 @@ from watcher.health_server import HealthServer
 from watcher.next_poll import NextPoll
 from watcher.poll import Engine
 from watcher.reload import plan_reload
-from watcher.sinks.dispatcher import DEAD, DELIVERED, RETRYING, Dispatcher
+from watcher.sinks.base import one_line
+from watcher.sinks.dispatcher import (
+    DEAD,
+    DELIVERED,
+    RETRYING,
+    Dispatcher,
+    DispatchReport,
+    Outcome,
+)
 from watcher.store import Store
 
 log = logging.getLogger("watcher")
@@ -107,6 +115,7 @@ class Daemon:
         self.clock = clock or SystemClock()  # what plans and countdowns start from
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()  # a poll committed: its deliveries may be due now
+        self._lane_done = asyncio.Event()  # a notifier's lane of deliveries ended
         self._stop = asyncio.Event()
         self._running: set[asyncio.Task[Any]] = set()
         self._load_config = load_config  # SIGHUP re-reads the config with it
@@ -206,41 +215,66 @@ class Daemon:
     async def _dispatch_loop(self, dispatcher: Dispatcher) -> None:
         """Send deliveries as polls commit them and as retries fall due, until stopped.
 
-        It also looks at least every DISPATCH_IDLE seconds, for rows other processes queued
+        Each notifier's deliveries run in a lane of their own (see the dispatcher): this loop
+        only starts lanes, so a receiver that hangs holds up nobody else's deliveries. It
+        also looks at least every DISPATCH_IDLE seconds, for rows other processes queued
         (`watcher redeliver`, a `watcher once` that found this daemon dispatching).
         """
+        report = DispatchReport(listener=self._log_outcome)
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                report = await dispatcher.dispatch(should_stop=self._stop.is_set)
+                dispatcher.start(report, self._stop.is_set, on_lane_end=self._lane_ended)
             except Exception:  # a bug or a locked database must not end delivery for good
                 log.exception("dispatching deliveries failed; trying again soon")
-            else:
-                for outcome in report.outcomes:
-                    level = _OUTCOME_LEVELS.get(outcome.state, logging.WARNING)
-                    log.log(logging.ERROR if outcome.disabled else level, outcome.line())
             await self._wait_for_work(dispatcher)
 
+    @staticmethod
+    def _log_outcome(outcome: Outcome) -> None:
+        level = _OUTCOME_LEVELS.get(outcome.state, logging.WARNING)
+        log.log(logging.ERROR if outcome.disabled else level, outcome.line())
+
+    def _lane_ended(self, notifier: str, failure: BaseException | None) -> None:
+        """A notifier's lane is done: its next retry counts for the next wait again."""
+        if failure is not None:
+            log.error(
+                "dispatching deliveries to %s failed; trying again soon: %s",
+                notifier,
+                one_line(f"{type(failure).__name__}: {failure}"),
+            )
+        self._lane_done.set()
+
     async def _wait_for_work(self, dispatcher: Dispatcher) -> None:
-        """Until the next delivery is due, a poll commits, or the daemon stops."""
-        timeout = DISPATCH_IDLE
-        due = dispatcher.next_due()
-        if due is not None:
-            until = (due - dispatcher.clock.now()).total_seconds()
-            timeout = min(max(until, 0.5), DISPATCH_IDLE)
-        waits = {asyncio.create_task(self._wake.wait()), asyncio.create_task(self._stop.wait())}
-        _, pending = await asyncio.wait(waits, timeout=timeout, return_when=FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        """Until the next delivery no lane is on is due, a poll commits, or the daemon stops.
+
+        A lane ending only changes what is due next: the wait starts over (a retry due at
+        once still waits the half-second floor, so a failing lane cannot spin)."""
+        while True:
+            self._lane_done.clear()
+            timeout = DISPATCH_IDLE
+            due = dispatcher.next_due()
+            if due is not None:
+                until = (due - dispatcher.clock.now()).total_seconds()
+                timeout = min(max(until, 0.5), DISPATCH_IDLE)
+            waits = {
+                asyncio.create_task(self._wake.wait()),
+                asyncio.create_task(self._stop.wait()),
+                asyncio.create_task(self._lane_done.wait()),
+            }
+            done, pending = await asyncio.wait(waits, timeout=timeout, return_when=FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            if not done or self._wake.is_set() or self._stop.is_set():
+                return
 
     async def _finish_dispatching(self, task: asyncio.Task[None], grace: float) -> None:
-        """The loop stops after the send in flight; past the grace it is cancelled (a send
-        cut short is not marked, so it is sent again, with the same id, after a restart)."""
-        _, pending = await asyncio.wait({task}, timeout=grace)
-        for late in pending:
-            late.cancel()
+        """The loop ends at once; the lanes stop after the send in flight, and past the grace
+        they are cancelled (a send cut short is not marked, so it is sent again, with the
+        same id, after a restart)."""
         await asyncio.gather(task, return_exceptions=True)
+        if self.dispatcher is not None:
+            await self.dispatcher.finish(grace)
 
     def _add_job(self, scheduler: AsyncIOScheduler, watch: Watch, now: datetime) -> None:
         store = self.engine.store

@@ -968,15 +968,26 @@ class Store:
             rows.append(DeliveryRow(*values))
         return rows
 
-    def due_deliveries(self, now: str, limit: int = 500) -> list[DeliveryRow]:
-        """Pending rows whose next attempt has come, oldest first."""
+    def due_deliveries(
+        self, now: str, limit: int = 500, *, notifier: str | None = None
+    ) -> list[DeliveryRow]:
+        """Pending rows whose next attempt has come, oldest first (only `notifier`'s, if named)."""
         # The ids first (from the index alone), then the bodies of just those: ordering the
         # joined rows would carry every due row's body through the sort, for a page of them.
+        only = "" if notifier is None else " AND notifier = ?"
         return self._delivery_rows(
             "WHERE d.id IN (SELECT id FROM deliveries WHERE state = 'pending'"
-            " AND next_attempt_at <= ? ORDER BY id LIMIT ?) ORDER BY d.id",
-            [now, limit],
+            f" AND next_attempt_at <= ?{only} ORDER BY id LIMIT ?) ORDER BY d.id",
+            [now, limit] if notifier is None else [now, notifier, limit],
         )
+
+    def pending_notifiers(self) -> dict[str, str]:
+        """Each notifier with pending deliveries -> when its earliest one is due."""
+        cursor = self.db.execute(
+            "SELECT notifier, MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'"
+            " GROUP BY notifier"
+        )
+        return {name: str(due) for name, due in cursor.fetchall()}
 
     def next_delivery_at(self) -> str | None:
         """When the earliest pending delivery is due (None: nothing pending)."""

@@ -4,13 +4,17 @@ Each call builds a fresh `apprise.Apprise` holding exactly one service, so each 
 gets its own recorded outcome and one broken URL never makes the others look failed. Apprise
 answers a notify with little more than success or failure; the HTTP status is recovered from
 the log lines it captures per call (its plugins log `error=<status>`), so the operator sees
-"HTTP 404" rather than "failed". Apprise is synchronous: call these from a worker thread.
+"HTTP 404" rather than "failed". Apprise is synchronous: `send_apprise_within` runs a send in
+a thread of its own and waits for it at most the notifier's `timeout`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
@@ -127,6 +131,59 @@ def send_apprise(
                 return _with_error(result, f"part {index}/{len(parts)}: {result.error}")
             return result
     return SendResult(ok=True)
+
+
+async def send_apprise_within(
+    url: str,
+    *,
+    title: str,
+    body: str,
+    body_format: str,
+    timeout: float,  # noqa: ASYNC109 -- the notifier's deadline for one URL's send
+    throttle: bool | None = None,
+) -> SendResult:
+    """`send_apprise` in a thread of its own, waited for at most `timeout` seconds.
+
+    What is bounded is the wait, not Apprise: a thread cannot be stopped, so a send past its
+    deadline is reported as a (retryable) timeout while its thread carries on in the
+    background, bounded only by the plugin's own socket timeouts, and its outcome is dropped.
+    If it does get through late, the retry sends the message again: a chat reader may see it
+    twice, never miss it. The thread is a daemon, outside any pool: a hung send neither holds
+    up the process's exit nor takes a worker other sends wait for.
+    """
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[SendResult] = loop.create_future()
+
+    def settle(result: SendResult | BaseException) -> None:
+        if outcome.done():
+            return
+        if isinstance(result, BaseException):
+            outcome.set_exception(result)
+        else:
+            outcome.set_result(result)
+
+    def run() -> None:
+        result: SendResult | BaseException
+        try:
+            result = send_apprise(
+                url, title=title, body=body, body_format=body_format, throttle=throttle
+            )
+        except BaseException as exc:  # handed to the waiting task, which raises it
+            result = exc
+        # RuntimeError: the loop closed while this send hung, and nobody waits for it.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, result)
+
+    threading.Thread(target=run, name="apprise-send", daemon=True).start()
+    try:
+        async with asyncio.timeout(timeout):
+            return await outcome
+    except TimeoutError:
+        where = redact_url(url)
+        return SendResult(
+            ok=False,
+            error=one_line(f"timed out after {timeout:g}s (Apprise still sending): {where}"),
+        )
 
 
 def _query_keys(url: str) -> set[str]:

@@ -7,13 +7,13 @@ messages instead of passing on text from libraries or receivers.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from http import HTTPStatus
 from urllib.parse import urlsplit
+
+from watcher.retry import parse_retry_after
 
 MASK = "****"
 
@@ -21,8 +21,6 @@ MASK = "****"
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 # 5xx statuses that say the receiver will never handle this request, however often we ask.
 PERMANENT_5XX = frozenset({501, 505})
-# A Retry-After beyond a day is treated as a day: we still want to try again eventually.
-MAX_RETRY_AFTER = 86_400.0
 MAX_ERROR_LEN = 300
 
 # Schemes whose netloc and path mean what they mean in http: host is a host, path a path.
@@ -113,32 +111,6 @@ def one_line(text: str, limit: int = MAX_ERROR_LEN) -> str:
     """`text` as a single bounded line: errors are shown in tables and stored in one column."""
     flat = " ".join(_CONTROL.sub(" ", text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date).
-
-    None for absent or nonsense values (negative, infinite, NaN, unparsable), which are ignored
-    rather than trusted. Dates in the past mean "now" (0); waits longer than a day are capped.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return min(seconds, MAX_RETRY_AFTER)
 
 
 def result_for_status(

@@ -16,14 +16,20 @@ the restart with the same `webhook-id`, which receivers deduplicate on. The cont
 unchanged; its window is wider. Apprise sends (chat, mail: nothing deduplicates those) are
 slow anyway and are marked one by one, at once.
 
-Rows for one notifier are sent in order, one at a time; notifiers are served concurrently, so a
-slow receiver delays only its own deliveries. When a receiver fails in a way worth retrying and
-nothing got through, its other due rows wait for the same retry instead of hitting it again now.
+Each notifier has a lane of its own: a task that sends that notifier's due rows in order, one
+at a time, reading them page by page until none is left. Lanes never wait for each other, so
+a receiver that hangs until its deadline delays only its own deliveries: a row committed for
+another notifier meanwhile starts (or joins) that notifier's lane at once. `dispatch()` runs
+the lanes until everything due is sent (`watcher once`); the daemon `start()`s lanes as polls
+commit and retries fall due, and `finish()`es them when it stops. The lock is held while any
+lane runs. When a receiver fails in a way worth retrying and nothing got through, its other
+due rows wait for the same retry instead of hitting it again now.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -39,7 +45,7 @@ from watcher.config import AppriseNotifier, Config, WebhookNotifier
 from watcher.direct_http import DirectClient, open_client
 from watcher.events import Event
 from watcher.retry import DeliverySchedule
-from watcher.sinks.apprise_sink import preferred_format, send_apprise
+from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
 from watcher.sinks.base import SendResult, one_line
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
 from watcher.sinks.message import (
@@ -102,6 +108,15 @@ class Outcome:
 class DispatchReport:
     outcomes: list[Outcome] = field(default_factory=list)
     busy: bool = False  # another process was dispatching: nothing was attempted
+    # When set, each outcome goes to it as it happens instead of into `outcomes` (the daemon
+    # logs them; a report that lives as long as the daemon must not grow).
+    listener: Callable[[Outcome], None] | None = field(default=None, repr=False)
+
+    def add(self, outcome: Outcome) -> None:
+        if self.listener is not None:
+            self.listener(outcome)
+        else:
+            self.outcomes.append(outcome)
 
     def count(self, state: str) -> int:
         return sum(len(outcome.ids) for outcome in self.outcomes if outcome.state == state)
@@ -196,65 +211,155 @@ class Dispatcher:
         self._lock = DispatchLock(lock_path_for(config.database_path))
         self._marks = _Marks(store)
         self._second: tuple[datetime | None, str] = (None, "")
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # notifier -> its lane
 
     async def aclose(self) -> None:
-        self._lock.release()
+        await self.finish(grace=0.0)
         if self._own_http:
             await self.http.aclose()
 
     def next_due(self) -> datetime | None:
-        """When the earliest pending delivery is due; None when nothing is pending."""
-        due = self.store.next_delivery_at()
-        return parse_iso(due) if due else None
+        """When the earliest pending delivery that no lane is on yet is due; None: none."""
+        due = [at for name, at in self.store.pending_notifiers().items() if name not in self._lanes]
+        return parse_iso(min(due)) if due else None
 
     async def dispatch(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
-        """Send every delivery that is due now (new ones and retries whose wait is over)."""
+        """Send every delivery that is due now (new ones and retries whose wait is over), each
+        notifier in its own lane; returns when every lane is done."""
         report = DispatchReport()
-        if not self._lock.acquire():
-            report.busy = True
-            return report
+        seen: set[int] = set()  # attempted in this dispatch: not again, even if due again
         try:
-            seen: set[int] = set()
-            while not should_stop():
-                self._marks.flush()  # rows sent but not yet marked would still look due
-                rows = [
-                    row
-                    for row in self.store.due_deliveries(iso(self.clock.now()))
-                    if row.id not in seen
-                ]
-                if not rows:
+            # Rounds until one attempts nothing new: a notifier whose rows fell due while the
+            # others' lanes ran gets a lane in the next round.
+            attempted = -1
+            while len(seen) > attempted and not should_stop():
+                attempted = len(seen)
+                if not self.start(report, should_stop, seen=seen):
                     break
-                seen.update(row.id for row in rows)
-                await self._dispatch_rows(rows, report, should_stop)
-            self._marks.flush()
+                while self._lanes:
+                    done, _ = await asyncio.wait(
+                        set(self._lanes.values()), return_when=asyncio.FIRST_EXCEPTION
+                    )
+                    for lane in done:
+                        failure = None if lane.cancelled() else lane.exception()
+                        if failure is not None:
+                            raise failure
         except BaseException:
             # Cancelled mid-send (or failing): what was sent is marked, the send cut short is
             # not; a mark that cannot be written now must not hide why we are leaving.
-            self._marks.flush_or_log()
+            await self.finish(grace=0.0)
             raise
-        finally:
-            self._lock.release()
+        await self.finish(grace=0.0)
         return report
 
-    async def _dispatch_rows(
-        self, rows: list[DeliveryRow], report: DispatchReport, should_stop: Callable[[], bool]
-    ) -> None:
-        disabled = self.store.disabled_notifiers()
-        per_notifier: dict[str, list[_Send]] = {}
-        for send in self._group(rows):
-            problem = self._unsendable(send.notifier, disabled)
-            if problem is not None:
-                self.store.bury(send.ids, problem)
-                report.outcomes.append(
-                    Outcome(send.notifier, send.ids, DEAD, problem, source=_source(send.rows))
+    def start(
+        self,
+        report: DispatchReport,
+        should_stop: Callable[[], bool] = lambda: False,
+        *,
+        seen: set[int] | None = None,
+        on_lane_end: Callable[[str, BaseException | None], None] | None = None,
+    ) -> bool:
+        """Start a lane for each notifier with due deliveries and no lane running; those
+        with one pick up new rows when they read their next page. False (and `report.busy`)
+        when another process is dispatching: nothing is started."""
+        if not self._lock.acquire():
+            report.busy = True
+            return False
+        try:
+            self._marks.flush()  # rows sent but not yet marked would still look due
+            now = iso(self.clock.now())
+            for name, due in sorted(self.store.pending_notifiers().items()):
+                if due > now or name in self._lanes:
+                    continue
+                lane_seen = set() if seen is None else seen
+                lane = asyncio.create_task(
+                    self._lane(name, report, should_stop, lane_seen), name=f"deliveries to {name}"
                 )
-                continue
-            per_notifier.setdefault(send.notifier, []).append(send)
-        results = await asyncio.gather(
-            *(self._serve(sends, should_stop) for sends in per_notifier.values())
+                self._lanes[name] = lane
+                lane.add_done_callback(functools.partial(self._lane_ended, name, on_lane_end))
+        finally:
+            if not self._lanes:
+                self._lock.release()
+        return True
+
+    async def finish(self, grace: float) -> None:
+        """Give the lanes `grace` seconds for the send in flight (they stop between sends once
+        `should_stop` says so), cancel the rest, mark what was sent and release the lock. A
+        send cut short is not marked: it is sent again, with the same id, next time."""
+        lanes = set(self._lanes.values())
+        if lanes:
+            _, late = await asyncio.wait(lanes, timeout=grace) if grace > 0 else (set(), lanes)
+            for lane in late:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+        self._marks.flush_or_log()
+        self._lock.release()
+
+    def _lane_ended(
+        self,
+        name: str,
+        on_lane_end: Callable[[str, BaseException | None], None] | None,
+        lane: asyncio.Task[None],
+    ) -> None:
+        if self._lanes.get(name) is lane:
+            del self._lanes[name]
+        if not self._lanes:
+            self._marks.flush_or_log()
+            self._lock.release()
+        if on_lane_end is not None:
+            failure = None if lane.cancelled() else lane.exception()
+            on_lane_end(name, failure)
+
+    async def _lane(
+        self,
+        name: str,
+        report: DispatchReport,
+        should_stop: Callable[[], bool],
+        seen: set[int],
+    ) -> None:
+        """One notifier's due rows, page by page, in order, one send at a time."""
+        behind: Outcome | None = None  # a failure the rest of its rows wait behind (or die of)
+        while not should_stop():
+            self._marks.flush()  # rows sent but not yet marked would still look due
+            due = self.store.due_deliveries(iso(self.clock.now()), notifier=name)
+            rows = [row for row in due if row.id not in seen]
+            if not rows:
+                return
+            seen.update(row.id for row in rows)
+            problem = self._unsendable(name, self.store.disabled_notifiers())
+            for send in self._group(rows):
+                if should_stop():
+                    self._marks.flush()
+                    return
+                if problem is not None:
+                    self.store.bury(send.ids, problem)
+                    report.add(Outcome(name, send.ids, DEAD, problem, source=_source(send.rows)))
+                elif behind is not None:
+                    report.add(self._settle_behind(send, behind))
+                else:
+                    outcome, down = await self._attempt(send)
+                    report.add(outcome)
+                    if outcome.disabled or (down and outcome.next_attempt_at is not None):
+                        behind = outcome
+
+    def _settle_behind(self, send: _Send, failed: Outcome) -> Outcome:
+        """A row not attempted: dead if its notifier was just disabled, else postponed to the
+        retry of the failure just before it (the receiver is down; this is no attempt)."""
+        if failed.disabled:
+            self.store.bury(send.ids, failed.error or "notifier disabled")
+            return Outcome(send.notifier, send.ids, DEAD, failed.error, source=_source(send.rows))
+        assert failed.next_attempt_at is not None
+        note = f"{send.notifier} failed just before ({failed.error})"
+        self.store.postpone(send.ids, failed.next_attempt_at)
+        return Outcome(
+            send.notifier,
+            send.ids,
+            POSTPONED,
+            one_line(note),
+            failed.next_attempt_at,
+            source=_source(send.rows),
         )
-        for outcomes in results:
-            report.outcomes.extend(outcomes)
 
     def _group(self, rows: list[DeliveryRow]) -> list[_Send]:
         """Rows as messages: digest notifiers send one message per batch of events."""
@@ -276,46 +381,6 @@ class Dispatcher:
                 f"`watcher notify-test {name}` re-enables it once it works"
             )
         return None
-
-    async def _serve(self, sends: list[_Send], should_stop: Callable[[], bool]) -> list[Outcome]:
-        """One notifier's sends, in order; a receiver that is down is not asked again now."""
-        outcomes: list[Outcome] = []
-        for index, send in enumerate(sends):
-            if should_stop():
-                self._marks.flush()
-                break
-            outcome, down = await self._attempt(send)
-            outcomes.append(outcome)
-            rest = sends[index + 1 :]
-            if outcome.disabled:
-                for other in rest:
-                    self.store.bury(other.ids, outcome.error or "notifier disabled")
-                    outcomes.append(
-                        Outcome(
-                            other.notifier,
-                            other.ids,
-                            DEAD,
-                            outcome.error,
-                            source=_source(other.rows),
-                        )
-                    )
-                break
-            if down and outcome.next_attempt_at is not None:
-                note = f"{send.notifier} failed just before ({outcome.error})"
-                for other in rest:
-                    self.store.postpone(other.ids, outcome.next_attempt_at)
-                    outcomes.append(
-                        Outcome(
-                            other.notifier,
-                            other.ids,
-                            POSTPONED,
-                            one_line(note),
-                            outcome.next_attempt_at,
-                            source=_source(other.rows),
-                        )
-                    )
-                break
-        return outcomes
 
     async def _attempt(self, send: _Send) -> tuple[Outcome, bool]:
         """Send once and record the outcome; also says whether the receiver looked down."""
@@ -368,8 +433,13 @@ class Dispatcher:
                 continue
             fmt = preferred_format(url) or "text"
             title, body = _message(notifier, rows, fmt)
-            result = await asyncio.to_thread(
-                send_apprise, url, title=title, body=body, body_format=fmt, throttle=self.throttle
+            result = await send_apprise_within(
+                url,
+                title=title,
+                body=body,
+                body_format=fmt,
+                timeout=notifier.timeout,
+                throttle=self.throttle,
             )
             if result.ok:
                 done = [*done, url_digest(url)]

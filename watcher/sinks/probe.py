@@ -3,7 +3,6 @@ outcome. It bypasses the outbox on purpose: the operator wants the answer, not a
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 
@@ -11,7 +10,7 @@ from watcher.clock import iso
 from watcher.config import AppriseNotifier, WebhookNotifier
 from watcher.direct_http import open_client
 from watcher.events import new_event_id
-from watcher.sinks.apprise_sink import preferred_format, send_apprise
+from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
 from watcher.sinks.base import SendResult, redact_url
 from watcher.sinks.message import notify_test_body, notify_test_title
 from watcher.sinks.webhook import USER_AGENT, send_webhook
@@ -55,12 +54,12 @@ async def probe(
     results: list[tuple[str, SendResult]] = []
     for url in notifier.urls:
         fmt = preferred_format(url) or "text"
-        result = await asyncio.to_thread(
-            send_apprise,
+        result = await send_apprise_within(
             url,
             title=notify_test_title(name, fmt),
             body=notify_test_body(name, fmt),
             body_format=fmt,
+            timeout=notifier.timeout,
             throttle=throttle,
         )
         results.append((redact_url(url), result))

@@ -7,6 +7,7 @@ is why the caller passes the event id and the same body on every attempt.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import functools
@@ -99,29 +100,36 @@ async def send_webhook(
         "webhook-timestamp": str(unix_seconds(timestamp)),
         "webhook-signature": sign(secret=secret, event_id=event_id, timestamp=timestamp, body=body),
     }
+    answered: SendResult | None = None
     try:
-        async with http.stream(
-            "POST",
-            url,
-            content=body.encode("utf-8"),
-            headers=headers,
-            timeout=timeout,
-            follow_redirects=False,
-        ) as response:
-            # Only the status and headers matter. A short body is read (and dropped) so the
-            # connection can carry the next delivery; a long one is cut off, closing the
-            # connection, so a hostile receiver cannot make us buffer megabytes.
-            await _discard_body(response)
-            return result_for_status(
-                response.status_code,
-                what=where,
-                retry_after=response.headers.get("retry-after"),
-                location=response.headers.get("location"),
-            )
-    except httpx.TimeoutException as exc:
-        return SendResult(
-            ok=False, error=one_line(f"timed out after {timeout:g}s ({_kind(exc)}): {where}")
-        )
+        # One deadline for the whole exchange (connecting, the answer's headers, reading up
+        # its body): httpx's timeouts are per read, so a receiver trickling a byte a second
+        # would otherwise hold this delivery, and its notifier's others, indefinitely.
+        async with asyncio.timeout(timeout):
+            async with http.stream(
+                "POST",
+                url,
+                content=body.encode("utf-8"),
+                headers=headers,
+                timeout=timeout,
+                follow_redirects=False,
+            ) as response:
+                answered = result_for_status(
+                    response.status_code,
+                    what=where,
+                    retry_after=response.headers.get("retry-after"),
+                    location=response.headers.get("location"),
+                )
+                # Only the status and headers matter. A short body is read (and dropped) so
+                # the connection can carry the next delivery; a long one is cut off, closing
+                # the connection, so a hostile receiver cannot make us buffer megabytes.
+                await _discard_body(response)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        if answered is not None:  # the status came in time; only its body was slow
+            return answered
+        kind = "no complete answer" if isinstance(exc, TimeoutError) else _kind(exc)
+        error = one_line(f"timed out after {timeout:g}s ({kind}): {where}")
+        return SendResult(ok=False, error=error)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         return SendResult(
             ok=False, error=one_line(f"bad webhook URL ({_kind(exc)}): {where}"), permanent=True
@@ -130,6 +138,8 @@ async def send_webhook(
         return SendResult(
             ok=False, error=one_line(f"connection failed ({_describe(exc, url)}): {where}")
         )
+    assert answered is not None
+    return answered
 
 
 DISCARD_LIMIT = 64 * 1024

@@ -1,0 +1,121 @@
+"""One slow notifier delays only itself: each notifier's deliveries run in a lane of their own,
+so a receiver trickling its answer until the deadline holds up nobody else's, while its own
+deliveries are retried later, none lost and none doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Harness
+from tests.delivery_kit import OutboxHarness, curator_following, verified_by
+from tests.receiver import Receiver, Recorded
+from tests.trickle import Trickler
+from watcher.clock import FakeClock
+from watcher.poll import Engine
+from watcher.retry import DeliverySchedule, RetryPolicy
+from watcher.scheduler import Daemon
+from watcher.sim.audius import AudiusSim
+from watcher.sinks.dispatcher import DELIVERED, RETRYING, Dispatcher
+from watcher.store import Store
+
+SLOW_TIMEOUT = 1.5
+# Retries come back within a second or two (the first wait is 0 s, rounded up to a second).
+QUICK_RETRIES = DeliverySchedule(delays=(0.0,) * 7, jitter=0.0)
+
+
+@pytest.fixture
+def outbox(sim: AudiusSim, tmp_path: Path) -> Iterator[OutboxHarness]:
+    with sim.serve() as base_url:
+        yield OutboxHarness.around(Harness(sim, base_url, tmp_path / "watcher.db", FakeClock(), []))
+
+
+def test_a_hanging_receiver_holds_up_no_other_notifiers_deliveries(
+    outbox: OutboxHarness,
+) -> None:
+    arrivals: queue.Queue[Recorded] = queue.Queue()
+    verify = verified_by()
+
+    def check(request: Recorded) -> None:
+        arrivals.put(request)
+        verify(request)
+
+    async def scenario(slow: Trickler) -> tuple[float, int]:
+        config = outbox.config()
+        store = Store.open(config.database_path)
+        engine = Engine(config, store, retry=RetryPolicy.immediate(2))
+        dispatcher = Dispatcher(config, store, schedule=QUICK_RETRIES, throttle=False)
+        daemon = Daemon(config, engine, dispatcher=dispatcher)
+        running = asyncio.create_task(daemon.run(install_signals=False))
+        try:
+            await asyncio.to_thread(arrivals.get, timeout=10)  # the first event, healthy
+            await asyncio.to_thread(slow.arrivals.get, timeout=10)  # and it trickles
+            hanging_since = time.monotonic()
+            outbox.sim.follow(outbox.sim.id_of("curator"), outbox.sim.id_of("artist_36"))
+            await daemon._poll_job(config.watch[0])  # what the scheduler runs on its interval
+            await asyncio.to_thread(arrivals.get, timeout=10)  # the second event, healthy
+            healthy_after = time.monotonic() - hanging_since
+            slow_requests_meanwhile = len(slow.requests)
+            for _ in range(2):  # the retry of the first event, then the second one
+                await asyncio.to_thread(slow.arrivals.get, timeout=10)
+            daemon.stop()  # the send in flight finishes and is marked
+            await asyncio.wait_for(running, timeout=5)
+        finally:
+            await dispatcher.aclose()
+            await engine.aclose()
+            store.close()
+        return healthy_after, slow_requests_meanwhile
+
+    with Receiver(check=check) as fast, Trickler(["headers", "answer"], every=0.2) as slow:
+        outbox.webhook("fast", fast.url("/hook"))
+        outbox.webhook("slow", slow.url("/hook"), timeout=f"{SLOW_TIMEOUT}s")
+        outbox.watch("curator", "fast", "slow")
+        curator, artists = curator_following(outbox)
+        outbox.poll()
+        outbox.sim.follow(curator, artists[35])
+        outbox.poll()  # one delivery per notifier pending before the daemon starts
+        healthy_after, slow_requests_meanwhile = asyncio.run(scenario(slow))
+
+    # The second event reached the healthy receiver while the slow one still hung on the first.
+    assert healthy_after < SLOW_TIMEOUT / 2 and slow_requests_meanwhile == 1
+    fast_ids = [request.headers["webhook-id"] for request in fast.requests]
+    slow_ids = [request.headers["webhook-id"] for request in slow.requests]
+    assert len(fast_ids) == 2 and len(set(fast_ids)) == 2
+    # The one that timed out was sent again (same id), then the one waiting behind it: once.
+    assert slow_ids == [fast_ids[0], fast_ids[0], fast_ids[1]]
+    rows = outbox.deliveries()
+    assert [(row.notifier, row.state) for row in rows] == [
+        ("fast", DELIVERED),
+        ("slow", DELIVERED),
+        ("fast", DELIVERED),
+        ("slow", DELIVERED),
+    ]
+
+
+def test_a_one_shot_dispatch_delivers_to_the_healthy_and_retries_the_hanging_one(
+    outbox: OutboxHarness,
+) -> None:
+    with Receiver() as fast, Trickler(["headers"], every=0.2) as slow:
+        outbox.webhook("fast", fast.url("/hook"))
+        outbox.webhook("slow", slow.url("/hook"), timeout="1s")
+        outbox.watch("curator", "fast", "slow")
+        curator, artists = curator_following(outbox)
+        outbox.poll()
+        outbox.sim.follow(curator, artists[35])
+        outbox.poll()
+        started = time.monotonic()
+        report = outbox.dispatch()
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.0
+    by_notifier = {outcome.notifier: outcome for outcome in report.outcomes}
+    assert by_notifier["fast"].state == DELIVERED
+    assert by_notifier["slow"].state == RETRYING
+    assert by_notifier["slow"].error == (
+        f"timed out after 1s (no complete answer): POST {slow.url('/hook')}"
+    )
+    assert len(fast.requests) == 1
