@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, DatabaseProblem
 from watcher.events import Event
 from watcher.platforms.base import Profile
 from watcher.store import MIGRATIONS, PENDING, PRESENT, PollOutcome, Store
@@ -138,7 +138,7 @@ def test_a_migration_that_fails_half_way_leaves_the_previous_version(
     import watcher.store
 
     monkeypatch.setattr(watcher.store, "MIGRATIONS", [MIGRATIONS[0], broken, *MIGRATIONS[2:]])
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(DatabaseProblem, match="half_done already exists"):
         Store.open(path)
     conn = sqlite3.connect(path)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
