@@ -82,7 +82,8 @@ async def request_json(
                 except msgspec.ValidationError as exc:
                     message = f"unexpected body from {method} {_short(url)}: {exc}"
                     raise PlatformError(message) from None
-                except (ValueError, msgspec.DecodeError):  # JSON and Unicode errors included
+                # JSON and Unicode errors, and JSON nested deeper than Python recurses.
+                except (ValueError, msgspec.DecodeError, RecursionError):
                     last = PlatformError(f"malformed JSON body from {method} {_short(url)}")
                 else:
                     return JsonAnswer(response.status_code, body, response.headers)
@@ -190,7 +191,7 @@ def _short(url: str) -> str:
 def _reason(response: httpx.Response) -> str:
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested absurdly deep
         return ""
     if isinstance(body, dict):
         message = body.get("error") or body.get("message") or _first_error_message(body)

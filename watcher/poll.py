@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,9 +25,11 @@ from watcher.platforms.base import Listing, Platform, Profile
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
 from watcher.redaction import redact
 from watcher.retry import RetryPolicy
+from watcher.sinks.base import one_line
 from watcher.snapshot import Changes, Reading, Timing, reconcile
 from watcher.store import PollOutcome, Route, ScratchMembers, Store, WatchRow
 
+log = logging.getLogger("watcher.poll")
 # Builds a platform's budget from (requests per second, max concurrent); tests pass one
 # running on virtual time.
 BudgetFactory = Callable[[float, int], RequestBudget]
@@ -188,7 +191,10 @@ class Engine:
         lock = self._locks.setdefault(watch.key, asyncio.Lock())
         async with lock:
             with metrics.platform_scope(watch.platform):
-                report = await self._poll_locked(watch)
+                try:
+                    report = await self._poll_locked(watch)
+                except Exception as exc:  # even recording the failure failed (a locked database)
+                    report = PollReport(watch, ok=False, error=redact(failure_reason(exc, watch)))
         metrics.poll_finished(
             watch.platform, report.outcome, report.duration, [e.type for e in report.events]
         )
@@ -251,8 +257,9 @@ class Engine:
                     fetch_profiles=platform.profiles,
                     fetch_profile=platform.profile,
                 )
-        except WatcherError as exc:
-            return self._failed(watch, row, started, clock_start, str(exc), lease)
+        except Exception as exc:  # whatever it is, it is this watch's failed poll, not a crash
+            reason = failure_reason(exc, watch)
+            return self._failed(watch, row, started, clock_start, reason, lease)
         finished = self.clock.now()
         events = self._events(watch, account, changes)
         duration = time.monotonic() - clock_start
@@ -464,6 +471,16 @@ class Engine:
             for added, targets in ((True, changes.added), (False, changes.removed))
             for target in targets
         ]
+
+
+def failure_reason(exc: Exception, watch: Watch) -> str:
+    """One line for a failed poll. Our own errors say what happened; anything else (a library's
+    or Python's: an OverflowError, a RecursionError) is named by its type, and its traceback
+    goes to the debug log."""
+    if isinstance(exc, WatcherError):
+        return one_line(str(exc))
+    log.debug("poll of %s failed unexpectedly", watch.key, exc_info=exc)
+    return one_line(f"unexpected {type(exc).__name__}: {exc}")
 
 
 def _platform_settings(config: Config) -> dict[str, object]:

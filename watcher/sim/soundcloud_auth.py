@@ -116,7 +116,9 @@ class TokenIssuer:
         self._refresh.add(refresh)
         return {
             "access_token": access,
-            "expires_in": int(self.lifetime),
+            # A whole number as the real endpoint sends it; anything else (Infinity) as is,
+            # for tests of a hostile answer.
+            "expires_in": int(self.lifetime) if self.lifetime.is_integer() else self.lifetime,
             "refresh_token": refresh,
             "scope": "",
             "token_type": "bearer",
