@@ -327,7 +327,8 @@ def deliveries(quick: bool) -> list[Figure]:
 
 def adversity_modes(quick: bool) -> list[Figure]:
     """7: requests a quiet poll of 2,000 follows costs, per simulator adversity mode."""
-    from bench.modes import MODES, measure_mode
+    from bench.modes import measure_mode
+    from watcher.sim.adversity import MODES
 
     follows, quiet_polls = (500, 2) if quick else (2_000, 5)
     # The honest floor: one profile, then full pages of 100 (the count says when to stop).
