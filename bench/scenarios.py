@@ -325,10 +325,52 @@ def deliveries(quick: bool) -> list[Figure]:
     ]
 
 
+def adversity_modes(quick: bool) -> list[Figure]:
+    """7: requests a quiet poll of 2,000 follows costs, per simulator adversity mode."""
+    from bench.modes import measure_mode
+    from watcher.sim.adversity import MODES
+
+    follows, quiet_polls = (500, 2) if quick else (2_000, 5)
+    # The honest floor: one profile, then full pages of 100 (the count says when to stop).
+    floor = 1 + -(-follows // 100)
+    figures = []
+    for mode in MODES:
+        cost = measure_mode(mode, follows, quiet_polls)
+        low, high = min(cost.quiet_requests), max(cost.quiet_requests)
+        note = f"{low}-{high}, baseline {cost.baseline_requests}"
+        if cost.events:
+            note += f", {cost.events} events"
+        if cost.failed:
+            note += f", {cost.failed} failed"
+        figures.append(
+            Figure(
+                7,
+                f"requests per quiet poll, {mode}, {follows:,} follows",
+                cost.mean,
+                "",
+                floor if mode == "honest" else None,
+                note=note,
+            )
+        )
+    distinct = measure_mode("honest", follows, quiet_polls, followers=lambda i: 7 * i + 3)
+    figures.append(
+        Figure(
+            7,
+            f"requests per quiet poll, honest, no tied counts, {follows:,} follows",
+            distinct.mean,
+            "",
+            floor,
+            note="counts 7i+3; the worlds above tie",
+        )
+    )
+    return figures
+
+
 SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     1: quiet_poll_30k,
     3: followers_1m,
     4: database_growth,
     5: fleet,
     6: deliveries,
+    7: adversity_modes,
 }
