@@ -118,7 +118,9 @@ class TokenIssuer:
             "access_token": access,
             # A whole number as the real endpoint sends it; anything else (Infinity) as is,
             # for tests of a hostile answer.
-            "expires_in": int(self.lifetime) if float(self.lifetime).is_integer() else self.lifetime,
+            "expires_in": int(self.lifetime)
+            if float(self.lifetime).is_integer()
+            else self.lifetime,
             "refresh_token": refresh,
             "scope": "",
             "token_type": "bearer",
