@@ -6,11 +6,13 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +239,59 @@ def test_sighup_applies_added_and_removed_watches_and_keeps_the_old_config_if_th
     summary = next(e for e in entries if e.get("account") == "scout" and e.get("outcome") == "ok")
     assert summary["size"] == 12 and summary["passes"] >= 1 and "duration_s" in summary
     assert summary["added"] == 0 and summary["removed"] == 0
+
+
+@contextmanager
+def write_locked(database: Path) -> Iterator[None]:
+    """Another process's writer (this test's own connection) holding the write lock."""
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("UPDATE watches SET size = size")
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def locked_failures(daemon: Running) -> int:
+    return sum(
+        1 for line in list(daemon.lines) if re.search(r"FAILED audius curator .*db is locked", line)
+    )
+
+
+def test_a_database_locked_by_another_process_blocks_neither_healthz_nor_a_stop(
+    world: tuple[AudiusSim, str], tmp_path: Path, running: Callable[..., Running]
+) -> None:
+    _, base_url = world
+    config = write_config(tmp_path, base_url, "curator")
+    # [defaults] timeout is also how long a lock is waited for before the poll fails
+    config.write_text(config.read_text().replace('timeout = "5s"', 'timeout = "2s"'))
+    daemon = running(config)
+    url = daemon.base_url()
+    database = tmp_path / "watcher.db"
+    wait_until(lambda: polls_of(database, "curator") >= 1, f"never polled:\n{daemon.stderr}")
+    with httpx.Client(base_url=url, timeout=2, trust_env=False) as http:
+        with write_locked(database):
+            started = time.monotonic()
+            health = http.get("/healthz")  # the client's timeout: an answer within 2 s
+            assert time.monotonic() - started < 2
+            assert health.status_code == 503
+            assert health.json() == {"status": "unavailable", "reason": "database locked"}
+            # a poll waits out the lock up to [defaults] timeout, then fails in one line
+            wait_until(lambda: locked_failures(daemon) >= 1, f"no failure:\n{daemon.stderr}")
+            polls = polls_of(database, "curator")
+
+        # released: polls record again, and the daemon is healthy
+        wait_until(lambda: polls_of(database, "curator") >= polls + 2, daemon.stderr)
+        wait_until(lambda: http.get("/healthz").status_code == 200, "still unhealthy")
+
+        with write_locked(database):
+            failures = locked_failures(daemon)
+            wait_until(lambda: locked_failures(daemon) > failures, daemon.stderr)
+            assert http.get("/healthz").status_code == 503
+            took = daemon.stop()  # while the next poll waits for the lock
+    assert daemon.process.returncode == 0, daemon.stderr
+    assert took < 10
+    assert "Traceback" not in daemon.stderr
+    assert "watcher stopped" in daemon.stderr

@@ -148,3 +148,32 @@ def test_sigterm_stops_once_with_exit_143_and_commits_nothing_in_flight(
         assert store.event_count() == 0 and store.watches()[0].size == 30
     finally:
         store.close()
+
+
+def test_once_on_a_database_another_process_keeps_locked_fails_in_one_line_within_its_timeout(
+    world: tuple[AudiusSim, str], tmp_path: Path
+) -> None:
+    _, base_url = world
+    config = write_config(tmp_path, base_url)
+    # [defaults] timeout bounds the wait for a lock too
+    config.write_text(config.read_text().replace("[defaults]\n", '[defaults]\ntimeout = "1s"\n'))
+    database = tmp_path / "watcher.db"
+    Store.open(database).close()
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("UPDATE watches SET size = size")
+    try:
+        started = time.monotonic()
+        result = watcher(config, "once")
+        took = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    locked = f"database {database} is locked by another process; try again later"
+    assert line == f"FAILED audius curator following: {locked}"
+    assert 1 <= took < 15  # waited its timeout (1 s) for the lock, not SQLite's 30 s
+
+    assert watcher(config, "once").returncode == 0  # released: the same command polls

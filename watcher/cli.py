@@ -63,9 +63,16 @@ def _config(config_path: str | None) -> Config:
 
 
 @contextmanager
-def _store(config: Config) -> Iterator[Store]:
-    """The database, open; SQLite's own errors become one line naming the file (exit 1)."""
-    store = Store.open(config.database_path)
+def _store(config: Config, *, on_loop: bool = False) -> Iterator[Store]:
+    """The database, open; SQLite's own errors become one line naming the file (exit 1).
+
+    `on_loop`: polls and deliveries use it from an event loop, so a lock held by another
+    process is waited out in short slices (never blocking the loop), for up to
+    `[defaults] timeout`; past that the command or the poll fails with one line."""
+    if on_loop:
+        store = Store.open(config.database_path, patience=config.defaults.timeout, sliced=True)
+    else:
+        store = Store.open(config.database_path)
     try:
         yield store
     except sqlite3.Error as exc:
@@ -97,7 +104,8 @@ def once(config_path: str | None, log_format: str | None) -> None:
     _require_watches(config)
     as_json = (log_format or config.log.format) == "json"
     logs.setup("json" if as_json else "text", "info" if as_json else "warning")
-    with _store(config) as store, progress.showing(sys.stderr) if not as_json else nullcontext():
+    showing = progress.showing(sys.stderr) if not as_json else nullcontext()
+    with _store(config, on_loop=True) as store, showing:
         reports, sent = asyncio.run(_until_sigterm(_poll_once(config, store)))
     for report in reports:
         if as_json:
@@ -208,7 +216,7 @@ def run(config_path: str | None, log_format: str | None) -> None:
     async def main() -> None:
         from watcher.sinks.dispatcher import Dispatcher
 
-        with _store(config) as store:
+        with _store(config, on_loop=True) as store:
             engine = Engine(config, store)
             dispatcher = Dispatcher(config, store)
             gc_tuning.settle()

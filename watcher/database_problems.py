@@ -22,6 +22,13 @@ _CONDITIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+def is_locked(exc: sqlite3.Error) -> bool:
+    """Another process holds the lock this statement needed (SQLITE_BUSY or SQLITE_LOCKED):
+    worth trying again, unlike every other condition here."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
 def describe(path: Path | str, exc: sqlite3.Error) -> str:
     """`database /x/watcher.db is locked by another process; try again later`."""
     text = str(exc).lower()

@@ -8,18 +8,23 @@ would not fix it, so it must not make a container orchestrator restart watcher.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from watcher.clock import parse_iso
+from watcher.database_problems import is_locked
 from watcher.durations import format_duration
 from watcher.store import Store, probe_writable
 
 HEARTBEAT_EVERY = 5.0  # seconds between scheduler heartbeats
 STALE_AFTER = 30.0  # a heartbeat older than this means the scheduler stopped running jobs
-PROBE_TIMEOUT = 2.0  # seconds the write probe waits for the database lock
+# Seconds the write probe waits for the database lock: /healthz must answer well within the
+# 2 s a health check typically allows, lock or not.
+PROBE_TIMEOUT = 0.5
+LOCKED = "database locked"
 
 
 class Health:
@@ -58,13 +63,16 @@ class Health:
         if age > self._stale_after:
             reason = f"scheduler stalled: no heartbeat for {age:.0f}s"
             return False, {"status": "unavailable", "reason": reason}
+        # In a thread: the probe waits for the lock, and the loop must not.
         problem = await asyncio.to_thread(probe_writable, self._path, PROBE_TIMEOUT)
         if problem is not None:
             return False, {"status": "unavailable", "reason": problem}
         keys = self._watch_keys()
-        failing = sum(
-            1 for row in self._store.watches() if row.key in keys and row.consecutive_failures
-        )
+        try:  # a WAL read waits for no writer; a lock taken since the probe answers "locked"
+            rows = self._store.watches()
+        except sqlite3.Error as exc:
+            return False, {"status": "unavailable", "reason": _reason(exc)}
+        failing = sum(1 for row in rows if row.key in keys and row.consecutive_failures)
         return True, {
             "status": "ok",
             "uptime_seconds": round(now - self._started, 1),
@@ -72,6 +80,10 @@ class Health:
             "watches": len(keys),
             "failing_watches": failing,
         }
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    return LOCKED if is_locked(exc) else f"database not readable: {exc}"
 
 
 def summary_line(store: Store, watch_keys: Collection[str], now: datetime) -> str:

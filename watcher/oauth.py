@@ -31,6 +31,7 @@ from watcher.clock import Clock, iso, parse_iso
 from watcher.direct_http import Requester
 from watcher.errors import PlatformError
 from watcher.http import HttpStatusError, request_json
+from watcher.lock_wait import patiently
 from watcher.retry import RetryPolicy, Sleep
 from watcher.store import Store, StoredToken
 
@@ -172,18 +173,29 @@ class TokenKeeper:
         """Fetch the next token under the lease, or wait for the process holding it."""
         for _ in range(self._max_waits):
             now = self._clock.now()
-            if self._store.claim_token_lease(
-                self.platform, self._holder, iso(now), iso(now + self._lease)
-            ):
+            # Each write waits out another process's lock off the loop (see lock_wait.py).
+            claimed = await patiently(
+                self._store,
+                self._store.claim_token_lease,
+                self.platform,
+                self._holder,
+                iso(now),
+                iso(now + self._lease),
+            )
+            if claimed:
                 try:
                     stored = self._store.token(self.platform)
                     if stored is not None and self._usable(stored, rejected):
                         return stored  # another process saved one since we looked
                     token = await self._grant(stored)
-                    self._store.save_token(self.platform, token, self._holder)
+                    await patiently(
+                        self._store, self._store.save_token, self.platform, token, self._holder
+                    )
                     return token
                 finally:
-                    self._store.release_token_lease(self.platform, self._holder)
+                    await patiently(
+                        self._store, self._store.release_token_lease, self.platform, self._holder
+                    )
             await self._sleep(self._wait_interval)
             stored = self._store.token(self.platform)
             if stored is not None and self._usable(stored, rejected):

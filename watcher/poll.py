@@ -20,6 +20,7 @@ from watcher.connections import Connections
 from watcher.direct_http import DirectClient, open_client
 from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
 from watcher.events import Event
+from watcher.lock_wait import patiently
 from watcher.platforms import registry
 from watcher.platforms.base import Listing, Platform, Profile
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
@@ -204,11 +205,18 @@ class Engine:
         """Poll under the watch's lease; skip the watch while another process holds it."""
         started = self.clock.now()
         clock_start = time.monotonic()
-        row = self.store.ensure_watch(
-            watch.key, watch.platform, watch.account, watch.relation, iso(started)
+        # Each write waits out another process's lock off the loop (see lock_wait.py).
+        row = await patiently(
+            self.store,
+            self.store.ensure_watch,
+            watch.key,
+            watch.platform,
+            watch.account,
+            watch.relation,
+            iso(started),
         )
         lease = PollLease(self.store, row.id, self.holder, self.clock, self._lease_duration)
-        busy = lease.claim()
+        busy = await patiently(self.store, lease.claim)
         if busy is not None:
             return PollReport(watch, ok=True, skipped=busy, duration=time.monotonic() - clock_start)
         members: ScratchMembers | None = None
@@ -259,12 +267,14 @@ class Engine:
                 )
         except Exception as exc:  # whatever it is, it is this watch's failed poll, not a crash
             reason = failure_reason(exc, watch)
-            return self._failed(watch, row, started, clock_start, reason, lease)
+            return await self._failed(watch, row, started, clock_start, reason, lease)
         finished = self.clock.now()
         events = self._events(watch, account, changes)
         duration = time.monotonic() - clock_start
         size = len(members)
-        committed = self.store.commit_poll(
+        committed = await patiently(
+            self.store,
+            self.store.commit_poll,
             platform.name,
             PollOutcome(
                 watch_id=row.id,
@@ -377,7 +387,7 @@ class Engine:
                 return True
         return False
 
-    def _failed(
+    async def _failed(
         self,
         watch: Watch,
         row: WatchRow,
@@ -391,7 +401,9 @@ class Engine:
         failed_at = self.clock.now()
         alert_after = self.config.defaults.alert_after
         failures = row.consecutive_failures + 1
-        recorded = self.store.record_failure(
+        recorded = await patiently(
+            self.store,
+            self.store.record_failure,
             row.id,
             iso(started),
             iso(failed_at),
@@ -445,7 +457,7 @@ class Engine:
         """The watched account's current profile; a gone or deactivated one fails the poll."""
         if row.account_id is None:
             account = await platform.resolve(row.account)
-            self.store.set_account_id(row.id, account.id)
+            await patiently(self.store, self.store.set_account_id, row.id, account.id)
         else:
             found = await platform.profile(row.account_id)
             if found is None:

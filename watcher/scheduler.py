@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher import metrics
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import Config, Watch
-from watcher.errors import ConfigError, WatcherError
+from watcher.errors import ConfigError, DatabaseProblem, WatcherError
 from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
 from watcher.next_poll import NextPoll
@@ -225,7 +225,9 @@ class Daemon:
             self._wake.clear()
             try:
                 dispatcher.start(report, self._stop.is_set, on_lane_end=self._lane_ended)
-            except Exception:  # a bug or a locked database must not end delivery for good
+            except (sqlite3.Error, DatabaseProblem) as exc:  # locked: the next round retries
+                log.warning("dispatching deliveries waits for the database: %s", one_line(str(exc)))
+            except Exception:  # a bug must not end delivery for good
                 log.exception("dispatching deliveries failed; trying again soon")
             await self._wait_for_work(dispatcher)
 
@@ -252,7 +254,10 @@ class Daemon:
         while True:
             self._lane_done.clear()
             timeout = DISPATCH_IDLE
-            due = dispatcher.next_due()
+            try:
+                due = dispatcher.next_due()
+            except sqlite3.Error:  # a locked database: look again after the idle wait
+                due = None
             if due is not None:
                 until = (due - dispatcher.clock.now()).total_seconds()
                 timeout = min(max(until, 0.5), DISPATCH_IDLE)
@@ -279,7 +284,12 @@ class Daemon:
     def _add_job(self, scheduler: AsyncIOScheduler, watch: Watch, now: datetime) -> None:
         store = self.engine.store
         # The row exists from now on, so the plan of a watch never polled can be stored too.
-        store.ensure_watch(watch.key, watch.platform, watch.account, watch.relation, iso(now))
+        # While another process locks the database the watch's first poll creates it instead:
+        # waiting here would stall the loop (this runs from a signal handler too).
+        try:
+            store.ensure_watch(watch.key, watch.platform, watch.account, watch.relation, iso(now))
+        except sqlite3.Error as exc:
+            log.warning("could not record watch %s yet: %s", watch.key, exc)
         scheduler.add_job(
             self._poll_job,
             trigger_of(self.config, watch),

@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ _PROFILE_COLUMNS = (
     "id, handle, name, url, follower_count, following_count, is_verified, deactivated"
 )
 DELIVERY_COUNTS = ("pending", "retrying", "dead", "delivered")
+_WAL_RETRY_PAUSE = 0.02
 
 
 def _script(db: sqlite_utils.Database, sql: str) -> None:
@@ -390,6 +392,21 @@ class PollOutcome:
     lease: LeaseCheck | None = None
 
 
+def _enter_wal(conn: sqlite3.Connection, patience: float) -> None:
+    """`PRAGMA journal_mode=WAL`, retried: while another process creates the same database
+    and switches it to WAL, SQLite answers "locked" at once instead of calling its busy
+    handler, so the connection's timeout alone does not cover it."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not database_problems.is_locked(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(_WAL_RETRY_PAUSE)
+
+
 def _create_private(path: Path) -> None:
     """A new database file is readable by its owner only: it holds tokens and the watch list.
     (SQLite gives its -wal and -shm files the database file's mode.)"""
@@ -401,12 +418,29 @@ def _create_private(path: Path) -> None:
         raise DatabaseProblem(f"database {path} cannot be created: {exc.strerror}") from None
 
 
+# How long a lock held by another process is waited for, unless the caller says otherwise.
+PATIENCE = 30.0
+# On an event loop, SQLite itself waits at most this long for a lock before answering
+# "locked"; the rest of the wait is `lock_wait.patiently`'s, in asyncio sleeps.
+LOCK_SLICE = 0.05
+
+
 class Store:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, *, path: Path | str = "", patience: float = PATIENCE
+    ) -> None:
         self.db = db
+        self.path = path  # named by the one line a locked or damaged database becomes
+        self.patience = patience  # seconds a lock held by another process is waited for
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
+    def open(cls, path: Path | str, *, patience: float = PATIENCE, sliced: bool = False) -> Store:
+        """Open (creating and migrating as needed), waiting up to `patience` for locks.
+
+        `sliced`: the connection is used from an event loop, so each statement waits at
+        most LOCK_SLICE for a lock; callers on the loop wait out the rest of `patience`
+        with `lock_wait.patiently`, which keeps the loop free meanwhile.
+        """
         path = Path(path)
         # The folder is the user's to make: a typo in `database` must not grow a new tree.
         if str(path) != ":memory:" and not path.parent.is_dir():
@@ -414,8 +448,8 @@ class Store:
         try:
             if str(path) != ":memory:":
                 _create_private(path)
-            conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = sqlite3.connect(str(path), timeout=patience, isolation_level=None)
+            _enter_wal(conn, patience)
             # WAL + NORMAL is durable across process crashes; only an OS crash may lose
             # the last transaction, which then simply re-polls.
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -425,9 +459,11 @@ class Store:
             conn.execute("PRAGMA temp.journal_mode=OFF")
         except sqlite3.Error as exc:
             raise database_problems.problem(path, exc) from None
-        store = cls(sqlite_utils.Database(conn))
+        store = cls(sqlite_utils.Database(conn), path=path, patience=patience)
         try:
             store.migrate()
+            if sliced:
+                conn.execute(f"PRAGMA busy_timeout = {int(LOCK_SLICE * 1000)}")
         except sqlite3.Error as exc:
             conn.close()
             raise database_problems.problem(path, exc) from None
@@ -1301,6 +1337,9 @@ def probe_writable(path: str, timeout: float = 2.0) -> str | None:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("ROLLBACK")
     except sqlite3.Error as exc:
+        # Locked is passing (another process writes); the rest needs someone to act.
+        if database_problems.is_locked(exc):
+            return "database locked"
         return f"database not writable: {exc}"
     finally:
         conn.close()

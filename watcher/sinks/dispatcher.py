@@ -44,6 +44,7 @@ from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import AppriseNotifier, Config, WebhookNotifier
 from watcher.direct_http import DirectClient, open_client
 from watcher.events import Event
+from watcher.lock_wait import patiently
 from watcher.retry import DeliverySchedule
 from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
 from watcher.sinks.base import SendResult, one_line
@@ -155,11 +156,14 @@ class _Marks:
         self._timer: asyncio.TimerHandle | None = None
 
     def add(self, ids: tuple[int, ...], record: AttemptRecord) -> None:
+        """Wait with the others; once `full`, the caller flushes (waiting out any lock)."""
         self.waiting.append((ids, record))
-        if len(self.waiting) >= self.limit:
-            self.flush()
-        elif self._timer is None:
+        if not self.full and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.seconds, self._on_timer)
+
+    @property
+    def full(self) -> bool:
+        return len(self.waiting) >= self.limit
 
     def flush(self, ids: tuple[int, ...] = (), record: AttemptRecord | None = None) -> None:
         """Commit the waiting marks and then, in the same transaction, `record` for `ids`."""
@@ -321,7 +325,9 @@ class Dispatcher:
         """One notifier's due rows, page by page, in order, one send at a time."""
         behind: Outcome | None = None  # a failure the rest of its rows wait behind (or die of)
         while not should_stop():
-            self._marks.flush()  # rows sent but not yet marked would still look due
+            # Rows sent but not yet marked would still look due. Each write here waits out
+            # another process's lock off the loop (see lock_wait.py).
+            await patiently(self.store, self._marks.flush)
             due = self.store.due_deliveries(iso(self.clock.now()), notifier=name)
             rows = [row for row in due if row.id not in seen]
             if not rows:
@@ -330,28 +336,29 @@ class Dispatcher:
             problem = self._unsendable(name, self.store.disabled_notifiers())
             for send in self._group(rows):
                 if should_stop():
-                    self._marks.flush()
+                    await patiently(self.store, self._marks.flush)
                     return
                 if problem is not None:
-                    self.store.bury(send.ids, problem)
+                    await patiently(self.store, self.store.bury, send.ids, problem)
                     report.add(Outcome(name, send.ids, DEAD, problem, source=_source(send.rows)))
                 elif behind is not None:
-                    report.add(self._settle_behind(send, behind))
+                    report.add(await self._settle_behind(send, behind))
                 else:
                     outcome, down = await self._attempt(send)
                     report.add(outcome)
                     if outcome.disabled or (down and outcome.next_attempt_at is not None):
                         behind = outcome
 
-    def _settle_behind(self, send: _Send, failed: Outcome) -> Outcome:
+    async def _settle_behind(self, send: _Send, failed: Outcome) -> Outcome:
         """A row not attempted: dead if its notifier was just disabled, else postponed to the
         retry of the failure just before it (the receiver is down; this is no attempt)."""
         if failed.disabled:
-            self.store.bury(send.ids, failed.error or "notifier disabled")
+            error = failed.error or "notifier disabled"
+            await patiently(self.store, self.store.bury, send.ids, error)
             return Outcome(send.notifier, send.ids, DEAD, failed.error, source=_source(send.rows))
         assert failed.next_attempt_at is not None
         note = f"{send.notifier} failed just before ({failed.error})"
-        self.store.postpone(send.ids, failed.next_attempt_at)
+        await patiently(self.store, self.store.postpone, send.ids, failed.next_attempt_at)
         return Outcome(
             send.notifier,
             send.ids,
@@ -399,10 +406,15 @@ class Dispatcher:
         record, outcome = self._decide(send, result, done, now)
         if result.ok and isinstance(notifier, WebhookNotifier):
             self._marks.add(outcome.ids, record)  # committed with the next batch
-        else:
-            self._marks.flush(outcome.ids, record)  # the successes before it first
+            if self._marks.full:
+                await patiently(self.store, self._marks.flush)
+        else:  # the successes before it first
+            await patiently(self.store, self._marks.flush, outcome.ids, record)
         if outcome.disabled:
-            self.store.disable_notifier(send.notifier, iso(now), result.error or "HTTP 410 Gone")
+            reason = result.error or "HTTP 410 Gone"
+            await patiently(
+                self.store, self.store.disable_notifier, send.notifier, iso(now), reason
+            )
         return outcome, result.retryable and not reached_some
 
     async def _send_webhook(
