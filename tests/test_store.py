@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from watcher.errors import ConfigError, DatabaseProblem
+from watcher.errors import DatabaseProblem
 from watcher.events import Event
 from watcher.platforms.base import Profile
 from watcher.store import MIGRATIONS, PENDING, PRESENT, PollOutcome, Store
@@ -53,7 +53,7 @@ def test_a_database_from_a_newer_watcher_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "w.db")
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     conn.close()
-    with pytest.raises(ConfigError, match="newer than this watcher knows"):
+    with pytest.raises(DatabaseProblem, match="newer than this watcher knows"):
         Store.open(tmp_path / "w.db")
 
 

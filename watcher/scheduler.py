@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher import metrics
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import Config, Watch
-from watcher.errors import ConfigError, DatabaseProblem, WatcherError
+from watcher.errors import DatabaseProblem, WatcherError
 from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
 from watcher.next_poll import NextPoll
@@ -360,7 +360,7 @@ class Daemon:
             return
         try:
             new = self._load_config()
-        except ConfigError as exc:
+        except Exception as exc:  # ours (ConfigError) or not: nothing of it is applied
             metrics.config_reloaded(ok=False)
             log.error("config reload rejected, keeping the running config: %s", exc)
             return

@@ -505,7 +505,7 @@ class Store:
     def migrate(self) -> None:
         current = self.version
         if current > len(MIGRATIONS):
-            raise ConfigError(
+            raise DatabaseProblem(
                 f"database: schema version {current} is newer than this watcher knows "
                 f"({len(MIGRATIONS)}); upgrade watcher"
             )
