@@ -5,11 +5,9 @@ Errors a user can cause are one line on stderr and an exit code, never a traceba
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import signal
-import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, nullcontext
@@ -18,17 +16,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from watcher import __version__, database_problems, gc_tuning, health, logs, progress
+from watcher import __version__, logs
 from watcher.clock import SystemClock, iso, parse_iso
-from watcher.config import EVENT_TYPES, Config, Watch, load
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError, WatcherError
-from watcher.poll import Engine
 from watcher.printable import json_line, printable
-from watcher.store import Store
 
+# A command imports what it uses, when it runs: `--version`, `events`, `status` and
+# `deliveries` start without aiohttp, Apprise, APScheduler or even asyncio.
 if TYPE_CHECKING:
+    from watcher.config import Config, Watch
     from watcher.sinks.dispatcher import DispatchReport
+    from watcher.store import Store
+
+# The event types `--type` accepts (config.EVENT_TYPES, without importing pydantic for it).
+EVENT_TYPES = ("following.added", "following.removed", "follower.added", "follower.removed")
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -57,6 +59,8 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _config(config_path: str | None) -> Config:
+    from watcher.config import load
+
     ctx = click.get_current_context()
     root = ctx.find_root().obj or {}
     return load(config_path or root.get("config_path"))
@@ -64,6 +68,11 @@ def _config(config_path: str | None) -> Config:
 
 @contextmanager
 def _store(config: Config, *, on_loop: bool = False) -> Iterator[Store]:
+    import sqlite3
+
+    from watcher import database_problems
+    from watcher.store import Store
+
     """The database, open; SQLite's own errors become one line naming the file (exit 1).
 
     `on_loop`: polls and deliveries use it from an event loop, so a lock held by another
@@ -100,6 +109,10 @@ def log_format_option(func: F) -> F:
 @log_format_option
 def once(config_path: str | None, log_format: str | None) -> None:
     """Poll every watch once and exit (0: all clean, 1: some failed, 2: config error)."""
+    import asyncio
+
+    from watcher import progress
+
     config = _config(config_path)
     _require_watches(config)
     as_json = (log_format or config.log.format) == "json"
@@ -126,6 +139,8 @@ class Terminated(Exception):
 
 
 async def _until_sigterm(work: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     """`work`, cancelled by SIGTERM like Ctrl-C cancels it: a poll in flight commits nothing
     (its transaction never begins), and the command says so in one line."""
     loop = asyncio.get_running_loop()
@@ -180,6 +195,8 @@ def _log_report(report: Any) -> None:
 
 async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchReport]:
     """Poll every watch, then send every delivery that is due (these polls' and retries)."""
+    from watcher import gc_tuning
+    from watcher.poll import Engine
     from watcher.sinks.dispatcher import Dispatcher
 
     engine = Engine(config, store)
@@ -203,7 +220,11 @@ def run(config_path: str | None, log_format: str | None) -> None:
 
     Exit 1 at once when another daemon holds the database or `[http] listen` cannot be bound.
     """
+    import asyncio
+
+    from watcher import gc_tuning
     from watcher.daemon_lock import DaemonLock, DatabaseInUse
+    from watcher.poll import Engine
     from watcher.scheduler import CannotListen, Daemon
 
     config = _config(config_path)
@@ -327,6 +348,8 @@ def status(config_path: str | None, as_json: bool) -> None:
     with _store(config) as store:
         rows = [_status_row(config, store, watch, now, daemon_running) for watch in config.watch]
         keys = {watch.key for watch in config.watch}
+        from watcher import health
+
         click.echo(health.summary_line(store, keys, now), err=True)
         notifiers = _notifier_rows(config, store)
     if as_json:
@@ -494,7 +517,7 @@ def _print_notifiers(rows: list[dict[str, Any]]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one delivery per line.")
 def deliveries(config_path: str | None, show: str | None, limit: int, as_json: bool) -> None:
     """The outbox, oldest first: status, attempts, last error, next attempt."""
-    from watcher.sinks.dispatcher import describe
+    from watcher.sinks.labels import describe
 
     config = _config(config_path)
     with _store(config) as store:
@@ -555,6 +578,8 @@ def redeliver(config_path: str | None, ids: tuple[int, ...], all_dead: bool) -> 
 @click.argument("name")
 def notify_test(config_path: str | None, name: str) -> None:
     """Send a test message through notifier NAME now; print each URL's outcome."""
+    import asyncio
+
     from watcher.sinks.probe import probe
 
     config = _config(config_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -42,16 +43,17 @@ def register(name: str) -> Callable[[Factory], Factory]:
     return decorate
 
 
-def _load_builtin() -> None:
-    # Importing the modules registers them; kept lazy so config validation stays cheap.
-    from watcher.platforms import audius, soundcloud  # noqa: F401
+# The built-in platforms and the module that registers each. Known by name without importing
+# them (their HTTP stack is the heaviest import watcher has): config validation and the
+# reading commands stay cheap; a module is imported when its first client is made.
+BUILTIN = {"audius": "watcher.platforms.audius", "soundcloud": "watcher.platforms.soundcloud"}
 
 
 def names() -> list[str]:
-    _load_builtin()
-    return sorted(_FACTORIES)
+    return sorted(set(BUILTIN) | set(_FACTORIES))
 
 
 def create(name: str, context: PlatformContext) -> Platform:
-    _load_builtin()
+    if name not in _FACTORIES and name in BUILTIN:
+        importlib.import_module(BUILTIN[name])  # importing it registers its factory
     return _FACTORIES[name](context)

@@ -31,13 +31,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import json
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from watcher.alerts import Alert
 from watcher.clock import Clock, SystemClock, iso, parse_iso
@@ -49,6 +46,7 @@ from watcher.retry import DeliverySchedule
 from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
 from watcher.sinks.base import SendResult, one_line
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
+from watcher.sinks.labels import LabelSource, label_of, source_of
 from watcher.sinks.message import (
     alert_body,
     alert_title,
@@ -61,7 +59,6 @@ from watcher.sinks.webhook import USER_AGENT, send_webhook
 from watcher.store import AttemptRecord, DeliveryRow, Store
 
 DELIVERED, RETRYING, DEAD, POSTPONED = "delivered", "retrying", "dead", "postponed"
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Successful webhook sends marked per transaction, at most; and the longest a mark waits.
 MARK_BATCH = 50
 MARK_SECONDS = 0.5
@@ -71,7 +68,6 @@ log = logging.getLogger("watcher")
 
 # What a send's label is made from: the rows' kind, first event id and bodies. Only strings,
 # so the garbage collector stops tracking it: a report of 10,000 sends stays cheap to keep.
-_LabelSource = tuple[str, str | None, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +80,12 @@ class Outcome:
     error: str | None = None
     next_attempt_at: str | None = None
     disabled: bool = False  # this answer (410 Gone) disabled the notifier
-    source: _LabelSource = field(default=("event", None, ()), repr=False, compare=False)
+    source: LabelSource = field(default=("event", None, ()), repr=False, compare=False)
 
     @property
     def what(self) -> str:
         """The send's label (`following.added @handle`), built only when someone reads it."""
-        return _label(*self.source)
+        return label_of(*self.source)
 
     def line(self) -> str:
         """The one line a human reads for this send."""
@@ -340,7 +336,7 @@ class Dispatcher:
                     return
                 if problem is not None:
                     await patiently(self.store, self.store.bury, send.ids, problem)
-                    report.add(Outcome(name, send.ids, DEAD, problem, source=_source(send.rows)))
+                    report.add(Outcome(name, send.ids, DEAD, problem, source=source_of(send.rows)))
                 elif behind is not None:
                     report.add(await self._settle_behind(send, behind))
                 else:
@@ -355,7 +351,7 @@ class Dispatcher:
         if failed.disabled:
             error = failed.error or "notifier disabled"
             await patiently(self.store, self.store.bury, send.ids, error)
-            return Outcome(send.notifier, send.ids, DEAD, failed.error, source=_source(send.rows))
+            return Outcome(send.notifier, send.ids, DEAD, failed.error, source=source_of(send.rows))
         assert failed.next_attempt_at is not None
         note = f"{send.notifier} failed just before ({failed.error})"
         await patiently(self.store, self.store.postpone, send.ids, failed.next_attempt_at)
@@ -365,7 +361,7 @@ class Dispatcher:
             POSTPONED,
             one_line(note),
             failed.next_attempt_at,
-            source=_source(send.rows),
+            source=source_of(send.rows),
         )
 
     def _group(self, rows: list[DeliveryRow]) -> list[_Send]:
@@ -466,7 +462,7 @@ class Dispatcher:
         self, send: _Send, result: SendResult, done: list[str], now: datetime
     ) -> tuple[AttemptRecord, Outcome]:
         """Delivered, retry later (on the schedule, never before Retry-After) or dead."""
-        ids, source = send.ids, _source(send.rows)
+        ids, source = send.ids, source_of(send.rows)
         if result.ok:
             record = AttemptRecord(DELIVERED, self._iso(now), result.status, None, None, done)
             return record, Outcome(send.notifier, ids, DELIVERED, source=source)
@@ -520,27 +516,3 @@ def _message(notifier: AppriseNotifier, rows: list[DeliveryRow], fmt: str) -> tu
     if not notifier.digest:
         return event_title(events[0], fmt), event_body(events[0], fmt)
     return digest_title(events, fmt), digest_body(events, fmt)
-
-
-def describe(rows: Sequence[DeliveryRow]) -> str:
-    """A short label for one send: `following.added @handle`, `3 events of @account`."""
-    return _label(*_source(rows))
-
-
-def _source(rows: Sequence[DeliveryRow]) -> _LabelSource:
-    return rows[0].kind, rows[0].event_id, tuple(row.body for row in rows)
-
-
-def _label(kind: str, event_id: str | None, bodies: tuple[str, ...]) -> str:
-    try:
-        envelopes: list[dict[str, Any]] = [json.loads(body) for body in bodies]
-        data = envelopes[0]["data"]
-        if len(envelopes) > 1:
-            label = f"{len(envelopes)} events of @{data['account']['handle']}"
-        elif kind == "alert":
-            label = f"{envelopes[0]['type']} @{data['account']['handle']}"
-        else:
-            label = f"{envelopes[0]['type']} @{data['target']['handle']}"
-    except (IndexError, KeyError, TypeError, ValueError):
-        label = f"{kind} {event_id or ''}".strip()
-    return one_line(_BIDI.sub("", label), 120)

@@ -1,0 +1,41 @@
+"""Short labels for outbox sends (`following.added @handle`, `3 events of @account`), shared
+by the dispatcher's report lines and `watcher deliveries`, which must not import the sending
+machinery to print them."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from watcher.sinks.base import one_line
+from watcher.store import DeliveryRow
+
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What a label is made of: the row kind, its event id, the bodies of the send.
+LabelSource = tuple[str, str | None, tuple[str, ...]]
+
+
+def describe(rows: Sequence[DeliveryRow]) -> str:
+    """A short label for one send: `following.added @handle`, `3 events of @account`."""
+    return label_of(*source_of(rows))
+
+
+def source_of(rows: Sequence[DeliveryRow]) -> LabelSource:
+    return rows[0].kind, rows[0].event_id, tuple(row.body for row in rows)
+
+
+def label_of(kind: str, event_id: str | None, bodies: tuple[str, ...]) -> str:
+    try:
+        envelopes: list[dict[str, Any]] = [json.loads(body) for body in bodies]
+        data = envelopes[0]["data"]
+        if len(envelopes) > 1:
+            label = f"{len(envelopes)} events of @{data['account']['handle']}"
+        elif kind == "alert":
+            label = f"{envelopes[0]['type']} @{data['account']['handle']}"
+        else:
+            label = f"{envelopes[0]['type']} @{data['target']['handle']}"
+    except (IndexError, KeyError, TypeError, ValueError):
+        label = f"{kind} {event_id or ''}".strip()
+    return one_line(_BIDI.sub("", label), 120)
