@@ -366,6 +366,13 @@ def adversity_modes(quick: bool) -> list[Figure]:
     return figures
 
 
+def startup(quick: bool) -> list[Figure]:
+    """8: start-up: `--version` and a whole-process quiet poll, against their floors."""
+    from bench.startup import startup as measure
+
+    return measure(quick)
+
+
 SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     1: quiet_poll_30k,
     3: followers_1m,
@@ -373,4 +380,5 @@ SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     5: fleet,
     6: deliveries,
     7: adversity_modes,
+    8: startup,
 }
