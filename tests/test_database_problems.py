@@ -16,21 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import run_watcher
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def watcher(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "watcher", *args, "--config", str(config)],
-        cwd=config.parent,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.fixture
@@ -81,7 +71,7 @@ def test_a_file_that_is_not_a_database_is_one_line_and_exit_1(
     config = write_config(tmp_path, world[1])
     (tmp_path / "watcher.db").write_bytes(b"these are not the pages you are looking for\n" * 200)
     for command in ("status", "once", "events"):
-        result = watcher(config, command)
+        result = run_watcher(config, command)
         assert result.returncode == 1, result.stderr
         lines = result.stderr.splitlines()
         assert lines == [
@@ -94,7 +84,7 @@ def test_a_damaged_page_is_one_line_naming_the_file_and_exit_1(
     world: tuple[AudiusSim, str], tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, world[1])
-    assert watcher(config, "once").returncode == 0
+    assert run_watcher(config, "once").returncode == 0
     database = tmp_path / "watcher.db"
     with sqlite3.connect(database) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -106,7 +96,7 @@ def test_a_damaged_page_is_one_line_naming_the_file_and_exit_1(
         data[page * page_size + 8 : page * page_size + 64] = b"\xa5" * 56
     database.write_bytes(bytes(data))
     for command in ("status", "events"):
-        result = watcher(config, command)
+        result = run_watcher(config, command)
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr
         assert result.stderr.splitlines() == [
@@ -119,7 +109,7 @@ def test_sigterm_stops_once_with_exit_143_and_commits_nothing_in_flight(
 ) -> None:
     sim, base_url = world
     config = write_config(tmp_path, base_url)
-    assert watcher(config, "once").returncode == 0
+    assert run_watcher(config, "once").returncode == 0
     curator = sim.id_of("curator")
     sim.follow(curator, sim.add_user("newcomer"))
     seen = sim.request_count
@@ -164,7 +154,7 @@ def test_once_on_a_database_another_process_keeps_locked_fails_in_one_line_withi
     holder.execute("UPDATE watches SET size = size")
     try:
         started = time.monotonic()
-        result = watcher(config, "once")
+        result = run_watcher(config, "once")
         took = time.monotonic() - started
     finally:
         holder.execute("ROLLBACK")
@@ -176,4 +166,4 @@ def test_once_on_a_database_another_process_keeps_locked_fails_in_one_line_withi
     assert line == f"FAILED audius curator following: {locked}"
     assert 1 <= took < 15  # waited its timeout (1 s) for the lock, not SQLite's 30 s
 
-    assert watcher(config, "once").returncode == 0  # released: the same command polls
+    assert run_watcher(config, "once").returncode == 0  # released: the same command polls

@@ -4,11 +4,10 @@ them shows up in any output stream, log format, the database file or any deliver
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.commands import run_watcher
 from tests.receiver import Receiver
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
@@ -24,19 +23,8 @@ SECRETS = (API_KEY, CLIENT_ID, CLIENT_SECRET, HOOK_KEY, ECHO_KEY, APPRISE_PASSWO
 
 
 def run_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "watcher", *args, "--config", str(config)],
-        cwd=config.parent,
-        env={
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "AUDIUS_API_KEY": API_KEY,
-            "SOUNDCLOUD_CLIENT_SECRET": CLIENT_SECRET,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    secrets = {"AUDIUS_API_KEY": API_KEY, "SOUNDCLOUD_CLIENT_SECRET": CLIENT_SECRET}
+    return run_watcher(config, *args, env=secrets)
 
 
 def leaked(text: str | bytes) -> list[str]:

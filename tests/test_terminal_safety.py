@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.commands import run_watcher
 from watcher import logs
 from watcher.printable import json_line, printable
 from watcher.sim.audius import AudiusSim
@@ -28,17 +26,6 @@ def own_handler() -> Iterator[None]:
     yield
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if h.get_name() != "watcher"]
-
-
-def run_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "watcher", *args, "--config", str(config)],
-        cwd=config.parent,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def assert_inert(text: str) -> None:
@@ -67,13 +54,13 @@ def test_hostile_names_and_error_bodies_stay_one_inert_line_in_once(tmp_path: Pa
             '[[watch]]\nplatform = "audius"\naccount = "curator"\nrelation = "followers"\n',
             encoding="utf-8",
         )
-        assert run_cli(config, "once").returncode == 0  # the baselines
+        assert run_watcher(config, "once").returncode == 0  # the baselines
         sim.follow(curator, sim.add_user(HOSTILE_HANDLE, name=HOSTILE_NAME))
         hostile_error = json.dumps({"error": "nope\n\x1b[2JFAILED forged\x1b]0;t\x07"})
         sim.faults.add("/followers", status=400, body=hostile_error, times=None)
-        once = run_cli(config, "once")
-        events = run_cli(config, "events")
-        status = run_cli(config, "status")
+        once = run_watcher(config, "once")
+        events = run_watcher(config, "events")
+        status = run_watcher(config, "status")
     assert once.returncode == 1
     out_lines, err_lines = once.stdout.splitlines(), once.stderr.splitlines()
     assert out_lines[0].startswith("ok audius curator following")
