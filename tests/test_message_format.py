@@ -423,3 +423,12 @@ def test_split_refuses_a_limit_too_small_for_the_title() -> None:
 
     with pytest.raises(ValueError, match="cannot hold"):
         split_message(title, body, len(title) + 20)
+
+
+def test_profile_links_use_the_hosts_each_platform_declares() -> None:
+    from watcher.platforms import audius, registry, soundcloud
+
+    assert registry.profile_hosts("audius") == frozenset(audius.PROFILE_HOSTS)
+    assert registry.profile_hosts("soundcloud") == frozenset(soundcloud.PROFILE_HOSTS)
+    assert "www.audius.co" in registry.profile_hosts("audius")  # the message list lacked it
+    assert registry.profile_hosts("myspace") == frozenset()

@@ -57,3 +57,12 @@ def create(name: str, context: PlatformContext) -> Platform:
     if name not in _FACTORIES and name in BUILTIN:
         importlib.import_module(BUILTIN[name])  # importing it registers its factory
     return _FACTORIES[name](context)
+
+
+def profile_hosts(name: str) -> frozenset[str]:
+    """The hosts of `name`'s profile pages, as its module declares them (`PROFILE_HOSTS`);
+    empty for a platform watcher does not know."""
+    if name not in BUILTIN:
+        return frozenset()
+    module = importlib.import_module(BUILTIN[name])
+    return frozenset(getattr(module, "PROFILE_HOSTS", ()))

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from watcher.alerts import FAILING, Alert
 from watcher.events import Event
+from watcher.platforms import registry
 from watcher.platforms.base import Profile
 
 Format = Literal["markdown", "html", "text"]
@@ -29,12 +30,6 @@ ZWSP = "\u200b"
 NAME_MAX = 80
 HANDLE_MAX = 60
 URL_MAX = 400
-
-# Hosts that serve each platform's profile pages; a profile URL elsewhere is not linked.
-PROFILE_HOSTS: dict[str, frozenset[str]] = {
-    "audius": frozenset({"audius.co"}),
-    "soundcloud": frozenset({"soundcloud.com", "m.soundcloud.com"}),
-}
 
 # Bidi embeddings, overrides, isolates and marks, plus the BOM: invisible, and able to make
 # the rest of a line read backwards.
@@ -121,8 +116,8 @@ def profile_url(platform: str, profile: Profile) -> str | None:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or "@" in parts.netloc or not _HOST.match(host):
         return None
-    known = PROFILE_HOSTS.get(platform)
-    if known is not None and host not in known:
+    known = registry.profile_hosts(platform)  # each platform declares its own
+    if known and host not in known:
         return None
     path = quote(unquote(parts.path), safe="/-_.~")
     url = f"{parts.scheme}://{host}{f':{port}' if port else ''}{path}"
