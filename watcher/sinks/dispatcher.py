@@ -148,10 +148,10 @@ class _Marks:
     next one; if none comes (the process dies) those rows are sent again: at least once.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, seconds: float = MARK_SECONDS) -> None:
         self.store = store
         self.limit = MARK_BATCH
-        self.seconds = MARK_SECONDS
+        self.seconds = seconds
         self.waiting: list[tuple[tuple[int, ...], AttemptRecord]] = []
         self._timer: asyncio.TimerHandle | None = None
 
@@ -203,6 +203,7 @@ class Dispatcher:
         schedule: DeliverySchedule | None = None,
         http: DirectClient | None = None,
         throttle: bool | None = None,
+        mark_seconds: float = MARK_SECONDS,
     ) -> None:
         self.config = config
         self.store = store
@@ -213,7 +214,7 @@ class Dispatcher:
         # Each send passes the notifier's own timeout; this one is never used.
         self.http = http or open_client(timeout=30.0, headers={"User-Agent": USER_AGENT})
         self._lock = DispatchLock(lock_path_for(config.database_path))
-        self._marks = _Marks(store)
+        self._marks = _Marks(store, seconds=mark_seconds)
         self._second: tuple[datetime | None, str] = (None, "")
         self._lanes: dict[str, asyncio.Task[None]] = {}  # notifier -> its lane
 
