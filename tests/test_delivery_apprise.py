@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from apprise.plugins.custom_json import NotifyJSON
@@ -12,15 +11,7 @@ from tests.conftest import Harness
 from tests.delivery_kit import OutboxHarness, curator_following
 from tests.receiver import Receiver
 from watcher.retry import DELIVERY_DELAYS
-from watcher.sinks import apprise_sink
 from watcher.sinks.message import ZWSP
-
-
-@pytest.fixture(autouse=True)
-def no_throttling() -> Iterator[None]:
-    apprise_sink.disable_throttling()
-    yield
-    apprise_sink.enable_throttling()
 
 
 @pytest.fixture

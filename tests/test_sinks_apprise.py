@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,20 +13,12 @@ from apprise.plugins.custom_json import NotifyJSON
 from tests.receiver import Receiver
 from watcher.events import Event
 from watcher.platforms.base import Profile
-from watcher.sinks import apprise_sink
 from watcher.sinks.apprise_sink import describe_urls, preferred_format, send_apprise
 from watcher.sinks.base import SendResult, redact_url
 from watcher.sinks.message import ZWSP, digest_body, digest_title
 
 MOMENT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ACCOUNT = Profile(id="1", handle="Audius", name="Audius", url="https://audius.co/Audius")
-
-
-@pytest.fixture(autouse=True)
-def no_throttling() -> Iterator[None]:
-    apprise_sink.disable_throttling()
-    yield
-    apprise_sink.enable_throttling()
 
 
 def follow(name: str, handle: str, index: int) -> Event:

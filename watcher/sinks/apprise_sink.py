@@ -25,8 +25,6 @@ from apprise.common import OverflowMode
 from watcher.sinks.base import MASK, SendResult, one_line, redact_url, result_for_status
 from watcher.sinks.message import FORMATS, split_message
 
-_throttle_default = True
-
 # Apprise logs every failure itself. Those lines may quote pieces of a URL (tokens) and would
 # repeat, unredacted, the one line each send result carries; each call's lines are captured
 # in its result (`_failure` reads them), so they go nowhere else.
@@ -38,21 +36,6 @@ _apprise_log.propagate = False
 _STATUS_IN_LOG = re.compile(r"\berror=(\d{3})\b")
 _URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 _URL_PIECES = re.compile(r"[^/:@?&=#;,+]+")
-
-
-def disable_throttling() -> None:
-    """Stop Apprise's per-plugin pause between consecutive sends (`request_rate_per_sec`).
-
-    The pause protects rate-limited services in production, where it should stay on; tests
-    that send several parts to one service turn it off so they stay fast.
-    """
-    global _throttle_default
-    _throttle_default = False
-
-
-def enable_throttling() -> None:
-    global _throttle_default
-    _throttle_default = True
 
 
 def _service(url: str) -> apprise.plugins.NotifyBase | None:
@@ -102,15 +85,16 @@ def send_apprise(
     A body longer than the service's `body_maxlen` is sent as several `(part i/n)` messages,
     cut between lines; Apprise's own overflow handling is set to split as a safety net, so
     nothing is truncated or dropped. Sending stops at the first failed part (a retry resends
-    every part: receivers may see the first parts twice, never a gap). `throttle=False` (or
-    `disable_throttling()`) skips Apprise's pause between parts.
+    every part: receivers may see the first parts twice, never a gap). `throttle=False` skips
+    Apprise's pause between parts (`request_rate_per_sec`), which protects rate-limited
+    services in production; tests that send several parts turn it off to stay fast.
     """
     if body_format not in FORMATS:
         raise ValueError(f"unknown body format {body_format!r}; use one of {', '.join(FORMATS)}")
     service = _service(url) if url.strip() else None
     if service is None:
         return SendResult(ok=False, error=malformed(url), permanent=True)
-    if not (_throttle_default if throttle is None else throttle):
+    if throttle is False:  # None: Apprise's own pause, as in production
         service.request_rate_per_sec = 0
     if "overflow" not in _query_keys(url):
         service.overflow_mode = OverflowMode.SPLIT
