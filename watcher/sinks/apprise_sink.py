@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 import apprise
@@ -36,6 +36,27 @@ _apprise_log.propagate = False
 _STATUS_IN_LOG = re.compile(r"\berror=(\d{3})\b")
 _URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 _URL_PIECES = re.compile(r"[^/:@?&=#;,+]+")
+
+
+@dataclass(frozen=True)
+class ServiceLimits:
+    """Limits that replace those of the service a URL names (None: the service's own).
+
+    The seam for stand-ins: a `json://` receiver sent to as if it were a service with a short
+    message limit or a pause between requests, without touching Apprise's classes.
+    """
+
+    body_maxlen: int | None = None
+    title_maxlen: int | None = None
+    request_rate_per_sec: float | None = None
+
+    def apply(self, service: apprise.plugins.NotifyBase) -> None:
+        if self.body_maxlen is not None:
+            service.body_maxlen = self.body_maxlen
+        if self.title_maxlen is not None:
+            service.title_maxlen = self.title_maxlen
+        if self.request_rate_per_sec is not None:
+            service.request_rate_per_sec = self.request_rate_per_sec
 
 
 def _service(url: str) -> apprise.plugins.NotifyBase | None:
@@ -79,6 +100,7 @@ def send_apprise(
     body: str,
     body_format: str,
     throttle: bool | None = None,
+    limits: ServiceLimits | None = None,
 ) -> SendResult:
     """Send one message to the one service `url` names; never raises for delivery problems.
 
@@ -94,6 +116,8 @@ def send_apprise(
     service = _service(url) if url.strip() else None
     if service is None:
         return SendResult(ok=False, error=malformed(url), permanent=True)
+    if limits is not None:
+        limits.apply(service)
     if throttle is False:  # None: Apprise's own pause, as in production
         service.request_rate_per_sec = 0
     if "overflow" not in _query_keys(url):
@@ -125,6 +149,7 @@ async def send_apprise_within(
     body_format: str,
     timeout: float,  # noqa: ASYNC109 -- the notifier's deadline for one URL's send
     throttle: bool | None = None,
+    limits: ServiceLimits | None = None,
 ) -> SendResult:
     """`send_apprise` in a thread of its own, waited for at most `timeout` seconds.
 
@@ -150,7 +175,12 @@ async def send_apprise_within(
         result: SendResult | BaseException
         try:
             result = send_apprise(
-                url, title=title, body=body, body_format=body_format, throttle=throttle
+                url,
+                title=title,
+                body=body,
+                body_format=body_format,
+                throttle=throttle,
+                limits=limits,
             )
         except BaseException as exc:  # handed to the waiting task, which raises it
             result = exc

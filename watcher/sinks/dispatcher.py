@@ -46,7 +46,7 @@ from watcher.direct_http import DirectClient, open_client
 from watcher.events import Event
 from watcher.lock_wait import patiently
 from watcher.retry import DeliverySchedule
-from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
+from watcher.sinks.apprise_sink import ServiceLimits, preferred_format, send_apprise_within
 from watcher.sinks.base import SendResult, one_line
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
 from watcher.sinks.message import (
@@ -204,12 +204,14 @@ class Dispatcher:
         http: DirectClient | None = None,
         throttle: bool | None = None,
         mark_seconds: float = MARK_SECONDS,
+        apprise_limits: ServiceLimits | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
         self.schedule = schedule or DeliverySchedule()
         self.throttle = throttle
+        self.apprise_limits = apprise_limits  # None: each service's own
         self._own_http = http is None
         # Each send passes the notifier's own timeout; this one is never used.
         self.http = http or open_client(timeout=30.0, headers={"User-Agent": USER_AGENT})
@@ -453,6 +455,7 @@ class Dispatcher:
                 body_format=fmt,
                 timeout=notifier.timeout,
                 throttle=self.throttle,
+                limits=self.apprise_limits,
             )
             if result.ok:
                 done = [*done, url_digest(url)]
