@@ -22,6 +22,7 @@ from watcher.config import Config, parse
 from watcher.direct_http import open_client
 from watcher.poll import PollReport
 from watcher.retry import DeliverySchedule, RetryPolicy
+from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.dispatcher import Dispatcher, DispatchReport
 from watcher.store import DeliveryRow, Store
 
@@ -111,7 +112,7 @@ class OutboxHarness(Harness):
         )
         return report
 
-    def dispatch(self) -> DispatchReport:
+    def dispatch(self, *, apprise_limits: ServiceLimits | None = None) -> DispatchReport:
         """One dispatch of everything due now, as `watcher once` does after its polls."""
         config = self.config()
         store = Store.open(config.database_path)
@@ -119,7 +120,13 @@ class OutboxHarness(Harness):
         async def go() -> DispatchReport:
             async with open_client(timeout=30, headers={}, verify=TLS) as http:
                 dispatcher = Dispatcher(
-                    config, store, clock=self.clock, schedule=SCHEDULE, http=http, throttle=False
+                    config,
+                    store,
+                    clock=self.clock,
+                    schedule=SCHEDULE,
+                    http=http,
+                    throttle=False,
+                    apprise_limits=apprise_limits,
                 )
                 try:
                     return await dispatcher.dispatch()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,6 @@ from tests.conftest import Harness
 from tests.delivery_kit import OutboxHarness, curator_following, verified_by
 from tests.receiver import Receiver
 from watcher.cli import cli
-from watcher.sinks import apprise_sink
-
-
-@pytest.fixture(autouse=True)
-def no_throttling() -> Iterator[None]:
-    apprise_sink.disable_throttling()
-    yield
-    apprise_sink.enable_throttling()
 
 
 @pytest.fixture

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.conftest import Harness
 from tests.delivery_kit import OutboxHarness, curator_following
 from tests.receiver import Receiver
-from watcher.sinks import apprise_sink
 from watcher.sinks.message import ZWSP
-
-
-@pytest.fixture(autouse=True)
-def no_throttling() -> Iterator[None]:
-    apprise_sink.disable_throttling()
-    yield
-    apprise_sink.enable_throttling()
 
 
 @pytest.fixture

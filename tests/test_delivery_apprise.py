@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from apprise.plugins.custom_json import NotifyJSON
 
 from tests.conftest import Harness
 from tests.delivery_kit import OutboxHarness, curator_following
 from tests.receiver import Receiver
 from watcher.retry import DELIVERY_DELAYS
-from watcher.sinks import apprise_sink
+from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.message import ZWSP
-
-
-@pytest.fixture(autouse=True)
-def no_throttling() -> Iterator[None]:
-    apprise_sink.disable_throttling()
-    yield
-    apprise_sink.enable_throttling()
 
 
 @pytest.fixture
@@ -134,10 +125,7 @@ def test_hostile_display_names_arrive_harmless(outbox: OutboxHarness) -> None:
     assert "<@&" not in bodies["html"] and "&lt;" in bodies["html"]
 
 
-def test_a_long_digest_is_split_and_every_change_arrives(
-    outbox: OutboxHarness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(NotifyJSON, "body_maxlen", 500)
+def test_a_long_digest_is_split_and_every_change_arrives(outbox: OutboxHarness) -> None:
     with Receiver() as rx:
         outbox.apprise("team", rx.url("/n", "json"))
         outbox.watch("curator", "team")
@@ -145,7 +133,7 @@ def test_a_long_digest_is_split_and_every_change_arrives(
         outbox.poll()
         outbox.sim.follow_many(curator, artists[1:31])
         outbox.poll()
-        report = outbox.dispatch()
+        report = outbox.dispatch(apprise_limits=ServiceLimits(body_maxlen=500))
 
     assert report.count("delivered") == 30
     messages = [request.json()["message"] for request in rx.requests]

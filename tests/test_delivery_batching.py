@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,17 +27,15 @@ from watcher.direct_http import open_client
 from watcher.events import Event
 from watcher.platforms.base import Profile
 from watcher.retry import DELIVERY_DELAYS
-from watcher.sinks import dispatcher as dispatcher_module
-from watcher.sinks.dispatcher import Dispatcher, DispatchReport
+from watcher.sinks.dispatcher import MARK_BATCH, Dispatcher, DispatchReport
 from watcher.store import AttemptRecord, DeliveryRow, PollOutcome, Route, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def no_timer_flushes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Transaction counts exact: only the batch size, failures and stops flush here."""
-    monkeypatch.setattr(dispatcher_module, "MARK_SECONDS", 60.0)
+# Transaction counts exact: unless a test says otherwise, no timer flushes a mark, only the
+# batch size, failures and stops do.
+NO_TIMER_FLUSHES = 60.0
 
 
 @dataclass
@@ -95,14 +93,22 @@ class Outbox:
         *,
         should_stop: Callable[[], bool] = lambda: False,
         statements: list[str] | None = None,
+        mark_seconds: float = NO_TIMER_FLUSHES,
+        store_type: type[Store] = Store,
     ) -> DispatchReport:
-        store = Store.open(self.db_path)
+        store = store_type.open(self.db_path)
         if statements is not None:
             store.db.conn.set_trace_callback(statements.append)
         try:
             async with open_client(timeout=30, headers={}) as http:
                 dispatcher = Dispatcher(
-                    config, store, clock=self.clock, schedule=SCHEDULE, http=http, throttle=False
+                    config,
+                    store,
+                    clock=self.clock,
+                    schedule=SCHEDULE,
+                    http=http,
+                    throttle=False,
+                    mark_seconds=mark_seconds,
                 )
                 try:
                     return await dispatcher.dispatch(should_stop)
@@ -155,7 +161,7 @@ def states(rows: list[DeliveryRow]) -> list[tuple[str, int]]:
 
 
 def test_a_drain_marks_its_successes_a_batch_per_transaction(outbox: Outbox) -> None:
-    count = 2 * dispatcher_module.MARK_BATCH + 20
+    count = 2 * MARK_BATCH + 20
     statements: list[str] = []
     with Receiver(check=verified_by(), keep_alive=True) as rx:
         config = outbox.config(rx.url("/hook"))
@@ -168,7 +174,7 @@ def test_a_drain_marks_its_successes_a_batch_per_transaction(outbox: Outbox) -> 
     assert ids == [request.json()["id"] for request in rx.requests]
     assert len(set(ids)) == count
     assert states(outbox.rows()) == [("delivered", 1)] * count
-    assert commits(statements) == math.ceil(count / dispatcher_module.MARK_BATCH) == 3
+    assert commits(statements) == math.ceil(count / MARK_BATCH) == 3
 
 
 @pytest.mark.parametrize(
@@ -303,13 +309,9 @@ def test_a_cancelled_dispatch_marks_what_got_through_and_resends_the_send_cut_sh
     assert rx.requests[3].body == rx.requests[4].body
 
 
-def test_a_slow_send_does_not_hold_back_the_marks_before_it(
-    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(dispatcher_module, "MARK_SECONDS", 0.1)
-
+def test_a_slow_send_does_not_hold_back_the_marks_before_it(outbox: Outbox) -> None:
     async def look_while_the_second_send_hangs(config: Config, rx: Receiver) -> list[str]:
-        task = asyncio.create_task(outbox.dispatch(config))
+        task = asyncio.create_task(outbox.dispatch(config, mark_seconds=0.1))
         await until(lambda: len(rx.requests) >= 2 or task.done())
         await until(lambda: outbox.rows()[0].state == "delivered" or task.done())
         seen = [row.state for row in outbox.rows()]
@@ -330,22 +332,24 @@ def test_a_slow_send_does_not_hold_back_the_marks_before_it(
 
 
 def test_a_mark_that_fails_to_commit_is_kept_for_the_next_flush(
-    outbox: Outbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    outbox: Outbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(dispatcher_module, "MARK_SECONDS", 0.05)
-    record_attempts = Store.record_attempts
     calls: list[int] = []
 
-    def flaky(store: Store, attempts: list[tuple[tuple[int, ...], AttemptRecord]]) -> None:
-        calls.append(len(attempts))
-        if len(calls) == 1:  # the timer's flush, while the second send hangs
-            raise sqlite3.OperationalError("database is locked")
-        record_attempts(store, attempts)
+    class FlakyStore(Store):
+        """A store whose first commit of marks meets a lock."""
 
-    monkeypatch.setattr(Store, "record_attempts", flaky)
+        def record_attempts(self, attempts: Iterable[tuple[Iterable[int], AttemptRecord]]) -> None:
+            attempts = list(attempts)
+            calls.append(len(attempts))
+            if len(calls) == 1:  # the timer's flush, while the second send hangs
+                raise sqlite3.OperationalError("database is locked")
+            super().record_attempts(attempts)
 
     async def release_after_the_failed_flush(config: Config, rx: Receiver) -> DispatchReport:
-        task = asyncio.create_task(outbox.dispatch(config))
+        task = asyncio.create_task(
+            outbox.dispatch(config, mark_seconds=0.05, store_type=FlakyStore)
+        )
         await until(lambda: bool(calls) or task.done())
         release.set()
         return await task
@@ -368,8 +372,6 @@ import asyncio, sys
 sys.path.insert(0, sys.argv[3])
 from tests.test_delivery_batching import Outbox
 from watcher.clock import FakeClock, parse_iso
-from watcher.sinks import dispatcher
-dispatcher.MARK_SECONDS = 60.0
 outbox = Outbox(__import__("pathlib").Path(sys.argv[1]), FakeClock(parse_iso(sys.argv[4])))
 asyncio.run(outbox.dispatch(outbox.config(sys.argv[2])))
 """

@@ -127,14 +127,11 @@ def test_healthz_fails_when_the_scheduler_stops_beating(store: Store) -> None:
     assert asyncio.run(check.check())[0]
 
 
-def test_healthz_fails_when_the_database_cannot_take_a_write(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(health, "PROBE_TIMEOUT", 0.05)
+def test_healthz_fails_when_the_database_cannot_take_a_write(store: Store, tmp_path: Path) -> None:
     holder = sqlite3.connect(tmp_path / "watcher.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # someone else holds the write lock, and keeps it
     try:
-        ok, body = asyncio.run(Health(store, set).check())
+        ok, body = asyncio.run(Health(store, set, probe_timeout=0.05).check())
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -159,8 +159,7 @@ def stop_during_a_stalled_page(harness: Harness, stall: float, grace: float) -> 
     async def go() -> float:
         store = Store.open(config.database_path)
         engine = Engine(config, store, retry=RetryPolicy.immediate(2))
-        daemon = Daemon(config, engine)
-        daemon.shutdown_grace = grace
+        daemon = Daemon(config, engine, shutdown_grace=grace)
         task = asyncio.create_task(daemon.run(install_signals=False))
         try:
             for _ in range(1000):  # up to 10 s for the poll to reach its stalled page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,9 @@ from tests.conftest import Harness
 from watcher import progress
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
+
+# Wider than any line these tests check, whatever terminal runs them (COLUMNS may be 70).
+WIDTH = 120
 
 
 class FakeTty(io.StringIO):
@@ -27,13 +31,13 @@ def a_real_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_a_dumb_terminal_gets_no_bar(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "dumb")
-    with progress.showing(FakeTty()) as board:
+    with progress.showing(FakeTty(), width=WIDTH) as board:
         assert board is None
 
 
 def test_a_large_listing_shows_pages_entries_and_rate_then_clears() -> None:
     tty = FakeTty()
-    with progress.showing(tty) as board:
+    with progress.showing(tty, width=WIDTH) as board:
         assert board is not None
         with progress.track("audius curator following", total=250):
             progress.page_fetched(100)
@@ -48,13 +52,13 @@ def test_a_large_listing_shows_pages_entries_and_rate_then_clears() -> None:
 
 def test_concurrent_polls_get_one_line_each() -> None:
     tty = FakeTty()
-    with progress.showing(tty) as board:
+    ticks = itertools.count(0.0, 1.0)  # a second between changes: each one is redrawn
+    with progress.showing(tty, width=WIDTH, clock=lambda: next(ticks)) as board:
         assert board is not None
         first, second = board.add("first", None), board.add("second", 1000)
         for _ in range(2):
             first.page(50)
             second.page(100)
-        board._draw()  # the redraw throttle would otherwise skip this moment
         lines = tty.getvalue().rsplit("\x1b[J", 1)[1].splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("first  100 entries, 2 pages")
@@ -63,7 +67,7 @@ def test_concurrent_polls_get_one_line_each() -> None:
 
 def test_nothing_is_written_when_the_stream_is_not_a_terminal() -> None:
     pipe = io.StringIO()
-    with progress.showing(pipe) as board:
+    with progress.showing(pipe, width=WIDTH) as board:
         assert board is None
         with progress.track("x", total=10):
             for _ in range(5):
@@ -92,7 +96,7 @@ def test_a_real_poll_of_a_long_list_drives_its_bar_through_the_paging_helper(
             await engine.aclose()
             engine.store.close()
 
-    with progress.showing(tty):
+    with progress.showing(tty, width=WIDTH):
         assert asyncio.run(poll())
     shown = tty.getvalue()
     assert "audius curator following  [" in shown

@@ -5,29 +5,24 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from apprise.plugins.custom_json import NotifyJSON
 
 from tests.receiver import Receiver
 from watcher.events import Event
 from watcher.platforms.base import Profile
-from watcher.sinks import apprise_sink
-from watcher.sinks.apprise_sink import describe_urls, preferred_format, send_apprise
+from watcher.sinks.apprise_sink import (
+    ServiceLimits,
+    describe_urls,
+    preferred_format,
+    send_apprise,
+)
 from watcher.sinks.base import SendResult, redact_url
 from watcher.sinks.message import ZWSP, digest_body, digest_title
 
 MOMENT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ACCOUNT = Profile(id="1", handle="Audius", name="Audius", url="https://audius.co/Audius")
-
-
-@pytest.fixture(autouse=True)
-def no_throttling() -> Iterator[None]:
-    apprise_sink.disable_throttling()
-    yield
-    apprise_sink.enable_throttling()
 
 
 def follow(name: str, handle: str, index: int) -> Event:
@@ -156,10 +151,7 @@ def test_a_hostile_display_name_arrives_neutralised() -> None:
     ]
 
 
-def test_a_long_digest_arrives_in_parts_that_fit_with_every_line(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(NotifyJSON, "body_maxlen", 400)
+def test_a_long_digest_arrives_in_parts_that_fit_with_every_line() -> None:
     events = [follow(f"Person {i}", f"person{i}", i) for i in range(40)]
     body = digest_body(events, "markdown")
     with Receiver() as rx:
@@ -168,6 +160,7 @@ def test_a_long_digest_arrives_in_parts_that_fit_with_every_line(
             title=digest_title(events, "markdown"),
             body=body,
             body_format="markdown",
+            limits=ServiceLimits(body_maxlen=400),
         )
 
     assert result.ok
@@ -180,16 +173,17 @@ def test_a_long_digest_arrives_in_parts_that_fit_with_every_line(
     assert received == [line for line in body.split("\n") if line]
 
 
-def test_a_failed_part_stops_the_message_and_says_which_part(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(NotifyJSON, "body_maxlen", 300)
+def test_a_failed_part_stops_the_message_and_says_which_part() -> None:
     events = [follow(f"Person {i}", f"person{i}", i) for i in range(20)]
     with Receiver() as rx:
         rx.reply(200)
         rx.reply(502)
         result = send_apprise(
-            rx.url("/n", "json"), title="t", body=digest_body(events, "text"), body_format="text"
+            rx.url("/n", "json"),
+            title="t",
+            body=digest_body(events, "text"),
+            body_format="text",
+            limits=ServiceLimits(body_maxlen=300),
         )
 
     assert not result.ok and result.retryable and result.status == 502
@@ -197,11 +191,7 @@ def test_a_failed_part_stops_the_message_and_says_which_part(
     assert len(rx.requests) == 2
 
 
-def test_throttling_can_be_turned_off_for_multi_part_sends(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(NotifyJSON, "body_maxlen", 300)
-    monkeypatch.setattr(NotifyJSON, "request_rate_per_sec", 30.0)
+def test_throttling_can_be_turned_off_for_multi_part_sends() -> None:
     events = [follow(f"Person {i}", f"person{i}", i) for i in range(20)]
     started = time.monotonic()
     with Receiver() as rx:
@@ -211,6 +201,7 @@ def test_throttling_can_be_turned_off_for_multi_part_sends(
             body=digest_body(events, "text"),
             body_format="text",
             throttle=False,
+            limits=ServiceLimits(body_maxlen=300, request_rate_per_sec=30.0),
         )
 
     assert result.ok and len(rx.requests) > 2
@@ -262,16 +253,16 @@ def test_redacted_urls_keep_scheme_and_host_and_hide_tokens(url: str, shown: str
     assert redact_url(url) == shown
 
 
-def test_a_limit_too_small_for_the_title_still_delivers_every_change(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(NotifyJSON, "body_maxlen", 90)
-    monkeypatch.setattr(NotifyJSON, "title_maxlen", 0)
+def test_a_limit_too_small_for_the_title_still_delivers_every_change() -> None:
     events = [follow(f"P{i}", f"p{i}", i) for i in range(12)]
     title = digest_title(events, "text") + " " + "x" * 80
     with Receiver() as rx:
         result = send_apprise(
-            rx.url("/n", "json"), title=title, body=digest_body(events, "text"), body_format="text"
+            rx.url("/n", "json"),
+            title=title,
+            body=digest_body(events, "text"),
+            body_format="text",
+            limits=ServiceLimits(body_maxlen=90, title_maxlen=0),
         )
 
     assert result.ok

@@ -121,31 +121,24 @@ def test_events_filters_and_limit_keep_oldest_first(tmp_path: Path) -> None:
     assert store.events(type_prefix="follower") == []
 
 
-def test_a_migration_that_fails_half_way_leaves_the_previous_version(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_migration_that_fails_half_way_leaves_the_previous_version(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     conn = sqlite3.connect(path, isolation_level=None)
     MIGRATIONS[0](sqlite_utils.Database(conn))  # a database at version 1: v2 on still to come
     conn.execute("PRAGMA user_version = 1")
     conn.close()
 
-    def broken(db: object) -> None:
-        from watcher.store import _script
+    def broken(db: sqlite_utils.Database) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        db.execute("CREATE TABLE half_done (x)")
 
-        _script(db, "CREATE TABLE half_done (x); CREATE TABLE half_done (x)")  # type: ignore[arg-type]
-
-    import watcher.store
-
-    monkeypatch.setattr(watcher.store, "MIGRATIONS", [MIGRATIONS[0], broken, *MIGRATIONS[2:]])
     with pytest.raises(DatabaseProblem, match="half_done already exists"):
-        Store.open(path)
+        Store.open(path, migrations=[MIGRATIONS[0], broken, *MIGRATIONS[2:]])
     conn = sqlite3.connect(path)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert "half_done" not in tables
     conn.close()
-    monkeypatch.undo()
     assert Store.open(path).version == len(MIGRATIONS)
 
 

@@ -37,12 +37,14 @@ class Health:
         *,
         clock: Callable[[], float] = time.monotonic,
         stale_after: float = STALE_AFTER,
+        probe_timeout: float = PROBE_TIMEOUT,
     ) -> None:
         self._store = store
         self._path = store.file_path()
         self._watch_keys = watch_keys
         self._clock = clock
         self._stale_after = stale_after
+        self._probe_timeout = probe_timeout
         self._started = clock()
         self._last_beat = self._started
         self._stopping = False
@@ -64,7 +66,7 @@ class Health:
             reason = f"scheduler stalled: no heartbeat for {age:.0f}s"
             return False, {"status": "unavailable", "reason": reason}
         # In a thread: the probe waits for the lock, and the loop must not.
-        problem = await asyncio.to_thread(probe_writable, self._path, PROBE_TIMEOUT)
+        problem = await asyncio.to_thread(probe_writable, self._path, self._probe_timeout)
         if problem is not None:
             return False, {"status": "unavailable", "reason": problem}
         keys = self._watch_keys()

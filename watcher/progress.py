@@ -80,12 +80,20 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 @contextmanager
-def showing(stream: TextIO) -> Iterator[ProgressBoard | None]:
-    """Open a board on `stream` for the tasks started inside this block, if it is a terminal."""
+def showing(
+    stream: TextIO,
+    *,
+    width: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[ProgressBoard | None]:
+    """Open a board on `stream` for the tasks started inside this block, if it is a terminal.
+
+    `width`: the columns a line may take; None asks the terminal at each redraw.
+    """
     if not is_terminal(stream):
         yield None
         return
-    board = ProgressBoard(stream)
+    board = ProgressBoard(stream, width=width, clock=clock)
     token = _board.set(board)
     try:
         yield board
@@ -126,9 +134,16 @@ class Bar:
 class ProgressBoard:
     """The live block of bars at the bottom of a terminal, redrawn in place (ANSI)."""
 
-    def __init__(self, stream: TextIO, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        width: int | None = None,
+    ) -> None:
         self._stream = stream
         self._clock = clock
+        self._width = width
         self._bars: list[Bar] = []
         self._drawn = 0  # lines of the block currently on screen, the cursor just below them
         self._last = -REDRAW_EVERY
@@ -157,7 +172,7 @@ class ProgressBoard:
         visible = [bar for bar in self._bars if bar.pages >= MIN_PAGES]
         if not visible and not self._drawn:
             return False
-        width = shutil.get_terminal_size((100, 24)).columns
+        width = self._width or shutil.get_terminal_size((100, 24)).columns
         out = f"\x1b[{self._drawn}F" if self._drawn else "\r"
         out += "\x1b[J"  # clear the old block, whatever its height
         out += "".join(bar.render(width) + "\n" for bar in visible)

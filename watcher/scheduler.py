@@ -95,10 +95,11 @@ DISPATCH_IDLE = 15.0
 _OUTCOME_LEVELS = {DELIVERED: logging.INFO, RETRYING: logging.WARNING, DEAD: logging.ERROR}
 
 
-class Daemon:
-    # Seconds in-flight polls (and the send in flight) get to finish after a stop signal.
-    shutdown_grace = 5.0
+# Seconds in-flight polls (and the send in flight) get to finish after a stop signal.
+SHUTDOWN_GRACE = 5.0
 
+
+class Daemon:
     def __init__(
         self,
         config: Config,
@@ -108,8 +109,10 @@ class Daemon:
         dispatcher: Dispatcher | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        shutdown_grace: float = SHUTDOWN_GRACE,
     ) -> None:
         self.config = config
+        self.shutdown_grace = shutdown_grace
         self.engine = engine
         self.dispatcher = dispatcher
         self.clock = clock or SystemClock()  # what plans and countdowns start from

@@ -434,7 +434,14 @@ class Store:
         self.patience = patience  # seconds a lock held by another process is waited for
 
     @classmethod
-    def open(cls, path: Path | str, *, patience: float = PATIENCE, sliced: bool = False) -> Store:
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        patience: float = PATIENCE,
+        sliced: bool = False,
+        migrations: Sequence[Callable[[sqlite_utils.Database], None]] = MIGRATIONS,
+    ) -> Store:
         """Open (creating and migrating as needed), waiting up to `patience` for locks.
 
         `sliced`: the connection is used from an event loop, so each statement waits at
@@ -461,7 +468,7 @@ class Store:
             raise database_problems.problem(path, exc) from None
         store = cls(sqlite_utils.Database(conn), path=path, patience=patience)
         try:
-            store.migrate()
+            store.migrate(migrations)
             if sliced:
                 conn.execute(f"PRAGMA busy_timeout = {int(LOCK_SLICE * 1000)}")
         except sqlite3.Error as exc:
@@ -502,19 +509,21 @@ class Store:
         row = self.db.execute("PRAGMA user_version").fetchone()
         return int(row[0])
 
-    def migrate(self) -> None:
+    def migrate(
+        self, migrations: Sequence[Callable[[sqlite_utils.Database], None]] = MIGRATIONS
+    ) -> None:
         current = self.version
-        if current > len(MIGRATIONS):
+        if current > len(migrations):
             raise DatabaseProblem(
                 f"database: schema version {current} is newer than this watcher knows "
-                f"({len(MIGRATIONS)}); upgrade watcher"
+                f"({len(migrations)}); upgrade watcher"
             )
-        while current < len(MIGRATIONS):
+        while current < len(migrations):
             with self.transaction():
                 # Re-read under the write lock: another process may have migrated meanwhile.
                 current = self.version
-                if current < len(MIGRATIONS):
-                    MIGRATIONS[current](self.db)
+                if current < len(migrations):
+                    migrations[current](self.db)
                     self.db.execute(f"PRAGMA user_version = {current + 1}")
                     current += 1
 

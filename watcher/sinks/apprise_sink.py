@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 import apprise
@@ -24,8 +24,6 @@ from apprise.common import OverflowMode
 
 from watcher.sinks.base import MASK, SendResult, one_line, redact_url, result_for_status
 from watcher.sinks.message import FORMATS, split_message
-
-_throttle_default = True
 
 # Apprise logs every failure itself. Those lines may quote pieces of a URL (tokens) and would
 # repeat, unredacted, the one line each send result carries; each call's lines are captured
@@ -40,19 +38,25 @@ _URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 _URL_PIECES = re.compile(r"[^/:@?&=#;,+]+")
 
 
-def disable_throttling() -> None:
-    """Stop Apprise's per-plugin pause between consecutive sends (`request_rate_per_sec`).
+@dataclass(frozen=True)
+class ServiceLimits:
+    """Limits that replace those of the service a URL names (None: the service's own).
 
-    The pause protects rate-limited services in production, where it should stay on; tests
-    that send several parts to one service turn it off so they stay fast.
+    The seam for stand-ins: a `json://` receiver sent to as if it were a service with a short
+    message limit or a pause between requests, without touching Apprise's classes.
     """
-    global _throttle_default
-    _throttle_default = False
 
+    body_maxlen: int | None = None
+    title_maxlen: int | None = None
+    request_rate_per_sec: float | None = None
 
-def enable_throttling() -> None:
-    global _throttle_default
-    _throttle_default = True
+    def apply(self, service: apprise.plugins.NotifyBase) -> None:
+        if self.body_maxlen is not None:
+            service.body_maxlen = self.body_maxlen
+        if self.title_maxlen is not None:
+            service.title_maxlen = self.title_maxlen
+        if self.request_rate_per_sec is not None:
+            service.request_rate_per_sec = self.request_rate_per_sec
 
 
 def _service(url: str) -> apprise.plugins.NotifyBase | None:
@@ -96,21 +100,25 @@ def send_apprise(
     body: str,
     body_format: str,
     throttle: bool | None = None,
+    limits: ServiceLimits | None = None,
 ) -> SendResult:
     """Send one message to the one service `url` names; never raises for delivery problems.
 
     A body longer than the service's `body_maxlen` is sent as several `(part i/n)` messages,
     cut between lines; Apprise's own overflow handling is set to split as a safety net, so
     nothing is truncated or dropped. Sending stops at the first failed part (a retry resends
-    every part: receivers may see the first parts twice, never a gap). `throttle=False` (or
-    `disable_throttling()`) skips Apprise's pause between parts.
+    every part: receivers may see the first parts twice, never a gap). `throttle=False` skips
+    Apprise's pause between parts (`request_rate_per_sec`), which protects rate-limited
+    services in production; tests that send several parts turn it off to stay fast.
     """
     if body_format not in FORMATS:
         raise ValueError(f"unknown body format {body_format!r}; use one of {', '.join(FORMATS)}")
     service = _service(url) if url.strip() else None
     if service is None:
         return SendResult(ok=False, error=malformed(url), permanent=True)
-    if not (_throttle_default if throttle is None else throttle):
+    if limits is not None:
+        limits.apply(service)
+    if throttle is False:  # None: Apprise's own pause, as in production
         service.request_rate_per_sec = 0
     if "overflow" not in _query_keys(url):
         service.overflow_mode = OverflowMode.SPLIT
@@ -141,6 +149,7 @@ async def send_apprise_within(
     body_format: str,
     timeout: float,  # noqa: ASYNC109 -- the notifier's deadline for one URL's send
     throttle: bool | None = None,
+    limits: ServiceLimits | None = None,
 ) -> SendResult:
     """`send_apprise` in a thread of its own, waited for at most `timeout` seconds.
 
@@ -166,7 +175,12 @@ async def send_apprise_within(
         result: SendResult | BaseException
         try:
             result = send_apprise(
-                url, title=title, body=body, body_format=body_format, throttle=throttle
+                url,
+                title=title,
+                body=body,
+                body_format=body_format,
+                throttle=throttle,
+                limits=limits,
             )
         except BaseException as exc:  # handed to the waiting task, which raises it
             result = exc

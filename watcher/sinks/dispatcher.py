@@ -43,7 +43,7 @@ from watcher.direct_http import DirectClient, open_client
 from watcher.events import Event
 from watcher.lock_wait import patiently
 from watcher.retry import DeliverySchedule
-from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
+from watcher.sinks.apprise_sink import ServiceLimits, preferred_format, send_apprise_within
 from watcher.sinks.base import SendResult, one_line
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
 from watcher.sinks.labels import LabelSource, label_of, source_of
@@ -144,10 +144,10 @@ class _Marks:
     next one; if none comes (the process dies) those rows are sent again: at least once.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, seconds: float = MARK_SECONDS) -> None:
         self.store = store
         self.limit = MARK_BATCH
-        self.seconds = MARK_SECONDS
+        self.seconds = seconds
         self.waiting: list[tuple[tuple[int, ...], AttemptRecord]] = []
         self._timer: asyncio.TimerHandle | None = None
 
@@ -199,17 +199,20 @@ class Dispatcher:
         schedule: DeliverySchedule | None = None,
         http: DirectClient | None = None,
         throttle: bool | None = None,
+        mark_seconds: float = MARK_SECONDS,
+        apprise_limits: ServiceLimits | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
         self.schedule = schedule or DeliverySchedule()
         self.throttle = throttle
+        self.apprise_limits = apprise_limits  # None: each service's own
         self._own_http = http is None
         # Each send passes the notifier's own timeout; this one is never used.
         self.http = http or open_client(timeout=30.0, headers={"User-Agent": USER_AGENT})
         self._lock = DispatchLock(lock_path_for(config.database_path))
-        self._marks = _Marks(store)
+        self._marks = _Marks(store, seconds=mark_seconds)
         self._second: tuple[datetime | None, str] = (None, "")
         self._lanes: dict[str, asyncio.Task[None]] = {}  # notifier -> its lane
 
@@ -448,6 +451,7 @@ class Dispatcher:
                 body_format=fmt,
                 timeout=notifier.timeout,
                 throttle=self.throttle,
+                limits=self.apprise_limits,
             )
             if result.ok:
                 done = [*done, url_digest(url)]
