@@ -27,8 +27,9 @@ from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
 from watcher.redaction import redact
 from watcher.retry import RetryPolicy
 from watcher.sinks.base import one_line
+from watcher.sinks.routing import routes
 from watcher.snapshot import Changes, Reading, Timing, reconcile
-from watcher.store import PollOutcome, Route, ScratchMembers, Store, WatchRow
+from watcher.store import PollOutcome, ScratchMembers, Store, WatchRow
 
 log = logging.getLogger("watcher.poll")
 # Builds a platform's budget from (requests per second, max concurrent); tests pass one
@@ -410,8 +411,10 @@ class Engine:
             int(duration * 1000),
             message,
             routes=routes(self.config, watch),
+            # Whether this failure is the one that alerts is decided by the store, in the
+            # transaction that counts it: the one place the rule lives.
             failing=self._alert(FAILING, watch, row, failures, failed_at, error=message)
-            if 0 < alert_after <= failures
+            if alert_after > 0
             else None,
             alert_after=alert_after,
             lease=lease.check,
@@ -498,12 +501,3 @@ def failure_reason(exc: Exception, watch: Watch) -> str:
 def _platform_settings(config: Config) -> dict[str, object]:
     """Everything platform clients may depend on: all but watches, notifiers and daemon setup."""
     return config.model_dump(exclude={"watch", "notifiers", "http", "log"})
-
-
-def routes(config: Config, watch: Watch) -> list[Route]:
-    """The watch's notifiers, each with the event types it asked for (None: all)."""
-    found: list[Route] = []
-    for name in watch.notify:
-        wanted = config.notifiers[name].events
-        found.append(Route(name, frozenset(wanted) if wanted is not None else None))
-    return found
