@@ -112,6 +112,7 @@ def once(config_path: str | None, log_format: str | None) -> None:
     import asyncio
 
     from watcher import progress
+    from watcher.poll import log_report
 
     config = _config(config_path)
     _require_watches(config)
@@ -122,7 +123,7 @@ def once(config_path: str | None, log_format: str | None) -> None:
         reports, sent = asyncio.run(_until_sigterm(_poll_once(config, store)))
     for report in reports:
         if as_json:
-            _log_report(report)
+            log_report(report)
             continue
         click.echo(_plain(report.line()), err=not report.ok)
         for event in report.events:
@@ -178,19 +179,6 @@ def _show_deliveries(sent: DispatchReport, as_json: bool) -> None:
             (log.info if delivered else log.warning)(outcome.line(), extra=fields)
         else:
             click.echo(_plain(outcome.line()), err=not delivered)
-
-
-def _log_report(report: Any) -> None:
-    log = logging.getLogger("watcher")
-    (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
-    for event in report.events:
-        log.info(
-            "event %s %s -> %s",
-            event.type,
-            event.account.handle,
-            event.target.handle,
-            extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
-        )
 
 
 async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchReport]:

@@ -501,3 +501,17 @@ def failure_reason(exc: Exception, watch: Watch) -> str:
 def _platform_settings(config: Config) -> dict[str, object]:
     """Everything platform clients may depend on: all but watches, notifiers and daemon setup."""
     return config.model_dump(exclude={"watch", "notifiers", "http", "log"})
+
+
+def log_report(report: PollReport) -> None:
+    """One poll as log lines, the same from `watcher once --log-format json` and the daemon:
+    its summary (fields for JSON logs), then one line per event."""
+    (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
+    for event in report.events:
+        log.info(
+            "event %s %s -> %s",
+            event.type,
+            event.account.handle,
+            event.target.handle,
+            extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
+        )

@@ -29,7 +29,7 @@ from watcher.errors import DatabaseProblem, WatcherError
 from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
 from watcher.next_poll import NextPoll
-from watcher.poll import Engine
+from watcher.poll import Engine, log_report
 from watcher.reload import plan_reload
 from watcher.sinks.base import one_line
 from watcher.sinks.dispatcher import (
@@ -144,15 +144,7 @@ class Daemon:
         finally:
             self._running.discard(task)
             self._wake.set()
-        (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
-        for event in report.events:
-            log.info(
-                "event %s %s -> %s",
-                event.type,
-                event.account.handle,
-                event.target.handle,
-                extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
-            )
+        log_report(report)
         if not self._stop.is_set():
             self._announce([watch])
 
