@@ -12,7 +12,8 @@ from tests.delivery_kit import SCHEDULE, OutboxHarness, curator_following, verif
 from tests.receiver import Receiver, Recorded
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
-from watcher.scheduler import DISPATCH_IDLE, Daemon
+from watcher.scheduler import Daemon
+from watcher.sinks.delivery_loop import DISPATCH_IDLE
 from watcher.sinks.dispatcher import Dispatcher
 from watcher.store import Store
 

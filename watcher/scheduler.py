@@ -14,7 +14,6 @@ import random
 import signal
 import socket
 import sqlite3
-from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,21 +24,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher import metrics
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import Config, Watch
-from watcher.errors import DatabaseProblem, WatcherError
+from watcher.errors import WatcherError
 from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
 from watcher.next_poll import NextPoll
 from watcher.poll import Engine, log_report
 from watcher.reload import plan_reload
-from watcher.sinks.base import one_line
-from watcher.sinks.dispatcher import (
-    DEAD,
-    DELIVERED,
-    RETRYING,
-    Dispatcher,
-    DispatchReport,
-    Outcome,
-)
+from watcher.sinks.delivery_loop import DeliveryLoop
+from watcher.sinks.dispatcher import Dispatcher
 from watcher.store import Store
 
 log = logging.getLogger("watcher")
@@ -90,10 +82,6 @@ def _bind_problem(exc: OSError) -> str:
 
 
 HEARTBEAT_JOB = "watcher:heartbeat"
-# The dispatch loop looks for due deliveries at least this often (seconds).
-DISPATCH_IDLE = 15.0
-_OUTCOME_LEVELS = {DELIVERED: logging.INFO, RETRYING: logging.WARNING, DEAD: logging.ERROR}
-
 
 # Seconds in-flight polls (and the send in flight) get to finish after a stop signal.
 SHUTDOWN_GRACE = 5.0
@@ -116,10 +104,10 @@ class Daemon:
         self.engine = engine
         self.dispatcher = dispatcher
         self.clock = clock or SystemClock()  # what plans and countdowns start from
-        self._rng = rng or random.Random()
-        self._wake = asyncio.Event()  # a poll committed: its deliveries may be due now
-        self._lane_done = asyncio.Event()  # a notifier's lane of deliveries ended
         self._stop = asyncio.Event()
+        self._rng = rng or random.Random()
+        # Sends what polls commit, one lane per notifier (sinks/delivery_loop.py).
+        self.deliveries = DeliveryLoop(dispatcher, self._stop) if dispatcher is not None else None
         self._running: set[asyncio.Task[Any]] = set()
         self._load_config = load_config  # SIGHUP re-reads the config with it
         self._scheduler: AsyncIOScheduler | None = None
@@ -143,7 +131,8 @@ class Daemon:
             return
         finally:
             self._running.discard(task)
-            self._wake.set()
+            if self.deliveries is not None:
+                self.deliveries.wake()  # its deliveries may be due now
         log_report(report)
         if not self._stop.is_set():
             self._announce([watch])
@@ -175,9 +164,7 @@ class Daemon:
         collector = metrics.StoreCollector(self.engine.store, self._watch_labels)
         registry = metrics.current().registry
         registry.register(collector)
-        dispatching = (
-            asyncio.create_task(self._dispatch_loop(self.dispatcher)) if self.dispatcher else None
-        )
+        dispatching = asyncio.create_task(self.deliveries.run()) if self.deliveries else None
         try:
             await self._stop.wait()
         finally:
@@ -188,8 +175,8 @@ class Daemon:
             # Polls and the send in flight finish side by side, so a stop takes at most
             # one grace period (plus closing): well inside the 10 s supervisors allow.
             finishing = [self._finish_running(grace=self.shutdown_grace)]
-            if dispatching is not None:
-                finishing.append(self._finish_dispatching(dispatching, grace=self.shutdown_grace))
+            if dispatching is not None and self.deliveries is not None:
+                finishing.append(self.deliveries.finish(dispatching, grace=self.shutdown_grace))
             await asyncio.gather(*finishing)
             scheduler.shutdown(wait=False)
             self._forget_plans([watch.key for watch in self.config.watch])
@@ -206,75 +193,6 @@ class Daemon:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
-
-    async def _dispatch_loop(self, dispatcher: Dispatcher) -> None:
-        """Send deliveries as polls commit them and as retries fall due, until stopped.
-
-        Each notifier's deliveries run in a lane of their own (see the dispatcher): this loop
-        only starts lanes, so a receiver that hangs holds up nobody else's deliveries. It
-        also looks at least every DISPATCH_IDLE seconds, for rows other processes queued
-        (`watcher redeliver`, a `watcher once` that found this daemon dispatching).
-        """
-        report = DispatchReport(listener=self._log_outcome)
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                dispatcher.start(report, self._stop.is_set, on_lane_end=self._lane_ended)
-            except (sqlite3.Error, DatabaseProblem) as exc:  # locked: the next round retries
-                log.warning("dispatching deliveries waits for the database: %s", one_line(str(exc)))
-            except Exception:  # a bug must not end delivery for good
-                log.exception("dispatching deliveries failed; trying again soon")
-            await self._wait_for_work(dispatcher)
-
-    @staticmethod
-    def _log_outcome(outcome: Outcome) -> None:
-        level = _OUTCOME_LEVELS.get(outcome.state, logging.WARNING)
-        log.log(logging.ERROR if outcome.disabled else level, outcome.line())
-
-    def _lane_ended(self, notifier: str, failure: BaseException | None) -> None:
-        """A notifier's lane is done: its next retry counts for the next wait again."""
-        if failure is not None:
-            log.error(
-                "dispatching deliveries to %s failed; trying again soon: %s",
-                notifier,
-                one_line(f"{type(failure).__name__}: {failure}"),
-            )
-        self._lane_done.set()
-
-    async def _wait_for_work(self, dispatcher: Dispatcher) -> None:
-        """Until the next delivery no lane is on is due, a poll commits, or the daemon stops.
-
-        A lane ending only changes what is due next: the wait starts over (a retry due at
-        once still waits the half-second floor, so a failing lane cannot spin)."""
-        while True:
-            self._lane_done.clear()
-            timeout = DISPATCH_IDLE
-            try:
-                due = dispatcher.next_due()
-            except sqlite3.Error:  # a locked database: look again after the idle wait
-                due = None
-            if due is not None:
-                until = (due - dispatcher.clock.now()).total_seconds()
-                timeout = min(max(until, 0.5), DISPATCH_IDLE)
-            waits = {
-                asyncio.create_task(self._wake.wait()),
-                asyncio.create_task(self._stop.wait()),
-                asyncio.create_task(self._lane_done.wait()),
-            }
-            done, pending = await asyncio.wait(waits, timeout=timeout, return_when=FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            if not done or self._wake.is_set() or self._stop.is_set():
-                return
-
-    async def _finish_dispatching(self, task: asyncio.Task[None], grace: float) -> None:
-        """The loop ends at once; the lanes stop after the send in flight, and past the grace
-        they are cancelled (a send cut short is not marked, so it is sent again, with the
-        same id, after a restart)."""
-        await asyncio.gather(task, return_exceptions=True)
-        if self.dispatcher is not None:
-            await self.dispatcher.finish(grace)
 
     def _add_job(self, scheduler: AsyncIOScheduler, watch: Watch, now: datetime) -> None:
         store = self.engine.store
