@@ -142,3 +142,22 @@ def test_an_entry_with_an_empty_id_fails_the_poll_and_commits_nothing(harness: H
     assert not report.ok and "usable id" in (report.error or "")
     harness.poll()
     assert harness.event_types() == []
+
+
+def test_removals_are_confirmed_with_bulk_profile_requests(harness: Harness) -> None:
+    sim = harness.sim
+    curator, artists = curator_of(sim, 150)
+    watch(harness)
+    harness.poll()
+    gone = artists[10:115]  # 105 unfollows: two bulk requests, 100 ids and 5
+    for artist in gone:
+        sim.unfollow(curator, artist)
+    harness.poll()  # missing once: pending
+    sim.reset_log()
+    harness.poll()  # confirmed by a verifying pass, then by the accounts' own profiles
+    bulk = [r for r in sim.requests if r.path.endswith("/v1/users")]
+    single = [r for r in sim.requests if r.path.rsplit("/", 1)[-1] in set(gone)]
+    assert [len(r.query_all["id"]) for r in bulk] == [100, 5]
+    assert single == []
+    removed = [handle for kind, handle in harness.event_types() if kind == "following.removed"]
+    assert sorted(removed) == sorted(sim.user(a).handle for a in gone)

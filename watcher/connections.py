@@ -32,7 +32,7 @@ class Connections:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str | int | list[str]] | None = None,
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> httpx.Response:

@@ -53,7 +53,7 @@ class Requester(Protocol):
         method: str,
         url: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str | int | list[str]] | None = None,
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> httpx.Response: ...
@@ -159,7 +159,7 @@ class DirectClient:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str | int | list[str]] | None = None,
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         content: bytes | None = None,
@@ -190,7 +190,7 @@ class DirectClient:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str | int | list[str]] | None = None,
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -214,7 +214,7 @@ class DirectClient:
         self,
         method: str,
         url: str,
-        params: Mapping[str, str | int] | None,
+        params: Mapping[str, str | int | list[str]] | None,
         headers: Mapping[str, str] | None,
         data: Mapping[str, str] | None,
     ) -> httpx.Response:
