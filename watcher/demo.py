@@ -75,7 +75,9 @@ def _demo_config(audius_url: str, soundcloud: SoundCloudSim, database: Path) -> 
     return parse(
         {
             "database": str(database),
-            "defaults": {"interval": "1m", "jitter": "0s", "timeout": "10s"},
+            # The simulated replicas here never lag, so an absence need not wait a minute to
+            # be believed: an unfollow shows in the round after it (pending, then confirmed).
+            "defaults": {"interval": "1m", "jitter": "0s", "timeout": "10s", "confirm_after": 0},
             "audius": {"base_url": audius_url},
             "soundcloud": {
                 "base_url": soundcloud.base_url,
