@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests import store_reads
 from tests.conftest import Harness
 from watcher.sim.audius import AudiusSim
 
@@ -160,7 +161,7 @@ def test_a_failed_page_commits_nothing_and_fails_the_watch(
     watch(harness)
     harness.poll()
     store = harness.store()
-    before = store.edges(1)
+    before = store_reads.edges(store, 1)
     store.close()
     sim.unfollow(curator, artists[3])
     sim.follow(curator, sim.add_user(handle="late", name="Late", base_followers=1))
@@ -170,7 +171,7 @@ def test_a_failed_page_commits_nothing_and_fails_the_watch(
     assert report.events == []
     store = harness.store()
     try:
-        assert store.edges(1) == before
+        assert store_reads.edges(store, 1) == before
         assert store.event_count() == 0
         row = store.watch("audius:curator:following")
         assert row is not None and row.last_outcome == "error" and row.consecutive_failures == 1
@@ -280,8 +281,8 @@ def test_storage_grows_with_changes_not_with_polls(harness: Harness) -> None:
     growth = settled_size(harness) - before
     store = harness.store()
     try:
-        assert store.edge_counts(store.watches()[0].id) == {"present": 300}
-        assert len(store.polls(store.watches()[0].id, limit=1000)) == 45
+        assert store_reads.edge_counts(store, store.watches()[0].id) == {"present": 300}
+        assert len(store_reads.polls(store, store.watches()[0].id, limit=1000)) == 45
     finally:
         store.close()
     assert growth / 40 <= 4096  # one small metadata row per quiet poll, no snapshot copies
@@ -331,6 +332,6 @@ def test_a_follow_landing_mid_poll_pushes_nobody_out_as_a_false_removal(
     assert harness.event_types() == [("following.added", "newstar")]
     store = harness.store()
     try:
-        assert store.edge_counts(store.watches()[0].id) == {"present": 201}
+        assert store_reads.edge_counts(store, store.watches()[0].id) == {"present": 201}
     finally:
         store.close()

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import store_reads
 from tests.engine_runs import event_types
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
@@ -137,7 +138,7 @@ def polls_of(database: Path, account: str) -> int:
     store = Store.open(database)
     try:
         row = next((w for w in store.watches() if w.account == account), None)
-        return 0 if row is None else len(store.polls(row.id, limit=1000))
+        return 0 if row is None else len(store_reads.polls(store, row.id, limit=1000))
     finally:
         store.close()
 

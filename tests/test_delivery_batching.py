@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import store_reads
 from tests.delivery_kit import SCHEDULE, SECRET, verified_by
 from tests.receiver import Receiver
 from watcher.clock import FakeClock, iso
@@ -235,7 +236,9 @@ def test_a_batch_of_marks_writes_what_one_mark_at_a_time_wrote(outbox: Outbox) -
     store = Store.open(outbox.db_path)
     try:
         a, b, c, d, e, f = (row.id for row in store.deliveries())
-        store.record_attempt([b], AttemptRecord("pending", first, 503, "HTTP 503", second, []))
+        store_reads.record_attempt(
+            store, [b], AttemptRecord("pending", first, 503, "HTTP 503", second, [])
+        )
         store.record_attempts(
             [
                 ((a,), AttemptRecord("delivered", first, 204)),

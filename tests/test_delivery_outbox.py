@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import store_reads
 from watcher.alerts import FAILING, RECOVERED, Alert
 from watcher.events import Event
 from watcher.platforms.base import Profile
@@ -93,7 +94,7 @@ def test_rows_are_not_due_before_their_time(store: Store) -> None:
     store.commit_poll("audius", outcome(watch_id(store), events=[event(ALICE)]))
 
     assert store.due_deliveries("2026-11-22T12:00:00Z") == []
-    assert store.next_delivery_at() == NOW
+    assert store_reads.next_delivery_at(store) == NOW
 
 
 def test_events_and_their_deliveries_commit_together_or_not_at_all(store: Store) -> None:
@@ -155,8 +156,12 @@ def test_requeue_resends_a_delivered_row_in_full_and_a_dead_one_only_where_missi
     store.commit_poll("audius", outcome(watch_id(store), events=[event(ALICE)], routes=ROUTES[:1]))
     store.commit_poll("audius", outcome(watch_id(store), events=[event(BOB)], routes=ROUTES[:1]))
     first, second = (row.id for row in store.deliveries())
-    store.record_attempt([first], AttemptRecord("delivered", NOW, 200, None, None, ["u1"]))
-    store.record_attempt([second], AttemptRecord("dead", NOW, 503, "HTTP 503", None, ["u1"]))
+    store_reads.record_attempt(
+        store, [first], AttemptRecord("delivered", NOW, 200, None, None, ["u1"])
+    )
+    store_reads.record_attempt(
+        store, [second], AttemptRecord("dead", NOW, 503, "HTTP 503", None, ["u1"])
+    )
 
     assert store.requeue([first, second, 999], "2026-11-23T00:00:00Z") == [first, second]
 
@@ -169,7 +174,9 @@ def test_requeue_resends_a_delivered_row_in_full_and_a_dead_one_only_where_missi
 def test_notifier_counts_and_disabling(store: Store) -> None:
     store.commit_poll("audius", outcome(watch_id(store), events=[event(ALICE, added=False)]))
     chat, crm = sorted(store.deliveries(), key=lambda row: row.notifier)
-    store.record_attempt([chat.id], AttemptRecord("pending", NOW, 503, "HTTP 503", NOW, []))
+    store_reads.record_attempt(
+        store, [chat.id], AttemptRecord("pending", NOW, 503, "HTTP 503", NOW, [])
+    )
     store.bury([crm.id], "notifier disabled")
     store.disable_notifier("crm", NOW, "HTTP 410 Gone")
 

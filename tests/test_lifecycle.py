@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests import store_reads
 from tests.conftest import Harness
 from watcher.clock import iso
 from watcher.config import Config, parse
@@ -197,7 +198,7 @@ def test_a_stop_abandons_a_stalled_poll_after_the_grace_and_it_commits_nothing(
     try:
         (row,) = store.watches()
         assert row.last_poll_at is None and row.baseline_at is None
-        assert store.polls(row.id) == [] and store.edges(row.id) == {}
+        assert store_reads.polls(store, row.id) == [] and store_reads.edges(store, row.id) == {}
     finally:
         store.close()
     assert "abandoned the poll of audius:curator:following" in caplog.text

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import store_reads
 from tests.engine_runs import run_polls
 from tests.test_daemon_process import metric
 from watcher import metrics
@@ -146,7 +147,7 @@ def test_a_record_from_a_stale_generation_or_a_lost_lease_commits_nothing(
     assert second.generation(watch_id) == 1
     assert not first.commit_poll("audius", _outcome(watch_id, stale))
     assert not first.record_failure(watch_id, "t0", "t1", 5, "late", lease=stale)
-    assert first.event_count() == 0 and len(first.polls(watch_id)) == 1
+    assert first.event_count() == 0 and len(store_reads.polls(first, watch_id)) == 1
     assert first.poll_lease(watch_id) is not None  # a refused record releases nothing
 
     fresh = LeaseCheck(ELSEWHERE.id, 1)
@@ -250,7 +251,7 @@ def test_a_skipped_poll_prints_one_line_and_records_no_poll_event_or_failure(
     assert report.line() == f"skipped audius curator following: being polled by pid {os.getpid()}"
     assert report.fields()["outcome"] == "skipped"
     assert store.watches()[0] == before  # status unaffected: no poll, no failure recorded
-    assert len(store.polls(before.id)) == 1 and store.event_count() == 0
+    assert len(store_reads.polls(store, before.id)) == 1 and store.event_count() == 0
     text = counters.exposition().decode()
     assert metric(text, "watcher_polls_total", platform="audius", outcome="skipped") == 1
     assert metric(text, "watcher_polls_total", platform="audius", outcome="error") is None
@@ -327,7 +328,7 @@ def test_a_poll_that_loses_its_lease_mid_poll_commits_nothing(world: World) -> N
     )
     store = world.store()
     watch = store.watches()[0]
-    assert store.event_count() == 0 and len(store.polls(watch.id)) == 1
+    assert store.event_count() == 0 and len(store_reads.polls(store, watch.id)) == 1
     assert store.generation(watch.id) == 1  # the baseline's record only
     # The other process gives the watch back (or dies and its lease ends); the changes are
     # then found once each, as if the lost poll had never run.
@@ -381,4 +382,4 @@ def test_a_cancelled_poll_releases_its_lease(world: World) -> None:
     asyncio.run(go())
     watch = store.watches()[0]
     assert store.poll_lease(watch.id) is None
-    assert store.polls(watch.id) == [] and store.generation(watch.id) == 0
+    assert store_reads.polls(store, watch.id) == [] and store.generation(watch.id) == 0

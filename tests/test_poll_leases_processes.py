@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import store_reads
 from watcher.clock import SystemClock
 from watcher.poll_lease import LeaseHolder, PollLease
 from watcher.sim.audius import AudiusSim
@@ -143,6 +144,6 @@ def test_once_beside_a_poll_in_progress_skips_it_with_one_line_and_exits_0(
         (run,) = once_together(config, 1)
         assert run.returncode == 0, run.stderr
         assert run.stdout == f"skipped {WHO}: being polled by pid {os.getpid()}\n"
-        assert store.polls(watch_id) == [] and store.watches()[0].last_poll_at is None
+        assert store_reads.polls(store, watch_id) == [] and store.watches()[0].last_poll_at is None
     finally:
         store.close()

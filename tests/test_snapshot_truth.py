@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import store_reads
 from watcher.clock import FakeClock, parse_iso
 from watcher.config import Config, parse
 from watcher.poll import Engine, PollReport
@@ -154,7 +155,7 @@ def play(world: World, database: Path) -> Run:
                     run.reports.append(report)
                     if number == 0:
                         assert report.ok and report.baseline
-                        run.baseline = set(store.edges(store.watches()[0].id))
+                        run.baseline = set(store_reads.edges(store, store.watches()[0].id))
             finally:
                 await engine.aclose()
 

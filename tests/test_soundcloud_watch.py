@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import store_reads
 from tests.sc_harness import CLIENT_SECRET, SoundCloudHarness
 from watcher.clock import FakeClock, iso
 from watcher.config import load, parse
@@ -181,7 +182,7 @@ def test_an_empty_list_glitch_is_not_a_wave_of_removals(sc: SoundCloudHarness) -
     store = sc.store()
     try:
         row = store.watch(KEY)
-        assert row is not None and store.edge_counts(row.id) == {"present": 80}
+        assert row is not None and store_reads.edge_counts(store, row.id) == {"present": 80}
     finally:
         store.close()
 

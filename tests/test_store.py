@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from tests import store_reads
 from watcher.errors import DatabaseProblem
 from watcher.events import Event
 from watcher.platforms.base import Profile
@@ -73,12 +74,12 @@ def test_a_poll_commits_edges_events_and_metadata_together(tmp_path: Path) -> No
             baseline=True,
         ),
     )
-    assert store.edges(watch.id) == {"a1": PRESENT}
+    assert store_reads.edges(store, watch.id) == {"a1": PRESENT}
     assert [row.id for row in store.events()] == [event.id]
     assert store.profiles("audius", ["a1", "eJ57D"]).keys() == {"a1", "eJ57D"}
     row = store.watch(watch.key)
     assert row is not None and row.last_outcome == "ok" and row.baseline_at is not None
-    assert store.polls(watch.id)[0]["added"] == 1
+    assert store_reads.polls(store, watch.id)[0]["added"] == 1
 
 
 def test_a_poll_that_fails_to_commit_leaves_the_previous_state_intact(tmp_path: Path) -> None:
@@ -92,9 +93,9 @@ def test_a_poll_that_fails_to_commit_leaves_the_previous_state_intact(tmp_path: 
             "audius",
             outcome(watch.id, set_state={"b2": PRESENT, "a1": PENDING}, events=[added(BOB), first]),
         )
-    assert store.edges(watch.id) == {"a1": PRESENT}
+    assert store_reads.edges(store, watch.id) == {"a1": PRESENT}
     assert store.event_count() == 1
-    assert len(store.polls(watch.id)) == 1
+    assert len(store_reads.polls(store, watch.id)) == 1
 
 
 def test_a_failed_poll_records_only_the_failure(tmp_path: Path) -> None:
@@ -106,7 +107,7 @@ def test_a_failed_poll_records_only_the_failure(tmp_path: Path) -> None:
     row = store.watch("k")
     assert row is not None
     assert (row.last_outcome, row.last_error, row.consecutive_failures) == ("error", "timed out", 2)
-    assert store.edges(watch.id) == {"a1": PRESENT}
+    assert store_reads.edges(store, watch.id) == {"a1": PRESENT}
 
 
 def test_events_filters_and_limit_keep_oldest_first(tmp_path: Path) -> None:

@@ -557,18 +557,6 @@ class Store:
     def set_account_id(self, watch_id: int, account_id: str) -> None:
         self.db.execute("UPDATE watches SET account_id = ? WHERE id = ?", [account_id, watch_id])
 
-    def edges(self, watch_id: int) -> dict[str, str]:
-        cursor = self.db.execute(
-            "SELECT target_id, state FROM edges WHERE watch_id = ?", [watch_id]
-        )
-        return dict(cursor.fetchall())
-
-    def edge_counts(self, watch_id: int) -> dict[str, int]:
-        cursor = self.db.execute(
-            "SELECT state, COUNT(*) FROM edges WHERE watch_id = ? GROUP BY state", [watch_id]
-        )
-        return {state: int(count) for state, count in cursor.fetchall()}
-
     def plan_next_poll(self, key: str, at: str | None) -> None:
         """Record when the running daemon polls the watch next (None: no daemon plans it)."""
         self.db.execute("UPDATE watches SET next_poll_at = ? WHERE key = ?", [at, key])
@@ -940,15 +928,6 @@ class Store:
         marks = ", ".join("?" for _ in columns)
         self.db.execute(f"INSERT INTO polls ({', '.join(columns)}) VALUES ({marks})", values)
 
-    def polls(self, watch_id: int, limit: int = 20) -> list[dict[str, Any]]:
-        cursor = self.db.execute(
-            "SELECT started_at, duration_ms, outcome, error, size, passes, pages, requests,"
-            " complete, added, removed FROM polls WHERE watch_id = ? ORDER BY id DESC LIMIT ?",
-            [watch_id, limit],
-        )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
     # -- deliveries -----------------------------------------------------------------------
     # The outbox. Rows are written with the poll that produced them, sent by the dispatcher,
     # and only then marked: a crash in between re-sends (with the same id) rather than loses.
@@ -1034,13 +1013,6 @@ class Store:
         )
         return {name: str(due) for name, due in cursor.fetchall()}
 
-    def next_delivery_at(self) -> str | None:
-        """When the earliest pending delivery is due (None: nothing pending)."""
-        row = self.db.execute(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'"
-        ).fetchone()
-        return str(row[0]) if row[0] is not None else None
-
     def deliveries(self, *, show: str = "all", limit: int = 50) -> list[DeliveryRow]:
         """The newest `limit` rows, oldest first. `show`: all, failed (the last attempt
         failed: retrying or dead) or dead."""
@@ -1052,10 +1024,6 @@ class Store:
         }[show]
         rows = self._delivery_rows(f"{where} ORDER BY d.id DESC LIMIT ?", [limit])
         return rows[::-1]
-
-    def record_attempt(self, ids: Iterable[int], record: AttemptRecord) -> None:
-        """The outcome of one attempt, for every row the attempt carried (a digest has many)."""
-        self.record_attempts([(ids, record)])
 
     def record_attempts(self, attempts: Iterable[tuple[Iterable[int], AttemptRecord]]) -> None:
         """The outcomes of several attempts (no row in two of them) in one transaction: the

@@ -1,0 +1,46 @@
+"""What tests read from (or write into) a store that watcher itself never needs: kept here,
+not in the store, so the store holds only what the product uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from watcher.store import AttemptRecord, Store
+
+
+def edges(store: Store, watch_id: int) -> dict[str, str]:
+    """Member id -> state (present, pending, hidden) of one watch."""
+    cursor = store.db.execute("SELECT target_id, state FROM edges WHERE watch_id = ?", [watch_id])
+    return dict(cursor.fetchall())
+
+
+def edge_counts(store: Store, watch_id: int) -> dict[str, int]:
+    cursor = store.db.execute(
+        "SELECT state, COUNT(*) FROM edges WHERE watch_id = ? GROUP BY state", [watch_id]
+    )
+    return {state: int(count) for state, count in cursor.fetchall()}
+
+
+def polls(store: Store, watch_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The watch's poll records, newest first."""
+    cursor = store.db.execute(
+        "SELECT started_at, duration_ms, outcome, error, size, passes, pages, requests,"
+        " complete, added, removed FROM polls WHERE watch_id = ? ORDER BY id DESC LIMIT ?",
+        [watch_id, limit],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def next_delivery_at(store: Store) -> str | None:
+    """When the earliest pending delivery is due (None: nothing pending)."""
+    row = store.db.execute(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'"
+    ).fetchone()
+    return str(row[0]) if row[0] is not None else None
+
+
+def record_attempt(store: Store, ids: Iterable[int], record: AttemptRecord) -> None:
+    """One attempt's outcome for every row it carried."""
+    store.record_attempts([(ids, record)])
