@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from tests import store_reads
-from tests.conftest import Harness
+from tests.world import AudiusWorld
 from watcher.sim.audius import AudiusSim
 
 
@@ -20,11 +20,11 @@ def tastemaker(sim: AudiusSim, follows: int, counts: Callable[[int], int]) -> tu
     return curator, artists
 
 
-def watch(harness: Harness, account: str = "curator", relation: str = "following") -> None:
+def watch(harness: AudiusWorld, account: str = "curator", relation: str = "following") -> None:
     harness.watches.append({"platform": "audius", "account": account, "relation": relation})
 
 
-def test_the_first_complete_poll_is_a_silent_baseline(harness: Harness) -> None:
+def test_the_first_complete_poll_is_a_silent_baseline(harness: AudiusWorld) -> None:
     tastemaker(harness.sim, 150, lambda i: i % 3)
     watch(harness)
     report = harness.poll()
@@ -35,7 +35,7 @@ def test_the_first_complete_poll_is_a_silent_baseline(harness: Harness) -> None:
 
 @pytest.mark.parametrize("shuffle_each_request", [False, True])
 def test_unchanged_tied_list_polled_many_times_emits_nothing(
-    harness: Harness, shuffle_each_request: bool
+    harness: AudiusWorld, shuffle_each_request: bool
 ) -> None:
     harness.sim.shuffle_each_request = shuffle_each_request
     tastemaker(harness.sim, 250, lambda i: i % 3)  # three huge tie groups across every page
@@ -45,7 +45,7 @@ def test_unchanged_tied_list_polled_many_times_emits_nothing(
     assert harness.event_types() == []
 
 
-def test_quiet_poll_of_a_large_stable_list_costs_one_pass(harness: Harness) -> None:
+def test_quiet_poll_of_a_large_stable_list_costs_one_pass(harness: AudiusWorld) -> None:
     sim = harness.sim
     _, artists = tastemaker(sim, 2500, lambda i: 10 * i)  # distinct counts, no ties
     for artist in artists[:7]:
@@ -58,7 +58,7 @@ def test_quiet_poll_of_a_large_stable_list_costs_one_pass(harness: Harness) -> N
     assert sim.request_count == 26  # the profile, then 25 pages of 100: nothing more
 
 
-def test_requests_never_carry_user_id_and_keep_limit_in_range(harness: Harness) -> None:
+def test_requests_never_carry_user_id_and_keep_limit_in_range(harness: AudiusWorld) -> None:
     tastemaker(harness.sim, 230, lambda i: i % 2)
     watch(harness)
     for _ in range(3):
@@ -69,7 +69,7 @@ def test_requests_never_carry_user_id_and_keep_limit_in_range(harness: Harness) 
     assert all(1 <= int(r.query["limit"]) <= 100 for r in listed)
 
 
-def test_unfollow_is_reported_exactly_once(harness: Harness) -> None:
+def test_unfollow_is_reported_exactly_once(harness: AudiusWorld) -> None:
     sim = harness.sim
     curator, artists = tastemaker(sim, 120, lambda i: i % 4)
     watch(harness)
@@ -80,7 +80,7 @@ def test_unfollow_is_reported_exactly_once(harness: Harness) -> None:
     assert harness.event_types() == [("following.removed", sim.user(artists[5]).handle)]
 
 
-def test_follow_is_reported_exactly_once_in_the_next_poll(harness: Harness) -> None:
+def test_follow_is_reported_exactly_once_in_the_next_poll(harness: AudiusWorld) -> None:
     sim = harness.sim
     curator, _ = tastemaker(sim, 120, lambda i: i % 4)
     newcomer = sim.add_user(handle="newcomer", name="New Comer", base_followers=1)
@@ -93,7 +93,7 @@ def test_follow_is_reported_exactly_once_in_the_next_poll(harness: Harness) -> N
     assert harness.event_types() == [("following.added", "newcomer")]
 
 
-def test_removal_during_paging_is_reported_once_with_no_collateral(harness: Harness) -> None:
+def test_removal_during_paging_is_reported_once_with_no_collateral(harness: AudiusWorld) -> None:
     sim = harness.sim
     curator, artists = tastemaker(sim, 300, lambda i: 1000 - i)  # distinct counts: pure shifts
     watch(harness)
@@ -111,7 +111,7 @@ def test_removal_during_paging_is_reported_once_with_no_collateral(harness: Harn
     assert harness.event_types() == [("following.removed", sim.user(victim).handle)]
 
 
-def test_every_real_change_is_reported_within_two_polls_exactly_once(harness: Harness) -> None:
+def test_every_real_change_is_reported_within_two_polls_exactly_once(harness: AudiusWorld) -> None:
     sim = harness.sim
     rng = random.Random(5)
     curator, artists = tastemaker(sim, 180, lambda i: i % 5)
@@ -153,7 +153,7 @@ def test_every_real_change_is_reported_within_two_polls_exactly_once(harness: Ha
     ids=["http-500", "http-429", "malformed", "truncated", "timeout"],
 )
 def test_a_failed_page_commits_nothing_and_fails_the_watch(
-    harness: Harness, fault: dict[str, object]
+    harness: AudiusWorld, fault: dict[str, object]
 ) -> None:
     sim = harness.sim
     harness.timeout = 0.5
@@ -186,7 +186,7 @@ def test_a_failed_page_commits_nothing_and_fails_the_watch(
     ]
 
 
-def test_a_followee_that_deactivates_is_not_an_unfollow(harness: Harness) -> None:
+def test_a_followee_that_deactivates_is_not_an_unfollow(harness: AudiusWorld) -> None:
     sim = harness.sim
     _, artists = tastemaker(sim, 150, lambda i: i % 3)
     watch(harness)
@@ -200,7 +200,7 @@ def test_a_followee_that_deactivates_is_not_an_unfollow(harness: Harness) -> Non
     assert harness.event_types() == []
 
 
-def test_an_account_that_no_longer_exists_fails_without_removals(harness: Harness) -> None:
+def test_an_account_that_no_longer_exists_fails_without_removals(harness: AudiusWorld) -> None:
     sim = harness.sim
     curator, _ = tastemaker(sim, 120, lambda i: i % 3)
     watch(harness)
@@ -212,7 +212,7 @@ def test_an_account_that_no_longer_exists_fails_without_removals(harness: Harnes
     assert harness.event_types() == []
 
 
-def test_a_deactivated_watched_account_fails_clearly(harness: Harness) -> None:
+def test_a_deactivated_watched_account_fails_clearly(harness: AudiusWorld) -> None:
     curator, _ = tastemaker(harness.sim, 20, lambda i: i)
     watch(harness)
     harness.poll()
@@ -222,7 +222,7 @@ def test_a_deactivated_watched_account_fails_clearly(harness: Harness) -> None:
     assert harness.event_types() == []
 
 
-def test_an_empty_list_contradicting_the_profile_is_refused(harness: Harness) -> None:
+def test_an_empty_list_contradicting_the_profile_is_refused(harness: AudiusWorld) -> None:
     tastemaker(harness.sim, 40, lambda i: i)
     watch(harness)
     harness.poll()
@@ -234,7 +234,7 @@ def test_an_empty_list_contradicting_the_profile_is_refused(harness: Harness) ->
     assert harness.event_types() == []
 
 
-def test_an_unknown_account_fails_with_its_name(harness: Harness) -> None:
+def test_an_unknown_account_fails_with_its_name(harness: AudiusWorld) -> None:
     watch(harness, account="nobody-by-this-name")
     report = harness.poll()
     assert not report.ok
@@ -242,7 +242,9 @@ def test_an_unknown_account_fails_with_its_name(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("form", ["deadmau5", "@deadmau5", "LKdlD", "https://audius.co/deadmau5"])
-def test_an_account_may_be_named_by_handle_id_or_profile_url(harness: Harness, form: str) -> None:
+def test_an_account_may_be_named_by_handle_id_or_profile_url(
+    harness: AudiusWorld, form: str
+) -> None:
     watch(harness, account=form)
     report = harness.poll()
     assert report.ok
@@ -253,7 +255,7 @@ def test_an_account_may_be_named_by_handle_id_or_profile_url(harness: Harness, f
         store.close()
 
 
-def test_followers_watch_reports_new_and_lost_followers(harness: Harness) -> None:
+def test_followers_watch_reports_new_and_lost_followers(harness: AudiusWorld) -> None:
     sim = harness.sim
     artist = sim.add_user(handle="rising", name="Rising", base_followers=0)
     fans = sim.add_users(130, prefix="fan", base_followers=lambda i: i % 2)
@@ -270,7 +272,7 @@ def test_followers_watch_reports_new_and_lost_followers(harness: Harness) -> Non
     ]
 
 
-def test_storage_grows_with_changes_not_with_polls(harness: Harness) -> None:
+def test_storage_grows_with_changes_not_with_polls(harness: AudiusWorld) -> None:
     tastemaker(harness.sim, 300, lambda i: i % 5)
     watch(harness)
     for _ in range(5):
@@ -288,7 +290,7 @@ def test_storage_grows_with_changes_not_with_polls(harness: Harness) -> None:
     assert growth / 40 <= 4096  # one small metadata row per quiet poll, no snapshot copies
 
 
-def settled_size(harness: Harness) -> int:
+def settled_size(harness: AudiusWorld) -> int:
     """The database file's size once the write-ahead log is folded into it."""
     store = harness.store()
     try:
@@ -298,7 +300,7 @@ def settled_size(harness: Harness) -> int:
     return harness.db_path.stat().st_size
 
 
-def test_a_list_whose_count_checks_out_costs_no_empty_page(harness: Harness) -> None:
+def test_a_list_whose_count_checks_out_costs_no_empty_page(harness: AudiusWorld) -> None:
     tastemaker(harness.sim, 200, lambda i: 10 * i + 1)
     watch(harness)
     harness.poll()
@@ -309,7 +311,7 @@ def test_a_list_whose_count_checks_out_costs_no_empty_page(harness: Harness) -> 
 
 
 def test_a_follow_landing_mid_poll_pushes_nobody_out_as_a_false_removal(
-    harness: Harness,
+    harness: AudiusWorld,
 ) -> None:
     sim = harness.sim
     curator, _ = tastemaker(sim, 200, lambda i: 10 * i + 1)

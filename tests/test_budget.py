@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.sc_harness import SoundCloudHarness
+from tests.world import SoundCloudWorld, World
 from watcher.budget import RequestBudget
 from watcher.clock import FakeClock
 from watcher.sim.soundcloud import SoundCloudSim
@@ -157,13 +157,13 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-def sc(tmp_path: Path) -> Iterator[SoundCloudHarness]:
+def sc(tmp_path: Path) -> Iterator[SoundCloudWorld]:
     sim = SoundCloudSim(seed=2)
     with sim.serve() as base_url:
-        yield SoundCloudHarness(sim, base_url, tmp_path / "watcher.db", FakeClock())
+        yield World(sim, base_url, tmp_path / "watcher.db", FakeClock())
 
 
-def test_many_watches_of_one_platform_stay_within_its_budget(sc: SoundCloudHarness) -> None:
+def test_many_watches_of_one_platform_stay_within_its_budget(sc: SoundCloudWorld) -> None:
     """Eight watches polled at once: the token, profiles and pages all count."""
     from watcher.config import Config
     from watcher.poll import Engine

@@ -8,30 +8,24 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.conftest import Harness
-from tests.delivery_kit import OutboxHarness, curator_following, verified_by
 from tests.receiver import Receiver
+from tests.world import AudiusWorld, curator_following, verified_by
 from watcher.cli import cli
 
 
-@pytest.fixture
-def outbox(harness: Harness) -> OutboxHarness:
-    return OutboxHarness.around(harness)
-
-
-def run(outbox: OutboxHarness, tmp_path: Path, *args: str) -> Result:
+def run(outbox: AudiusWorld, tmp_path: Path, *args: str) -> Result:
     config = outbox.write_config(tmp_path / "watcher.toml")
     return CliRunner().invoke(cli, [*args[:1], "--config", str(config), *args[1:]])
 
 
-def with_one_follow(outbox: OutboxHarness) -> None:
+def with_one_follow(outbox: AudiusWorld) -> None:
     """A baseline is taken; the next poll (by `watcher once`) finds one new follow."""
     curator, artists = curator_following(outbox)
     outbox.poll()
     outbox.sim.follow(curator, artists[35])
 
 
-def test_once_polls_then_delivers_and_says_so(outbox: OutboxHarness, tmp_path: Path) -> None:
+def test_once_polls_then_delivers_and_says_so(outbox: AudiusWorld, tmp_path: Path) -> None:
     with Receiver(check=verified_by()) as rx:
         outbox.webhook("crm", rx.url("/hook"))
         outbox.watch("curator", "crm")
@@ -45,7 +39,7 @@ def test_once_polls_then_delivers_and_says_so(outbox: OutboxHarness, tmp_path: P
 
 
 def test_once_exit_code_is_0_for_a_retry_and_1_for_a_dead_delivery(
-    outbox: OutboxHarness, tmp_path: Path
+    outbox: AudiusWorld, tmp_path: Path
 ) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
@@ -65,7 +59,7 @@ def test_once_exit_code_is_0_for_a_retry_and_1_for_a_dead_delivery(
 
 
 def test_deliveries_lists_state_attempts_error_and_next_attempt(
-    outbox: OutboxHarness, tmp_path: Path
+    outbox: AudiusWorld, tmp_path: Path
 ) -> None:
     with Receiver() as ok, Receiver() as down:
         outbox.webhook("crm", down.url("/hook"))
@@ -96,7 +90,7 @@ def test_deliveries_lists_state_attempts_error_and_next_attempt(
     assert record["id"] == 2 and record["state"] == "delivered" and record["notifier"] == "team"
 
 
-def test_redeliver_requeues_by_id_or_all_dead(outbox: OutboxHarness, tmp_path: Path) -> None:
+def test_redeliver_requeues_by_id_or_all_dead(outbox: AudiusWorld, tmp_path: Path) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
         outbox.watch("curator", "crm")
@@ -121,7 +115,7 @@ def test_redeliver_requeues_by_id_or_all_dead(outbox: OutboxHarness, tmp_path: P
 
 @pytest.mark.parametrize("args", [(), ("1", "--dead")])
 def test_redeliver_needs_ids_or_dead_but_not_both(
-    outbox: OutboxHarness, tmp_path: Path, args: tuple[str, ...]
+    outbox: AudiusWorld, tmp_path: Path, args: tuple[str, ...]
 ) -> None:
     result = run(outbox, tmp_path, "redeliver", *args)
 
@@ -130,7 +124,7 @@ def test_redeliver_needs_ids_or_dead_but_not_both(
 
 
 def test_notify_test_reports_each_url_and_fails_if_any_failed(
-    outbox: OutboxHarness, tmp_path: Path
+    outbox: AudiusWorld, tmp_path: Path
 ) -> None:
     with Receiver() as good, Receiver() as bad:
         outbox.apprise("team", good.url("/n", "json"), bad.url("/n?token=s3cret", "json"))
@@ -145,7 +139,7 @@ def test_notify_test_reports_each_url_and_fails_if_any_failed(
 
 
 def test_notify_test_signs_a_test_webhook_and_re_enables_a_disabled_notifier(
-    outbox: OutboxHarness, tmp_path: Path
+    outbox: AudiusWorld, tmp_path: Path
 ) -> None:
     with Receiver(check=verified_by()) as rx:
         outbox.webhook("crm", rx.url("/hook"))
@@ -184,7 +178,7 @@ def test_notify_test_signs_a_test_webhook_and_re_enables_a_disabled_notifier(
 
 
 def test_notify_test_of_an_unknown_notifier_is_a_usage_error(
-    outbox: OutboxHarness, tmp_path: Path
+    outbox: AudiusWorld, tmp_path: Path
 ) -> None:
     outbox.apprise("team", "json://127.0.0.1:9/n")
     result = run(outbox, tmp_path, "notify-test", "crm")
@@ -194,7 +188,7 @@ def test_notify_test_of_an_unknown_notifier_is_a_usage_error(
 
 
 def test_once_shows_a_failing_chat_url_as_one_redacted_line(
-    outbox: OutboxHarness, tmp_path: Path
+    outbox: AudiusWorld, tmp_path: Path
 ) -> None:
     with Receiver() as rx:
         outbox.apprise("team", rx.url("/n", "json"), "json://admin:hunter2@127.0.0.1:9/x")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Harness
+from tests.world import AudiusWorld
 from watcher import metrics
 from watcher.config import load
 from watcher.daemon_lock import DaemonLock
@@ -308,7 +308,7 @@ def test_opening_a_store_or_its_daemon_lock_creates_no_folders(tmp_path: Path) -
 
 
 def test_a_reload_of_an_invalid_config_changes_nothing_and_is_counted_as_rejected(
-    harness: Harness, caplog: pytest.LogCaptureFixture
+    harness: AudiusWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = harness.sim
     for handle in ("curator", "scout"):

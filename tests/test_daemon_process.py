@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests import store_reads
-from tests.engine_runs import event_types
+from tests.world import event_types
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 

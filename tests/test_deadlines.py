@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_runs import run_polls
-from tests.sc_harness import SoundCloudHarness
 from tests.trickle import Mode, Trickler
+from tests.world import SoundCloudWorld, World, run_polls
 from watcher.budget import RequestBudget
 from watcher.clock import FakeClock
 from watcher.config import parse
@@ -102,12 +101,12 @@ def test_a_webhook_receiver_trickling_its_answer_is_a_timeout(mode: Mode) -> Non
 
 
 @pytest.fixture
-def sc(tmp_path: Path) -> SoundCloudHarness:
-    return SoundCloudHarness(SoundCloudSim(seed=2), "", tmp_path / "watcher.db", FakeClock())
+def sc(tmp_path: Path) -> SoundCloudWorld:
+    return World(SoundCloudSim(seed=2), "", tmp_path / "watcher.db", FakeClock())
 
 
 def test_a_platform_retry_after_is_honoured_as_asked_beyond_the_back_off_cap(
-    sc: SoundCloudHarness,
+    sc: SoundCloudWorld,
 ) -> None:
     slept: list[float] = []
 
@@ -125,7 +124,7 @@ def test_a_platform_retry_after_is_honoured_as_asked_beyond_the_back_off_cap(
 
 
 def test_a_retry_after_past_the_maximum_fails_the_poll_saying_how_long(
-    sc: SoundCloudHarness,
+    sc: SoundCloudWorld,
 ) -> None:
     slept: list[float] = []
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import Harness
-from tests.delivery_kit import OutboxHarness, curator_following
 from tests.receiver import Receiver
+from tests.world import AudiusWorld, curator_following
 from watcher.sinks.message import ZWSP
 
 
-@pytest.fixture
-def outbox(harness: Harness) -> OutboxHarness:
-    return OutboxHarness.around(harness)
-
-
 def test_a_failing_watch_alerts_once_and_says_once_that_it_recovered(
-    outbox: OutboxHarness,
+    outbox: AudiusWorld,
 ) -> None:
     with Receiver() as rx:
         outbox.apprise("team", rx.url("/n", "json"))
@@ -47,7 +39,7 @@ def test_a_failing_watch_alerts_once_and_says_once_that_it_recovered(
     assert "after 6 failed polls" in recovered
 
 
-def test_a_watch_that_never_resolved_is_named_as_configured(outbox: OutboxHarness) -> None:
+def test_a_watch_that_never_resolved_is_named_as_configured(outbox: AudiusWorld) -> None:
     with Receiver() as rx:
         outbox.apprise("team", rx.url("/n", "json"))
         outbox.watch("nobody_here", "team")

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.conftest import Harness
-from tests.delivery_kit import OutboxHarness, curator_following
 from tests.receiver import Receiver
+from tests.world import AudiusWorld, curator_following
 from watcher.retry import DELIVERY_DELAYS
 from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.message import ZWSP
 
 
-@pytest.fixture
-def outbox(harness: Harness) -> OutboxHarness:
-    return OutboxHarness.around(harness)
-
-
-def changes(outbox: OutboxHarness) -> list[str]:
+def changes(outbox: AudiusWorld) -> list[str]:
     """Baseline, then two follows and one unfollow; returns the three handles."""
     curator, artists = curator_following(outbox)
     outbox.poll()
@@ -31,7 +23,7 @@ def changes(outbox: OutboxHarness) -> list[str]:
     return [outbox.sim.user(a).handle for a in (artists[30], artists[31], artists[0])]
 
 
-def test_a_digest_is_one_message_per_poll_naming_every_change(outbox: OutboxHarness) -> None:
+def test_a_digest_is_one_message_per_poll_naming_every_change(outbox: AudiusWorld) -> None:
     with Receiver() as rx:
         outbox.apprise("team", rx.url("/n", "json"))
         outbox.watch("curator", "team")
@@ -51,7 +43,7 @@ def test_a_digest_is_one_message_per_poll_naming_every_change(outbox: OutboxHarn
     assert [row.state for row in outbox.deliveries()] == ["delivered"] * 3
 
 
-def test_without_digest_each_event_is_its_own_message(outbox: OutboxHarness) -> None:
+def test_without_digest_each_event_is_its_own_message(outbox: AudiusWorld) -> None:
     with Receiver() as rx:
         outbox.apprise("team", rx.url("/n", "json"), digest=False)
         outbox.watch("curator", "team")
@@ -64,7 +56,7 @@ def test_without_digest_each_event_is_its_own_message(outbox: OutboxHarness) -> 
     assert sum("unfollowed" in title for title in titles) == 1
 
 
-def test_one_failing_url_is_retried_alone(outbox: OutboxHarness) -> None:
+def test_one_failing_url_is_retried_alone(outbox: AudiusWorld) -> None:
     with Receiver() as good, Receiver() as flaky:
         outbox.apprise("team", good.url("/n", "json"), flaky.url("/n", "json"))
         outbox.watch("curator", "team")
@@ -87,7 +79,7 @@ def test_one_failing_url_is_retried_alone(outbox: OutboxHarness) -> None:
     assert good.requests[0].body == flaky.requests[1].body
 
 
-def test_hostile_display_names_arrive_harmless(outbox: OutboxHarness) -> None:
+def test_hostile_display_names_arrive_harmless(outbox: AudiusWorld) -> None:
     sim = outbox.sim
     with Receiver() as md, Receiver() as html, Receiver() as text:
         outbox.apprise(
@@ -125,7 +117,7 @@ def test_hostile_display_names_arrive_harmless(outbox: OutboxHarness) -> None:
     assert "<@&" not in bodies["html"] and "&lt;" in bodies["html"]
 
 
-def test_a_long_digest_is_split_and_every_change_arrives(outbox: OutboxHarness) -> None:
+def test_a_long_digest_is_split_and_every_change_arrives(outbox: AudiusWorld) -> None:
     with Receiver() as rx:
         outbox.apprise("team", rx.url("/n", "json"))
         outbox.watch("curator", "team")

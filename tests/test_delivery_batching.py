@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests import store_reads
-from tests.delivery_kit import SCHEDULE, SECRET, verified_by
 from tests.receiver import Receiver
+from tests.world import SCHEDULE, SECRET, verified_by
 from watcher.clock import FakeClock, iso
 from watcher.config import Config, parse
 from watcher.direct_http import open_client

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from standardwebhooks import Webhook
 
-from tests.conftest import Harness
-from tests.delivery_kit import SECRET, OutboxHarness, curator_following
 from tests.receiver import Receiver, Recorded
+from tests.world import SECRET, AudiusWorld, curator_following
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,9 +22,8 @@ def watcher(*args: str) -> list[str]:
 
 
 def test_killed_mid_dispatch_then_rerun_delivers_with_the_same_id(
-    harness: Harness, tmp_path: Path
+    outbox: AudiusWorld, tmp_path: Path
 ) -> None:
-    outbox = OutboxHarness.around(harness)
     arrived = threading.Event()
     verified: list[str] = []
 

@@ -7,9 +7,8 @@ import asyncio
 import queue
 import time
 
-from tests.conftest import Harness
-from tests.delivery_kit import SCHEDULE, OutboxHarness, curator_following, verified_by
 from tests.receiver import Receiver, Recorded
+from tests.world import SCHEDULE, AudiusWorld, curator_following, verified_by
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
 from watcher.scheduler import Daemon
@@ -19,9 +18,8 @@ from watcher.store import Store
 
 
 def test_the_daemon_sends_pending_deliveries_and_those_each_poll_commits(
-    harness: Harness,
+    outbox: AudiusWorld,
 ) -> None:
-    outbox = OutboxHarness.around(harness)
     arrivals: queue.Queue[Recorded] = queue.Queue()
     verify = verified_by()
 

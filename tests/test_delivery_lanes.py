@@ -7,20 +7,13 @@ from __future__ import annotations
 import asyncio
 import queue
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import Harness
-from tests.delivery_kit import OutboxHarness, curator_following, verified_by
 from tests.receiver import Receiver, Recorded
 from tests.trickle import Trickler
-from watcher.clock import FakeClock
+from tests.world import AudiusWorld, curator_following, verified_by
 from watcher.poll import Engine
 from watcher.retry import DeliverySchedule, RetryPolicy
 from watcher.scheduler import Daemon
-from watcher.sim.audius import AudiusSim
 from watcher.sinks.dispatcher import DELIVERED, RETRYING, Dispatcher
 from watcher.store import Store
 
@@ -29,14 +22,8 @@ SLOW_TIMEOUT = 1.5
 QUICK_RETRIES = DeliverySchedule(delays=(0.0,) * 7, jitter=0.0)
 
 
-@pytest.fixture
-def outbox(sim: AudiusSim, tmp_path: Path) -> Iterator[OutboxHarness]:
-    with sim.serve() as base_url:
-        yield OutboxHarness.around(Harness(sim, base_url, tmp_path / "watcher.db", FakeClock(), []))
-
-
 def test_a_hanging_receiver_holds_up_no_other_notifiers_deliveries(
-    outbox: OutboxHarness,
+    outbox: AudiusWorld,
 ) -> None:
     arrivals: queue.Queue[Recorded] = queue.Queue()
     verify = verified_by()
@@ -98,7 +85,7 @@ def test_a_hanging_receiver_holds_up_no_other_notifiers_deliveries(
 
 
 def test_a_one_shot_dispatch_delivers_to_the_healthy_and_retries_the_hanging_one(
-    outbox: OutboxHarness,
+    outbox: AudiusWorld,
 ) -> None:
     with Receiver() as fast, Trickler(["headers"], every=0.2) as slow:
         outbox.webhook("fast", fast.url("/hook"))

@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import pytest
 from standardwebhooks import Webhook
 
-from tests.conftest import Harness
-from tests.delivery_kit import SECRET, OutboxHarness, curator_following, verified_by
 from tests.receiver import Receiver
+from tests.world import SECRET, AudiusWorld, curator_following, verified_by
 from watcher.clock import parse_iso
 from watcher.retry import DELIVERY_DELAYS
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
 from watcher.sinks.webhook import sign
 
 
-@pytest.fixture
-def outbox(harness: Harness) -> OutboxHarness:
-    return OutboxHarness.around(harness)
-
-
-def follow_two_unfollow_one(outbox: OutboxHarness) -> tuple[str, list[str]]:
+def follow_two_unfollow_one(outbox: AudiusWorld) -> tuple[str, list[str]]:
     """Baseline, then a poll that sees two follows and confirms one unfollow (three events)."""
     curator, artists = curator_following(outbox)
     outbox.poll()
@@ -45,7 +38,7 @@ def test_the_test_secret_signs_the_specifications_published_vector() -> None:
     assert Webhook(SECRET).sign("msg_p5jXN8AQM9LWM0D4loKWxJek", moment, payload) == expected
 
 
-def test_every_event_reaches_the_webhook_signed_once_each(outbox: OutboxHarness) -> None:
+def test_every_event_reaches_the_webhook_signed_once_each(outbox: AudiusWorld) -> None:
     with Receiver(check=verified_by()) as rx:
         outbox.webhook("crm", rx.url("/hook"))
         outbox.watch("curator", "crm")
@@ -73,7 +66,7 @@ def test_every_event_reaches_the_webhook_signed_once_each(outbox: OutboxHarness)
     assert outbox.dispatch().outcomes == []  # nothing is sent twice
 
 
-def test_the_baseline_and_quiet_polls_send_nothing(outbox: OutboxHarness) -> None:
+def test_the_baseline_and_quiet_polls_send_nothing(outbox: AudiusWorld) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
         outbox.watch("curator", "crm")
@@ -87,7 +80,7 @@ def test_the_baseline_and_quiet_polls_send_nothing(outbox: OutboxHarness) -> Non
 
 
 def test_a_receiver_down_then_up_gets_each_event_once_with_the_same_id(
-    outbox: OutboxHarness,
+    outbox: AudiusWorld,
 ) -> None:
     with Receiver(check=verified_by()) as rx:
         outbox.webhook("crm", rx.url("/hook"))
@@ -116,7 +109,7 @@ def test_a_receiver_down_then_up_gets_each_event_once_with_the_same_id(
     assert (row.state, row.attempts, row.last_error) == ("delivered", 2, None)
 
 
-def test_events_filter_sends_only_the_wanted_types(outbox: OutboxHarness) -> None:
+def test_events_filter_sends_only_the_wanted_types(outbox: AudiusWorld) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"), events=["following.removed"])
         outbox.watch("curator", "crm")
@@ -128,7 +121,7 @@ def test_events_filter_sends_only_the_wanted_types(outbox: OutboxHarness) -> Non
 
 
 def test_retry_after_is_honoured_and_the_receiver_is_not_asked_again_meanwhile(
-    outbox: OutboxHarness,
+    outbox: AudiusWorld,
 ) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
@@ -161,7 +154,7 @@ def test_retry_after_is_honoured_and_the_receiver_is_not_asked_again_meanwhile(
 
 
 def test_a_delivery_is_dead_after_the_whole_schedule_and_can_be_replayed(
-    outbox: OutboxHarness,
+    outbox: AudiusWorld,
 ) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
@@ -197,7 +190,7 @@ def test_a_delivery_is_dead_after_the_whole_schedule_and_can_be_replayed(
     assert len(rx.requests) == len(DELIVERY_DELAYS) + 2
 
 
-def test_a_permanent_refusal_is_dead_at_once(outbox: OutboxHarness) -> None:
+def test_a_permanent_refusal_is_dead_at_once(outbox: AudiusWorld) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
         outbox.watch("curator", "crm")
@@ -213,7 +206,7 @@ def test_a_permanent_refusal_is_dead_at_once(outbox: OutboxHarness) -> None:
     assert outcome.error is not None and "HTTP 400" in outcome.error
 
 
-def test_410_gone_disables_the_notifier_and_nothing_more_is_sent(outbox: OutboxHarness) -> None:
+def test_410_gone_disables_the_notifier_and_nothing_more_is_sent(outbox: AudiusWorld) -> None:
     with Receiver() as gone, Receiver() as chat:
         outbox.webhook("crm", gone.url("/hook"))
         outbox.apprise("team", chat.url("/n", "json"))
@@ -241,7 +234,7 @@ def test_410_gone_disables_the_notifier_and_nothing_more_is_sent(outbox: OutboxH
 
 
 def test_a_notifier_removed_from_the_config_leaves_its_rows_dead_not_stuck(
-    outbox: OutboxHarness,
+    outbox: AudiusWorld,
 ) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
@@ -256,7 +249,7 @@ def test_a_notifier_removed_from_the_config_leaves_its_rows_dead_not_stuck(
     assert all("no longer in the config" in (o.error or "") for o in report.outcomes)
 
 
-def test_alert_payloads_are_signed_envelopes_too(outbox: OutboxHarness) -> None:
+def test_alert_payloads_are_signed_envelopes_too(outbox: AudiusWorld) -> None:
     with Receiver(check=verified_by()) as rx:
         outbox.webhook("crm", rx.url("/hook"))
         outbox.watch("curator", "crm")
@@ -276,7 +269,7 @@ def test_alert_payloads_are_signed_envelopes_too(outbox: OutboxHarness) -> None:
 
 
 def test_a_second_dispatcher_leaves_the_work_to_the_one_already_sending(
-    outbox: OutboxHarness,
+    outbox: AudiusWorld,
 ) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))

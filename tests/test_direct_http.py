@@ -14,8 +14,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.conftest import Harness
 from tests.receiver import Receiver
+from tests.world import AudiusWorld
 from watcher.aiohttp_transport import AiohttpTransport
 from watcher.direct_http import (
     BodyTooLarge,
@@ -96,7 +96,7 @@ def test_a_host_in_no_proxy_is_reached_directly(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_polls_go_through_the_proxy_the_environment_names(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    harness: AudiusWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The simulator plays the proxy: it is asked for absolute URLs on a host that does not
     resolve, which only a proxied request can reach."""

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Harness
 from tests.test_daemon_process import metric
+from tests.world import AudiusWorld
 from watcher import health, metrics
 from watcher.config import HttpSettings
 from watcher.health import Health
@@ -147,7 +147,9 @@ def test_healthz_fails_while_shutting_down(store: Store) -> None:
     )
 
 
-def test_metrics_read_deliveries_tokens_and_list_sizes_from_the_database(harness: Harness) -> None:
+def test_metrics_read_deliveries_tokens_and_list_sizes_from_the_database(
+    harness: AudiusWorld,
+) -> None:
     sim = harness.sim
     curator = sim.add_user(handle="curator", base_followers=5)
     sim.follow_many(curator, sim.add_users(7, prefix="artist"))
@@ -183,7 +185,7 @@ def test_metrics_read_deliveries_tokens_and_list_sizes_from_the_database(harness
     assert expiry == datetime(2026, 11, 22, 13, tzinfo=UTC).timestamp()
 
 
-def test_every_platform_request_and_429_is_counted_under_its_platform(harness: Harness) -> None:
+def test_every_platform_request_and_429_is_counted_under_its_platform(harness: AudiusWorld) -> None:
     counters = metrics.reset()
     sim = harness.sim
     curator = sim.add_user(handle="curator", base_followers=5)
@@ -200,7 +202,7 @@ def test_every_platform_request_and_429_is_counted_under_its_platform(harness: H
     assert metric(text, "watcher_polls_total", platform="audius", outcome="ok") == 1
 
 
-def test_daemon_in_process_serves_the_endpoint_and_stops_it(harness: Harness) -> None:
+def test_daemon_in_process_serves_the_endpoint_and_stops_it(harness: AudiusWorld) -> None:
     sim = harness.sim
     sim.follow_many(sim.add_user(handle="curator"), sim.add_users(4, prefix="artist"))
     harness.watches.append({"platform": "audius", "account": "curator"})

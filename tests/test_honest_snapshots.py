@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Harness
+from tests.world import AudiusWorld
 from watcher.sim.audius import AudiusSim
 from watcher.sim.http import SimRequest
 
@@ -15,7 +15,7 @@ def curator_of(sim: AudiusSim, follows: int) -> tuple[str, list[str]]:
     return curator, artists
 
 
-def watch(harness: Harness) -> None:
+def watch(harness: AudiusWorld) -> None:
     harness.watches.append({"platform": "audius", "account": "curator"})
 
 
@@ -24,7 +24,7 @@ def is_page(request: SimRequest, offset: int) -> bool:
 
 
 def test_an_unfollow_and_a_follow_while_a_page_is_read_give_no_false_event(
-    harness: Harness,
+    harness: AudiusWorld,
 ) -> None:
     """The count stays 250 and every later entry shifts up by one, so the first entry of page
     2 is skipped without any repeat: it must not be reported removed, ever."""
@@ -50,7 +50,7 @@ def test_an_unfollow_and_a_follow_while_a_page_is_read_give_no_false_event(
 
 
 def test_a_short_or_empty_page_before_the_end_is_never_a_wave_of_removals(
-    harness: Harness,
+    harness: AudiusWorld,
 ) -> None:
     """One replica answers an empty page at offset 100 of a 250 list, poll after poll for a
     while: the 150 entries after it are pending at worst, never removed, never re-added."""
@@ -68,7 +68,7 @@ def test_a_short_or_empty_page_before_the_end_is_never_a_wave_of_removals(
     assert harness.event_types() == []
 
 
-def test_a_baseline_is_complete_even_when_the_count_stops_short(harness: Harness) -> None:
+def test_a_baseline_is_complete_even_when_the_count_stops_short(harness: AudiusWorld) -> None:
     """The account's count says 100 while it follows 150 (some accounts lag): the baseline
     holds all 150, so nobody is reported as a new follow later."""
     sim = harness.sim
@@ -92,7 +92,7 @@ def test_a_baseline_is_complete_even_when_the_count_stops_short(harness: Harness
 
 
 def test_an_unfollow_while_the_target_was_deactivated_is_recorded_once_it_returns(
-    harness: Harness,
+    harness: AudiusWorld,
 ) -> None:
     sim = harness.sim
     curator, artists = curator_of(sim, 120)
@@ -114,7 +114,7 @@ def test_an_unfollow_while_the_target_was_deactivated_is_recorded_once_it_return
 
 
 def test_a_deactivated_member_that_comes_back_still_followed_is_silent(
-    harness: Harness,
+    harness: AudiusWorld,
 ) -> None:
     sim = harness.sim
     _, artists = curator_of(sim, 120)
@@ -131,7 +131,7 @@ def test_a_deactivated_member_that_comes_back_still_followed_is_silent(
     assert harness.event_types() == []
 
 
-def test_an_entry_with_an_empty_id_fails_the_poll_and_commits_nothing(harness: Harness) -> None:
+def test_an_entry_with_an_empty_id_fails_the_poll_and_commits_nothing(harness: AudiusWorld) -> None:
     sim = harness.sim
     curator_of(sim, 30)
     watch(harness)
@@ -144,7 +144,7 @@ def test_an_entry_with_an_empty_id_fails_the_poll_and_commits_nothing(harness: H
     assert harness.event_types() == []
 
 
-def test_removals_are_confirmed_with_bulk_profile_requests(harness: Harness) -> None:
+def test_removals_are_confirmed_with_bulk_profile_requests(harness: AudiusWorld) -> None:
     sim = harness.sim
     curator, artists = curator_of(sim, 150)
     watch(harness)

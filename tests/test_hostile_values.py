@@ -12,9 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Harness
 from tests.receiver import Receiver
-from tests.sc_harness import SoundCloudHarness
+from tests.world import AudiusWorld, World
 from watcher.clock import FakeClock
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
@@ -78,7 +77,7 @@ class Exploding(httpx.AsyncBaseTransport):
 
 
 def test_an_unexpected_exception_is_a_recorded_failed_poll(
-    harness: Harness,
+    harness: AudiusWorld,
 ) -> None:
     harness.sim.add_user("curator")
     harness.watches.append({"platform": "audius", "account": "curator"})
@@ -116,7 +115,7 @@ def test_a_token_with_a_line_break_is_refused_and_an_absurd_lifetime_is_capped(
     sim = SoundCloudSim(seed=2)
     sim.add_user("curator")
     with sim.serve() as base_url:
-        harness = SoundCloudHarness(sim, base_url, tmp_path / "w.db", FakeClock())
+        harness = World(sim, base_url, tmp_path / "w.db", FakeClock())
         harness.watch("curator")
         sim.faults.add(
             "/oauth/token",

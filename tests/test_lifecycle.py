@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests import store_reads
-from tests.conftest import Harness
+from tests.world import AudiusWorld
 from watcher.clock import iso
 from watcher.config import Config, parse
 from watcher.poll import Engine
@@ -148,7 +148,7 @@ def test_settings_taken_at_start_are_reported_as_needing_a_restart() -> None:
     assert plan.summary().endswith("restart to apply: database, http, log")
 
 
-def stop_during_a_stalled_page(harness: Harness, stall: float, grace: float) -> float:
+def stop_during_a_stalled_page(harness: AudiusWorld, stall: float, grace: float) -> float:
     """Run a daemon until its first poll waits on a page stalled for `stall` seconds, then
     stop it; returns how long the stop took."""
     sim = harness.sim
@@ -178,7 +178,7 @@ def stop_during_a_stalled_page(harness: Harness, stall: float, grace: float) -> 
     return asyncio.run(go())
 
 
-def test_a_stop_lets_an_in_flight_poll_finish_within_the_grace(harness: Harness) -> None:
+def test_a_stop_lets_an_in_flight_poll_finish_within_the_grace(harness: AudiusWorld) -> None:
     took = stop_during_a_stalled_page(harness, stall=0.3, grace=5.0)
     assert 0.2 < took < 2
     store = harness.store()
@@ -190,7 +190,7 @@ def test_a_stop_lets_an_in_flight_poll_finish_within_the_grace(harness: Harness)
 
 
 def test_a_stop_abandons_a_stalled_poll_after_the_grace_and_it_commits_nothing(
-    harness: Harness, caplog: pytest.LogCaptureFixture
+    harness: AudiusWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     took = stop_during_a_stalled_page(harness, stall=30, grace=0.3)
     assert 0.3 <= took < 2
@@ -206,7 +206,7 @@ def test_a_stop_abandons_a_stalled_poll_after_the_grace_and_it_commits_nothing(
 
 
 def test_a_reload_plans_the_watches_it_adds_and_forgets_those_it_removes(
-    harness: Harness, caplog: pytest.LogCaptureFixture
+    harness: AudiusWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = harness.sim
     for handle in ("curator", "scout"):

@@ -20,11 +20,10 @@ from pathlib import Path
 import pytest
 
 from tests import store_reads
-from tests.engine_runs import run_polls
 from tests.test_daemon_process import metric
+from tests.world import World
 from watcher import metrics
 from watcher.clock import FakeClock, iso
-from watcher.config import Config, parse
 from watcher.poll import Engine, PollReport
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
 from watcher.retry import RetryPolicy
@@ -168,52 +167,33 @@ def _outcome(watch_id: int, lease: LeaseCheck) -> PollOutcome:
 
 
 @dataclass
-class World:
-    sim: AudiusSim
-    base_url: str
-    db: Path
-    clock: FakeClock
-    curator: str
-    page_size: int = 100
+class LeaseWorld(World[AudiusSim]):
+    """A world whose polls hold this test's lease, with connections of the test's own."""
+
+    account_id: str = ""
     stores: list[Store] = field(default_factory=list)
 
-    def config(self, account: str = "curator") -> Config:
-        return parse(
-            {
-                "database": str(self.db),
-                "defaults": {"timeout": 5.0, "jitter": 0, "confirm_after": 0},
-                "audius": {
-                    "base_url": self.base_url,
-                    "requests_per_second": 10_000,
-                    "page_size": self.page_size,
-                },
-                "watch": [{"platform": "audius", "account": account}],
-            }
-        )
-
-    def poll(self, holder: LeaseHolder | None = None, account: str = "curator") -> PollReport:
-        (report,) = run_polls(
-            self.config(account),
-            clock=self.clock,
-            retry=RetryPolicy.immediate(2),
-            holder=holder or LeaseHolder("this-test", os.getpid(), HOST),
-        )
-        return report
+    def poll(self, index: int = 0, *, account: str = "curator") -> PollReport:
+        self.watches[:] = [{"platform": "audius", "account": account}]
+        return super().poll(index)
 
     def store(self) -> Store:
         """A connection of the test's own (closed at the end of the test)."""
-        store = Store.open(self.db)
+        store = Store.open(self.db_path)
         self.stores.append(store)
         return store
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path) -> Iterator[LeaseWorld]:
     sim = AudiusSim(seed=3, replicas=3)
     curator = sim.add_user(handle="curator", name="Curator", base_followers=10)
     sim.follow_many(curator, sim.add_users(20, prefix="artist", base_followers=lambda i: i))
     with sim.serve() as base_url:
-        world = World(sim, base_url, tmp_path / "watcher.db", FakeClock(), curator)
+        world = LeaseWorld(sim, base_url, tmp_path / "watcher.db", account_id=curator, settle=0)
+        world.defaults["confirm_after"] = 0
+        world.engine["holder"] = LeaseHolder("this-test", os.getpid(), HOST)
+        world.watch()
         try:
             yield world
         finally:
@@ -221,26 +201,26 @@ def world(tmp_path: Path) -> Iterator[World]:
                 store.close()
 
 
-def claim_elsewhere(world: World, holder: LeaseHolder) -> str | None:
+def claim_elsewhere(world: LeaseWorld, holder: LeaseHolder) -> str | None:
     """Another process claims the watch's lease, through a connection of its own opened in
     the calling thread (sim hooks run in the server's); returns what the claim said."""
-    other = Store.open(world.db)
+    other = Store.open(world.db_path)
     try:
         return PollLease(other, store_watch(other), holder, world.clock).claim()
     finally:
         other.close()
 
 
-def hold(world: World, holder: LeaseHolder) -> None:
+def hold(world: LeaseWorld, holder: LeaseHolder) -> None:
     """Another process takes the watch's lease and keeps it (it may as well have died)."""
     assert claim_elsewhere(world, holder) is None
 
 
 def test_a_skipped_poll_prints_one_line_and_records_no_poll_event_or_failure(
-    world: World,
+    world: LeaseWorld,
 ) -> None:
     assert world.poll().baseline
-    world.sim.follow(world.curator, world.sim.add_user(handle="newcomer", base_followers=50))
+    world.sim.follow(world.account_id, world.sim.add_user(handle="newcomer", base_followers=50))
     counters = metrics.reset()
     hold(world, SIBLING)
     store = world.store()
@@ -257,7 +237,7 @@ def test_a_skipped_poll_prints_one_line_and_records_no_poll_event_or_failure(
     assert metric(text, "watcher_polls_total", platform="audius", outcome="error") is None
 
 
-def test_a_watch_leased_on_another_host_names_that_host(world: World) -> None:
+def test_a_watch_leased_on_another_host_names_that_host(world: LeaseWorld) -> None:
     hold(world, ELSEWHERE)
     report = world.poll()
     assert (
@@ -265,7 +245,7 @@ def test_a_watch_leased_on_another_host_names_that_host(world: World) -> None:
     )
 
 
-def test_a_dead_holders_lease_expires_and_the_next_poll_proceeds(world: World) -> None:
+def test_a_dead_holders_lease_expires_and_the_next_poll_proceeds(world: LeaseWorld) -> None:
     hold(world, ELSEWHERE)  # began a poll, then died without a word
     assert world.poll().skipped
     world.clock.advance(LEASE - 1)
@@ -277,7 +257,9 @@ def test_a_dead_holders_lease_expires_and_the_next_poll_proceeds(world: World) -
     assert store.poll_lease(store.watches()[0].id) is None
 
 
-def test_a_lease_left_by_a_gone_process_of_this_host_is_taken_over_at_once(world: World) -> None:
+def test_a_lease_left_by_a_gone_process_of_this_host_is_taken_over_at_once(
+    world: LeaseWorld,
+) -> None:
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         check=True,
@@ -289,8 +271,8 @@ def test_a_lease_left_by_a_gone_process_of_this_host_is_taken_over_at_once(world
     assert report.ok and report.skipped is None and report.baseline
 
 
-def test_a_long_poll_keeps_its_lease_by_renewing_it_as_pages_come(world: World) -> None:
-    world.page_size = 2  # 10 pages a pass; the baseline reads the list at least twice
+def test_a_long_poll_keeps_its_lease_by_renewing_it_as_pages_come(world: LeaseWorld) -> None:
+    world.settings["page_size"] = 2  # 10 pages a pass; the baseline reads the list at least twice
     refusals: list[str | None] = []
 
     def slow_page(request: SimRequest) -> None:
@@ -307,10 +289,10 @@ def test_a_long_poll_keeps_its_lease_by_renewing_it_as_pages_come(world: World) 
     assert store.poll_lease(store.watches()[0].id) is None  # released with the record
 
 
-def test_a_poll_that_loses_its_lease_mid_poll_commits_nothing(world: World) -> None:
+def test_a_poll_that_loses_its_lease_mid_poll_commits_nothing(world: LeaseWorld) -> None:
     assert world.poll().baseline
-    world.sim.unfollow(world.curator, world.sim.following(world.curator)[0])
-    world.sim.follow(world.curator, world.sim.add_user(handle="newcomer", base_followers=50))
+    world.sim.unfollow(world.account_id, world.sim.following(world.account_id)[0])
+    world.sim.follow(world.account_id, world.sim.add_user(handle="newcomer", base_followers=50))
     world.clock.advance(300)
     stolen = threading.Event()
 
@@ -344,7 +326,7 @@ def test_a_poll_that_loses_its_lease_mid_poll_commits_nothing(world: World) -> N
     ]
 
 
-def test_a_failed_poll_is_recorded_and_releases_its_lease(world: World) -> None:
+def test_a_failed_poll_is_recorded_and_releases_its_lease(world: LeaseWorld) -> None:
     report = world.poll(account="nobody-at-all")
     assert not report.ok and report.outcome == "error"
     store = world.store()
@@ -353,7 +335,7 @@ def test_a_failed_poll_is_recorded_and_releases_its_lease(world: World) -> None:
     assert store.generation(watch.id) == 1  # a failure is a recorded poll too
 
 
-def test_a_cancelled_poll_releases_its_lease(world: World) -> None:
+def test_a_cancelled_poll_releases_its_lease(world: LeaseWorld) -> None:
     reached, go_on = threading.Event(), threading.Event()
 
     def hold_the_page(request: SimRequest) -> None:

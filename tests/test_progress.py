@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Harness
+from tests.world import AudiusWorld
 from watcher import progress
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
@@ -80,7 +80,7 @@ def test_page_reports_outside_any_tracked_poll_go_nowhere() -> None:
 
 
 def test_a_real_poll_of_a_long_list_drives_its_bar_through_the_paging_helper(
-    harness: Harness,
+    harness: AudiusWorld,
 ) -> None:
     sim = harness.sim
     sim.follow_many(sim.add_user(handle="curator"), sim.add_users(450, prefix="artist"))

@@ -7,14 +7,13 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import store_reads
-from tests.sc_harness import CLIENT_SECRET, SoundCloudHarness
-from watcher.clock import FakeClock, iso
+from tests.world import CLIENT_SECRET, SoundCloudWorld
+from watcher.clock import iso
 from watcher.config import load, parse
 from watcher.errors import ConfigError
 from watcher.poll import Engine
@@ -26,13 +25,6 @@ from watcher.store import Store
 KEY = "soundcloud:curator:following"
 
 
-@pytest.fixture
-def sc(tmp_path: Path) -> Iterator[SoundCloudHarness]:
-    sim = SoundCloudSim(seed=5)
-    with sim.serve() as base_url:
-        yield SoundCloudHarness(sim, base_url, tmp_path / "watcher.db", FakeClock())
-
-
 def unauthorized(sim: SoundCloudSim) -> list[SimRequest]:
     return [r for r in sim.requests if r.status == 401 and r.path != "/oauth/token"]
 
@@ -41,7 +33,7 @@ def unauthorized(sim: SoundCloudSim) -> list[SimRequest]:
 
 
 def test_the_first_poll_is_a_silent_baseline_costing_a_profile_and_the_pages(
-    sc: SoundCloudHarness,
+    sc: SoundCloudWorld,
 ) -> None:
     sc.curator(450)
     sc.watch()
@@ -57,7 +49,7 @@ def test_the_first_poll_is_a_silent_baseline_costing_a_profile_and_the_pages(
     assert sum(r.path.endswith("/followings") for r in sc.sim.requests) == 3
 
 
-def test_event_bodies_use_urn_permalink_username_and_permalink_url(sc: SoundCloudHarness) -> None:
+def test_event_bodies_use_urn_permalink_username_and_permalink_url(sc: SoundCloudWorld) -> None:
     curator, _ = sc.curator(10)
     newcomer = sc.sim.add_user("new-voice", "New Voice")
     sc.watch(account="https://soundcloud.com/curator")
@@ -78,7 +70,7 @@ def test_event_bodies_use_urn_permalink_username_and_permalink_url(sc: SoundClou
     assert target["id"].startswith("soundcloud:users:")
 
 
-def test_churn_is_reported_exactly_once_within_two_polls(sc: SoundCloudHarness) -> None:
+def test_churn_is_reported_exactly_once_within_two_polls(sc: SoundCloudWorld) -> None:
     sim = sc.sim
     rng = random.Random(9)
     curator, artists = sc.curator(260)
@@ -107,7 +99,7 @@ def test_churn_is_reported_exactly_once_within_two_polls(sc: SoundCloudHarness) 
 
 
 def test_with_broken_counts_an_unfollow_is_confirmed_by_the_next_poll(
-    sc: SoundCloudHarness,
+    sc: SoundCloudWorld,
 ) -> None:
     sc.sim.counts_broken = True  # followings_count 0 for everyone, as seen live
     curator, artists = sc.curator(120)
@@ -121,7 +113,7 @@ def test_with_broken_counts_an_unfollow_is_confirmed_by_the_next_poll(
     assert sc.event_types() == [("following.removed", "artist-7")]
 
 
-def test_an_offset_in_disguise_cursor_never_yields_a_false_removal(sc: SoundCloudHarness) -> None:
+def test_an_offset_in_disguise_cursor_never_yields_a_false_removal(sc: SoundCloudWorld) -> None:
     sim = sc.sim
     sim.cursor_style = "offset"  # a removal mid-read shifts the rest: one entry is skipped
     curator, artists = sc.curator(500)
@@ -139,7 +131,7 @@ def test_an_offset_in_disguise_cursor_never_yields_a_false_removal(sc: SoundClou
     assert sc.event_types() == [("following.removed", "artist-450")]
 
 
-def test_a_vanished_account_fails_its_watch_without_removals(sc: SoundCloudHarness) -> None:
+def test_a_vanished_account_fails_its_watch_without_removals(sc: SoundCloudWorld) -> None:
     curator, _ = sc.curator(80)
     sc.watch()
     sc.poll()
@@ -151,7 +143,7 @@ def test_a_vanished_account_fails_its_watch_without_removals(sc: SoundCloudHarne
     assert sc.event_types() == []
 
 
-def test_an_account_vanishing_mid_poll_is_not_a_wave_of_removals(sc: SoundCloudHarness) -> None:
+def test_an_account_vanishing_mid_poll_is_not_a_wave_of_removals(sc: SoundCloudWorld) -> None:
     sim = sc.sim
     curator, _ = sc.curator(80)
     sc.watch()
@@ -167,7 +159,7 @@ def test_an_account_vanishing_mid_poll_is_not_a_wave_of_removals(sc: SoundCloudH
     assert sc.event_types() == []
 
 
-def test_an_empty_list_glitch_is_not_a_wave_of_removals(sc: SoundCloudHarness) -> None:
+def test_an_empty_list_glitch_is_not_a_wave_of_removals(sc: SoundCloudWorld) -> None:
     sc.sim.counts_broken = True  # so the profile cannot contradict the empty list
     sc.curator(80)
     sc.watch()
@@ -189,7 +181,7 @@ def test_an_empty_list_glitch_is_not_a_wave_of_removals(sc: SoundCloudHarness) -
 
 @pytest.mark.parametrize("trap", ["loop", "cycle", "foreign"])
 def test_a_paging_chain_that_loops_or_leaves_the_host_fails_and_commits_nothing(
-    sc: SoundCloudHarness, trap: str
+    sc: SoundCloudWorld, trap: str
 ) -> None:
     curator, artists = sc.curator(700)
     sc.watch()
@@ -208,7 +200,7 @@ def test_a_paging_chain_that_loops_or_leaves_the_host_fails_and_commits_nothing(
     assert sc.event_types() == [("following.removed", "artist-3")]
 
 
-def test_followers_watch_reports_new_and_lost_followers(sc: SoundCloudHarness) -> None:
+def test_followers_watch_reports_new_and_lost_followers(sc: SoundCloudWorld) -> None:
     sim = sc.sim
     artist = sim.add_user("rising", "Rising")
     fans = sim.add_users(330, prefix="fan")
@@ -225,7 +217,7 @@ def test_followers_watch_reports_new_and_lost_followers(sc: SoundCloudHarness) -
     ]
 
 
-def test_requests_page_by_cursor_with_limit_200_and_an_oauth_header(sc: SoundCloudHarness) -> None:
+def test_requests_page_by_cursor_with_limit_200_and_an_oauth_header(sc: SoundCloudWorld) -> None:
     sc.curator(450)
     sc.watch()
     sc.poll()
@@ -254,7 +246,7 @@ def test_requests_page_by_cursor_with_limit_200_and_an_oauth_header(sc: SoundClo
         "{urn}",
     ],
 )
-def test_every_account_form_resolves_to_the_urn_once(sc: SoundCloudHarness, form: str) -> None:
+def test_every_account_form_resolves_to_the_urn_once(sc: SoundCloudWorld, form: str) -> None:
     urn = sc.sim.add_user("some-artist", "Some Artist")
     sc.watch(account=form.format(urn=urn, number=sc.sim.user(urn).id))
     assert sc.poll().ok
@@ -273,7 +265,7 @@ def test_every_account_form_resolves_to_the_urn_once(sc: SoundCloudHarness, form
     ["nobody-here", "https://soundcloud.com/some-artist/a-track", "https://example.com/x"],
 )
 def test_an_unknown_account_or_a_non_profile_url_fails_naming_it(
-    sc: SoundCloudHarness, account: str
+    sc: SoundCloudWorld, account: str
 ) -> None:
     sc.sim.add_user("some-artist")
     sc.watch(account=account)
@@ -284,7 +276,7 @@ def test_an_unknown_account_or_a_non_profile_url_fails_naming_it(
 # -- tokens ----------------------------------------------------------------------------------
 
 
-def test_one_token_serves_every_poll_and_every_engine(sc: SoundCloudHarness) -> None:
+def test_one_token_serves_every_poll_and_every_engine(sc: SoundCloudWorld) -> None:
     sc.curator(30)
     sc.watch()
     sc.watch(relation="followers")
@@ -299,7 +291,7 @@ def test_one_token_serves_every_poll_and_every_engine(sc: SoundCloudHarness) -> 
         store.close()
 
 
-def test_the_token_is_refreshed_shortly_before_it_expires(sc: SoundCloudHarness) -> None:
+def test_the_token_is_refreshed_shortly_before_it_expires(sc: SoundCloudWorld) -> None:
     sc.curator(30)
     sc.watch()
     for _ in range(11):  # 55 minutes: the first token still has over five minutes left
@@ -314,7 +306,7 @@ def test_the_token_is_refreshed_shortly_before_it_expires(sc: SoundCloudHarness)
 
 
 def test_a_token_the_platform_expired_early_is_refreshed_once_after_a_401(
-    sc: SoundCloudHarness,
+    sc: SoundCloudWorld,
 ) -> None:
     sc.curator(30)
     sc.watch()
@@ -326,7 +318,7 @@ def test_a_token_the_platform_expired_early_is_refreshed_once_after_a_401(
     assert len(unauthorized(sc.sim)) == 3
 
 
-def test_a_revoked_token_is_replaced_by_a_new_grant(sc: SoundCloudHarness) -> None:
+def test_a_revoked_token_is_replaced_by_a_new_grant(sc: SoundCloudWorld) -> None:
     curator, artists = sc.curator(30)
     sc.watch()
     sc.poll()
@@ -340,7 +332,7 @@ def test_a_revoked_token_is_replaced_by_a_new_grant(sc: SoundCloudHarness) -> No
     assert sc.sim.tokens.grants == {"client_credentials": 2}
 
 
-def test_a_token_refused_twice_fails_the_poll_without_showing_it(sc: SoundCloudHarness) -> None:
+def test_a_token_refused_twice_fails_the_poll_without_showing_it(sc: SoundCloudWorld) -> None:
     sc.curator(5)
     sc.watch()
     sc.sim.tokens.lifetime = 0  # every token is dead on arrival
@@ -357,7 +349,7 @@ def test_a_token_refused_twice_fails_the_poll_without_showing_it(sc: SoundCloudH
 
 
 def test_wrong_credentials_fail_every_watch_with_one_token_request(
-    sc: SoundCloudHarness,
+    sc: SoundCloudWorld,
 ) -> None:
     sc.curator(5)
     sc.watch()
@@ -373,7 +365,7 @@ def test_wrong_credentials_fail_every_watch_with_one_token_request(
     assert sc.sim.token_requests == 1
 
 
-def test_the_token_ration_running_out_fails_clearly(sc: SoundCloudHarness) -> None:
+def test_the_token_ration_running_out_fails_clearly(sc: SoundCloudWorld) -> None:
     sc.curator(5)
     sc.watch()
     sc.sim.tokens.limit = 0
@@ -381,7 +373,7 @@ def test_the_token_ration_running_out_fails_clearly(sc: SoundCloudHarness) -> No
     assert not report.ok and "rationed" in (report.error or "")
 
 
-def test_engines_starting_together_share_one_token_request(sc: SoundCloudHarness) -> None:
+def test_engines_starting_together_share_one_token_request(sc: SoundCloudWorld) -> None:
     sc.curator(40)
     sc.watch()
     config = sc.config()
@@ -406,7 +398,7 @@ def test_engines_starting_together_share_one_token_request(sc: SoundCloudHarness
     assert sc.sim.token_requests == 1
 
 
-def test_a_lease_left_by_a_dead_process_runs_out(sc: SoundCloudHarness) -> None:
+def test_a_lease_left_by_a_dead_process_runs_out(sc: SoundCloudWorld) -> None:
     sc.curator(5)
     sc.watch()
     store = sc.store()
@@ -422,7 +414,7 @@ def test_a_lease_left_by_a_dead_process_runs_out(sc: SoundCloudHarness) -> None:
 
 @pytest.mark.parametrize("shape", ["code", "error", "text"])
 def test_rate_limits_back_off_honouring_a_usable_retry_after(
-    sc: SoundCloudHarness, shape: RateLimitShape
+    sc: SoundCloudWorld, shape: RateLimitShape
 ) -> None:
     slept: list[float] = []
 
@@ -444,7 +436,7 @@ def test_rate_limits_back_off_honouring_a_usable_retry_after(
 
 
 def test_a_persistent_429_fails_the_poll_after_a_bounded_number_of_tries(
-    sc: SoundCloudHarness,
+    sc: SoundCloudWorld,
 ) -> None:
     sc.curator(30)
     sc.watch()
@@ -483,7 +475,7 @@ def test_a_soundcloud_watch_without_credentials_is_a_config_error(
     )
 
 
-def _write_config(sc: SoundCloudHarness, folder: Path) -> Path:
+def _write_config(sc: SoundCloudWorld, folder: Path) -> Path:
     path = folder / "watcher.toml"
     path.write_text(
         f'database = "w.db"\n'
@@ -511,7 +503,7 @@ def _once(config: Path) -> subprocess.Popen[str]:
 
 
 def test_three_watcher_once_processes_in_a_row_ask_for_one_token(
-    sc: SoundCloudHarness, tmp_path: Path
+    sc: SoundCloudWorld, tmp_path: Path
 ) -> None:
     sc.curator(250)
     config = _write_config(sc, tmp_path)
@@ -524,7 +516,7 @@ def test_three_watcher_once_processes_in_a_row_ask_for_one_token(
 
 
 def test_three_watcher_once_processes_at_once_ask_for_one_token(
-    sc: SoundCloudHarness, tmp_path: Path
+    sc: SoundCloudWorld, tmp_path: Path
 ) -> None:
     sc.curator(250)
     config = _write_config(sc, tmp_path)
@@ -564,7 +556,7 @@ def test_the_example_config_with_its_soundcloud_watch_enabled_is_valid(
 
 
 def test_401s_that_a_new_token_does_not_cure_stop_costing_token_requests(
-    sc: SoundCloudHarness,
+    sc: SoundCloudWorld,
 ) -> None:
     sc.curator(30)
     sc.watch()

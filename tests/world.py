@@ -1,0 +1,286 @@
+"""The one test world: a simulated platform over loopback, a real database file, a fake clock,
+notifiers pointing at loopback receivers, and the config that joins them. It polls and
+dispatches as `watcher once` does (a fresh store and engine each time), and writes the same
+config as a TOML file for the tests that run the `watcher` command itself."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import httpx
+from standardwebhooks import Webhook
+
+from tests.receiver import Check, Recorded
+from watcher.clock import FakeClock
+from watcher.config import Config, parse
+from watcher.direct_http import open_client
+from watcher.poll import Engine, PollReport
+from watcher.retry import DeliverySchedule, RetryPolicy
+from watcher.sim.audius import AudiusSim
+from watcher.sim.soundcloud import SoundCloudSim
+from watcher.sinks.apprise_sink import ServiceLimits
+from watcher.sinks.dispatcher import Dispatcher, DispatchReport
+from watcher.store import DeliveryRow, Store
+
+S = TypeVar("S", AudiusSim, SoundCloudSim)
+
+CLIENT_ID = "sim-client-id"
+CLIENT_SECRET = "sim-client-secret"
+# The secret of the Standard Webhooks specification's published test vector.
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# The delivery schedule without jitter, so a test knows each wait to the second.
+SCHEDULE = DeliverySchedule(jitter=0.0)
+# Built once: loading the CA bundle for every dispatch would dominate the delivery tests' time.
+TLS = ssl.create_default_context()
+
+
+def verified_by(secret: str = SECRET) -> Check:
+    """A receiver check doing what a real consumer does: the reference library's verify."""
+
+    def check(request: Recorded) -> None:
+        Webhook(secret).verify(request.text, request.headers)
+
+    return check
+
+
+@dataclass
+class World(Generic[S]):
+    """Everything one test polls and delivers with; tests change the fields, then poll."""
+
+    sim: S
+    base_url: str
+    db_path: Path
+    clock: FakeClock = field(default_factory=FakeClock)
+    watches: list[dict[str, Any]] = field(default_factory=list)
+    notifiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Keys of [defaults] besides the timeout (and jitter, always off).
+    defaults: dict[str, Any] = field(default_factory=dict)
+    # Keys of the platform's section besides where to reach the simulator; unthrottled by
+    # default (the budget has its own tests).
+    settings: dict[str, Any] = field(default_factory=lambda: {"requests_per_second": 10_000})
+    # Other top-level tables, such as [http] or [log].
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timeout: float = 5.0
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy.immediate(2))
+    # Further Engine keywords: members_in_memory, budget_factory, transport, holder...
+    engine: dict[str, Any] = field(default_factory=dict)
+    # How far the clock moves after each poll: past `confirm_after`, as between real polls.
+    settle: float = 300.0
+
+    @classmethod
+    def for_deliveries(cls, sim: S, base_url: str, db_path: Path) -> World[S]:
+        """A world whose clock starts at the real now and stands still between polls.
+
+        Receivers verify `webhook-timestamp` against their own clock (five minutes'
+        tolerance); with the clock standing still an absence needs no time to settle.
+        """
+        return cls(
+            sim,
+            base_url,
+            db_path,
+            FakeClock(datetime.now(UTC).replace(microsecond=0)),
+            defaults={"confirm_after": 0},
+            settings={},
+            engine={"transport": httpx.AsyncHTTPTransport(verify=TLS)},
+            settle=0.0,
+        )
+
+    # -- the simulated platform ---------------------------------------------------------------
+
+    @property
+    def platform(self) -> str:
+        return "audius" if isinstance(self.sim, AudiusSim) else "soundcloud"
+
+    def handle(self, user: str) -> str:
+        """The handle an event names `user` by on this platform."""
+        if isinstance(self.sim, AudiusSim):
+            return self.sim.user(user).handle
+        return self.sim.user(user).permalink
+
+    def curator(self, follows: int, prefix: str = "artist") -> tuple[str, list[str]]:
+        """An account `curator` following `follows` new artists (created in follow order)."""
+        artists = self.sim.add_users(follows, prefix=prefix)
+        curator = self.sim.add_user("curator", "The Curator")
+        self.sim.follow_many(curator, artists)
+        return curator, artists
+
+    # -- the config ---------------------------------------------------------------------------
+
+    def watch(self, account: str = "curator", *notify: str, relation: str = "following") -> None:
+        watch: dict[str, Any] = {"platform": self.platform, "account": account}
+        if relation != "following":
+            watch["relation"] = relation
+        if notify:
+            watch["notify"] = list(notify)
+        self.watches.append(watch)
+
+    def webhook(self, name: str, url: str, **extra: Any) -> None:
+        self.notifiers[name] = {"type": "webhook", "url": url, "secret": SECRET, **extra}
+
+    def apprise(self, name: str, *urls: str, **extra: Any) -> None:
+        self.notifiers[name] = {"type": "apprise", "urls": list(urls), **extra}
+
+    def raw(self, database: str | None = None) -> dict[str, Any]:
+        raw: dict[str, Any] = {
+            "database": database or str(self.db_path),
+            "defaults": {"timeout": self.timeout, "jitter": 0, **self.defaults},
+            **self.tables,
+            self.platform: {**self._reach(), **self.settings},
+            "watch": self.watches,
+        }
+        if self.notifiers:
+            raw["notifiers"] = self.notifiers
+        return raw
+
+    def _reach(self) -> dict[str, Any]:
+        if self.platform == "audius":
+            return {"base_url": self.base_url}
+        return {
+            "base_url": self.base_url,
+            "token_url": f"{self.base_url}/oauth/token",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        }
+
+    def config(self) -> Config:
+        return parse(self.raw())
+
+    def write_config(self, path: Path, *, database: str | None = None) -> Path:
+        """The same configuration as a TOML file, for the `watcher` command; `database` as
+        written in the file (relative to it) instead of this world's absolute path."""
+        path.write_text(toml(self.raw(database)), encoding="utf-8")
+        return path
+
+    # -- polling and delivering, as `watcher once` does ---------------------------------------
+
+    def poll(self, index: int = 0) -> PollReport:
+        """One poll of watch `index` with a fresh store and engine."""
+        return self.poll_all([index])[0]
+
+    def poll_all(self, indexes: list[int] | None = None) -> list[PollReport]:
+        reports = run_polls(
+            self.config(), indexes, clock=self.clock, retry=self.retry, **self.engine
+        )
+        self.clock.advance(self.settle)
+        return reports
+
+    def dispatch(self, *, apprise_limits: ServiceLimits | None = None) -> DispatchReport:
+        """One dispatch of everything due now, as `watcher once` does after its polls."""
+        config = self.config()
+        store = Store.open(config.database_path)
+
+        async def go() -> DispatchReport:
+            async with open_client(timeout=30, headers={}, verify=TLS) as http:
+                dispatcher = Dispatcher(
+                    config,
+                    store,
+                    clock=self.clock,
+                    schedule=SCHEDULE,
+                    http=http,
+                    throttle=False,
+                    apprise_limits=apprise_limits,
+                )
+                try:
+                    return await dispatcher.dispatch()
+                finally:
+                    await dispatcher.aclose()
+
+        try:
+            return asyncio.run(go())
+        finally:
+            store.close()
+
+    # -- what was recorded --------------------------------------------------------------------
+
+    def store(self) -> Store:
+        return Store.open(self.db_path)
+
+    def event_types(self) -> list[tuple[str, str]]:
+        return event_types(self.db_path)
+
+    def deliveries(self, show: str = "all") -> list[DeliveryRow]:
+        store = self.store()
+        try:
+            return store.deliveries(show=show, limit=1000)
+        finally:
+            store.close()
+
+
+def run_polls(config: Config, indexes: list[int] | None = None, **engine: Any) -> list[PollReport]:
+    """Poll the watches at `indexes` (all when None) with a fresh store and engine; `engine`
+    holds Engine keywords (clock, retry, transport...)."""
+    store = Store.open(config.database_path)
+
+    async def go() -> list[PollReport]:
+        polls = Engine(config, store, **engine)
+        try:
+            chosen = [config.watch[i] for i in indexes] if indexes is not None else None
+            return await polls.poll_all(chosen)
+        finally:
+            await polls.aclose()
+
+    try:
+        return asyncio.run(go())
+    finally:
+        store.close()
+
+
+def event_types(db_path: Path) -> list[tuple[str, str]]:
+    """(event type, target handle) of every stored event, oldest first."""
+    store = Store.open(db_path)
+    try:
+        return [(row.type, row.envelope()["data"]["target"]["handle"]) for row in store.events()]
+    finally:
+        store.close()
+
+
+def toml(raw: dict[str, Any]) -> str:
+    """`raw` (scalars, tables, tables of tables and the [[watch]] array) as a TOML document."""
+    lines = [f"{key} = {_value(value)}" for key, value in raw.items() if not _table(value)]
+    for key, value in raw.items():
+        if key == "watch":
+            for watch in value:
+                lines += ["", "[[watch]]", *(f"{k} = {_value(v)}" for k, v in watch.items())]
+        elif key == "notifiers":
+            for name, notifier in value.items():
+                lines += ["", f"[notifiers.{name}]"]
+                lines += [f"{k} = {_value(v)}" for k, v in notifier.items()]
+        elif _table(value):
+            lines += ["", f"[{key}]", *(f"{k} = {_value(v)}" for k, v in value.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _table(value: Any) -> bool:
+    return isinstance(value, dict) or (
+        isinstance(value, list) and bool(value) and isinstance(value[0], dict)
+    )
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def curator_following(world: AudiusWorld, count: int = 20) -> tuple[str, list[str]]:
+    """On Audius, a curator following `count` of 40 artists (ties in follower counts, as in
+    real life)."""
+    sim = world.sim
+    artists = sim.add_users(40, prefix="artist", base_followers=lambda i: i % 3)
+    curator = sim.add_user(handle="curator", name="Curator", base_followers=10)
+    sim.follow_many(curator, artists[:count])
+    return curator, artists
+
+
+AudiusWorld = World[AudiusSim]
+SoundCloudWorld = World[SoundCloudSim]
