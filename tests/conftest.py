@@ -35,15 +35,18 @@ def sc(tmp_path: Path) -> Iterator[SoundCloudWorld]:
         yield World(sim, base_url, tmp_path / "watcher.db")
 
 
-@pytest.fixture(params=["audius", "soundcloud"])
+@pytest.fixture(params=["audius", "audius-in-table", "soundcloud"])
 def either(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[AudiusWorld | SoundCloudWorld]:
     """A world on each platform in turn: for the promises both keep alike."""
-    if request.param == "audius":
+    if request.param.startswith("audius"):
         audius = AudiusSim(seed=11, replicas=3)
         with audius.serve() as base_url:
-            yield World(audius, base_url, tmp_path / "watcher.db")
+            world = World(audius, base_url, tmp_path / "watcher.db")
+            if request.param == "audius-in-table":
+                world.engine["members_in_memory"] = 0  # the scratch table's path
+            yield world
     else:
         soundcloud = SoundCloudSim(seed=5)
         with soundcloud.serve() as base_url:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -70,34 +69,6 @@ def test_event_bodies_use_urn_permalink_username_and_permalink_url(sc: SoundClou
     assert target["id"].startswith("soundcloud:users:")
 
 
-def test_churn_is_reported_exactly_once_within_two_polls(sc: SoundCloudWorld) -> None:
-    sim = sc.sim
-    rng = random.Random(9)
-    curator, artists = sc.curator(260)
-    pool = sim.add_users(60, prefix="fresh")
-    sc.watch()
-    sc.poll()
-    expected: list[tuple[int, str, str]] = []
-    seen: dict[tuple[str, str], int] = {}
-    for number in range(1, 21):
-        following = sim.following(curator)
-        if rng.random() < 0.5:
-            target = rng.choice([a for a in artists + pool if a not in following])
-            sim.follow(curator, target)
-            expected.append((number, "following.added", sim.user(target).permalink))
-        else:
-            target = rng.choice(following)
-            sim.unfollow(curator, target)
-            expected.append((number, "following.removed", sim.user(target).permalink))
-        for event in sc.poll().events:
-            seen.setdefault((event.type, event.target.handle), number)
-    sc.poll()
-    sc.poll()
-    assert sorted(sc.event_types()) == sorted((t, h) for _, t, h in expected)
-    for number, type_, handle in expected:
-        assert seen.get((type_, handle), 99) <= number + 1, (type_, handle)
-
-
 def test_with_broken_counts_an_unfollow_is_confirmed_by_the_next_poll(
     sc: SoundCloudWorld,
 ) -> None:
@@ -131,13 +102,12 @@ def test_an_offset_in_disguise_cursor_never_yields_a_false_removal(sc: SoundClou
     assert sc.event_types() == [("following.removed", "artist-450")]
 
 
-def test_a_vanished_account_fails_its_watch_without_removals(sc: SoundCloudWorld) -> None:
+def test_a_vanished_account_that_comes_back_resumes_without_events(sc: SoundCloudWorld) -> None:
     curator, _ = sc.curator(80)
     sc.watch()
     sc.poll()
-    sc.sim.delete(curator)  # its lists now answer an empty 200
-    report = sc.poll()
-    assert not report.ok and "no longer exists" in (report.error or "")
+    sc.sim.delete(curator)
+    assert not sc.poll().ok
     sc.sim.restore(curator)
     assert sc.poll().ok
     assert sc.event_types() == []
@@ -198,23 +168,6 @@ def test_a_paging_chain_that_loops_or_leaves_the_host_fails_and_commits_nothing(
     sc.poll()  # missing once: pending
     sc.poll()  # missing again, and from a verifying pass: removed
     assert sc.event_types() == [("following.removed", "artist-3")]
-
-
-def test_followers_watch_reports_new_and_lost_followers(sc: SoundCloudWorld) -> None:
-    sim = sc.sim
-    artist = sim.add_user("rising", "Rising")
-    fans = sim.add_users(330, prefix="fan")
-    sim.add_followers(artist, fans[:300])
-    sc.watch(account="rising", relation="followers")
-    sc.poll()
-    sim.follow(fans[320], artist)
-    sim.unfollow(fans[3], artist)
-    sc.poll()
-    sc.poll()
-    assert sorted(sc.event_types()) == [
-        ("follower.added", "fan-320"),
-        ("follower.removed", "fan-3"),
-    ]
 
 
 def test_requests_page_by_cursor_with_limit_200_and_an_oauth_header(sc: SoundCloudWorld) -> None:
