@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.world import config_file
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 
@@ -42,19 +43,15 @@ def world() -> Iterator[tuple[AudiusSim, str]]:
         yield sim, base_url
 
 
-def write_config(folder: Path, base_url: str, *accounts: str, extra: str = "") -> Path:
-    watches = "".join(
-        f'\n[[watch]]\nplatform = "audius"\naccount = "{a}"\n' for a in accounts or ("curator",)
-    )
-    path = folder / "watcher.toml"
+def write_config(folder: Path, base_url: str, *accounts: str) -> Path:
     (folder / "state").mkdir(exist_ok=True)
-    path.write_text(
-        f'database = "state/watcher.db"\n{extra}\n'
-        f'[defaults]\njitter = "0s"\ntimeout = "5s"\nconfirm_after = "0s"\n\n'
-        f'[audius]\nbase_url = "{base_url}"\n{watches}',
-        encoding="utf-8",
+    return config_file(
+        folder,
+        base_url,
+        *accounts,
+        database="state/watcher.db",
+        defaults={"jitter": "0s", "confirm_after": "0s"},
     )
-    return path
 
 
 def test_once_exits_0_and_the_database_lands_beside_the_config(

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests import store_reads
-from tests.world import event_types
+from tests.world import config_file, event_types
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 
@@ -40,20 +40,14 @@ def world() -> Iterator[tuple[AudiusSim, str]]:
         yield sim, base_url
 
 
-def write_config(folder: Path, base_url: str, *accounts: str, log: str = "") -> Path:
-    watches = "".join(
-        f'\n[[watch]]\nplatform = "audius"\naccount = "{account}"\n' for account in accounts
+def write_config(folder: Path, base_url: str, *accounts: str, log: str = "text") -> Path:
+    return config_file(
+        folder,
+        base_url,
+        *accounts,
+        defaults={"interval": "0.5s", "jitter": "0s", "confirm_after": "0s"},
+        tables={"http": {"listen": "127.0.0.1:0"}, "log": {"format": log}},
     )
-    path = folder / "watcher.toml"
-    path.write_text(
-        'database = "watcher.db"\n'
-        '[defaults]\ninterval = "0.5s"\njitter = "0s"\ntimeout = "5s"\nconfirm_after = "0s"\n'
-        '[http]\nlisten = "127.0.0.1:0"\n'
-        f"{log}\n"
-        f'[audius]\nbase_url = "{base_url}"\n{watches}',
-        encoding="utf-8",
-    )
-    return path
 
 
 class Running:
@@ -211,13 +205,13 @@ def test_sighup_applies_added_and_removed_watches_and_keeps_the_old_config_if_th
     world: tuple[AudiusSim, str], tmp_path: Path, running: Callable[..., Running]
 ) -> None:
     _, base_url = world
-    config = write_config(tmp_path, base_url, "curator", log='[log]\nformat = "json"')
+    config = write_config(tmp_path, base_url, "curator", log="json")
     database = tmp_path / "watcher.db"
     daemon = running(config)
     url = daemon.base_url()
     wait_until(lambda: polls_of(database, "curator") >= 1, "curator never polled")
 
-    write_config(tmp_path, base_url, "scout", log='[log]\nformat = "json"')
+    write_config(tmp_path, base_url, "scout", log="json")
     daemon.process.send_signal(signal.SIGHUP)
     daemon.wait_for_line(r"config reloaded: watches 1 added, 1 removed, 0 changed")
     wait_until(lambda: polls_of(database, "scout") >= 1, "the added watch was never polled")

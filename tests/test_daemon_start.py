@@ -20,6 +20,7 @@ import pytest
 
 from tests.test_cli import watcher
 from tests.test_daemon_process import ROOT, Running, polls_of, wait_until
+from tests.world import config_file
 from watcher.clock import iso, parse_iso
 from watcher.daemon_lock import lock_path
 from watcher.sim.audius import AudiusSim
@@ -52,20 +53,20 @@ def running() -> Iterator[Callable[[Path], Running]]:
 
 
 def write_config(
-    folder: Path, base_url: str, defaults: str, *, listen: str = "127.0.0.1:0", log: str = "text"
+    folder: Path,
+    base_url: str,
+    defaults: dict[str, Any],
+    *,
+    listen: str = "127.0.0.1:0",
+    log: str = "text",
 ) -> Path:
-    """One watch of curator; `defaults` are the [defaults] lines (no jitter: the default 30s)."""
-    path = folder / "watcher.toml"
-    path.write_text(
-        'database = "watcher.db"\n'
-        f'[defaults]\ntimeout = "5s"\n{defaults}\n'
-        f'[http]\nlisten = "{listen}"\n'
-        f'[log]\nformat = "{log}"\n'
-        f'[audius]\nbase_url = "{base_url}"\n'
-        '[[watch]]\nplatform = "audius"\naccount = "curator"\n',
-        encoding="utf-8",
+    """One watch of curator; `defaults` are the [defaults] keys (no jitter: the default 30s)."""
+    return config_file(
+        folder,
+        base_url,
+        defaults=defaults,
+        tables={"http": {"listen": listen}, "log": {"format": log}},
     )
-    return path
 
 
 def next_poll_entries(daemon: Running) -> list[dict[str, Any]]:
@@ -84,7 +85,7 @@ def test_a_watch_never_polled_polls_right_after_the_start_despite_the_default_ji
     base_url: str, tmp_path: Path, running: Callable[[Path], Running]
 ) -> None:
     database = tmp_path / "watcher.db"
-    daemon = running(write_config(tmp_path, base_url, 'interval = "1h"', log="json"))
+    daemon = running(write_config(tmp_path, base_url, {"interval": "1h"}, log="json"))
     wait_until(lambda: next_poll_entries(daemon), f"no next-poll line:\n{daemon.stderr}")
     first = next_poll_entries(daemon)[0]
     assert first["account"] == "curator" and first["relation"] == "following"
@@ -97,7 +98,7 @@ def test_a_two_second_interval_polls_about_every_two_seconds_whatever_the_defaul
     base_url: str, tmp_path: Path, running: Callable[[Path], Running]
 ) -> None:
     database = tmp_path / "watcher.db"
-    daemon = running(write_config(tmp_path, base_url, 'interval = "2s"', log="json"))
+    daemon = running(write_config(tmp_path, base_url, {"interval": "2s"}, log="json"))
     # With a 30 s jitter on top of each 2 s, three polls would take 45 s on average.
     wait_until(lambda: polls_of(database, "curator") >= 3, f"too few polls:\n{daemon.stderr}")
     assert daemon.stop() < 10 and daemon.process.returncode == 0, daemon.stderr
@@ -112,7 +113,7 @@ def test_a_two_second_interval_polls_about_every_two_seconds_whatever_the_defaul
 def test_status_shows_the_next_poll_the_daemon_logged_and_estimates_once_it_stops(
     base_url: str, tmp_path: Path, running: Callable[[Path], Running]
 ) -> None:
-    config = write_config(tmp_path, base_url, 'interval = "1h"\njitter = "5m"')
+    config = write_config(tmp_path, base_url, {"interval": "1h", "jitter": "5m"})
     daemon = running(config)
     daemon.wait_for_line(r"ok audius curator following: 30 entries")
 
@@ -137,7 +138,7 @@ def test_status_shows_the_next_poll_the_daemon_logged_and_estimates_once_it_stop
 def test_a_second_daemon_on_the_same_database_exits_1_at_once_naming_the_first(
     base_url: str, tmp_path: Path, running: Callable[[Path], Running]
 ) -> None:
-    config = write_config(tmp_path, base_url, 'interval = "1h"')
+    config = write_config(tmp_path, base_url, {"interval": "1h"})
     database = tmp_path.resolve() / "watcher.db"
     first = running(config)
     first.base_url()
@@ -162,7 +163,7 @@ def test_a_second_daemon_on_the_same_database_exits_1_at_once_naming_the_first(
 def test_a_daemon_killed_with_sigkill_does_not_block_the_next_start(
     base_url: str, tmp_path: Path, running: Callable[[Path], Running]
 ) -> None:
-    config = write_config(tmp_path, base_url, 'interval = "1h"')
+    config = write_config(tmp_path, base_url, {"interval": "1h"})
     database = tmp_path / "watcher.db"
     killed = running(config)
     killed.wait_for_line(NEXT_POLL)
@@ -195,7 +196,7 @@ def test_a_daemon_whose_endpoint_cannot_listen_exits_1_naming_the_address(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        config = write_config(tmp_path, base_url, 'interval = "1h"', listen=f"127.0.0.1:{port}")
+        config = write_config(tmp_path, base_url, {"interval": "1h"}, listen=f"127.0.0.1:{port}")
         result = watcher("run", "--config", str(config), cwd=ROOT, timeout=30)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [

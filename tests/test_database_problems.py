@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands import run_watcher
+from tests.world import config_file
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 
@@ -32,15 +33,8 @@ def world() -> Iterator[tuple[AudiusSim, str]]:
         yield sim, base_url
 
 
-def write_config(folder: Path, base_url: str) -> Path:
-    path = folder / "watcher.toml"
-    path.write_text(
-        'database = "watcher.db"\n[defaults]\nconfirm_after = "0s"\n'
-        f'[audius]\nbase_url = "{base_url}"\n'
-        '[[watch]]\nplatform = "audius"\naccount = "curator"\n',
-        encoding="utf-8",
-    )
-    return path
+def write_config(folder: Path, base_url: str, timeout: str = "5s") -> Path:
+    return config_file(folder, base_url, defaults={"confirm_after": "0s", "timeout": timeout})
 
 
 def mode_of(path: Path) -> int:
@@ -144,9 +138,7 @@ def test_once_on_a_database_another_process_keeps_locked_fails_in_one_line_withi
     world: tuple[AudiusSim, str], tmp_path: Path
 ) -> None:
     _, base_url = world
-    config = write_config(tmp_path, base_url)
-    # [defaults] timeout bounds the wait for a lock too
-    config.write_text(config.read_text().replace("[defaults]\n", '[defaults]\ntimeout = "1s"\n'))
+    config = write_config(tmp_path, base_url, timeout="1s")  # it bounds the wait for a lock too
     database = tmp_path / "watcher.db"
     Store.open(database).close()
     holder = sqlite3.connect(database, isolation_level=None)

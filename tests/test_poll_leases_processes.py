@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import store_reads
+from tests.world import config_file
 from watcher.clock import SystemClock
 from watcher.poll_lease import LeaseHolder, PollLease
 from watcher.sim.audius import AudiusSim
@@ -40,15 +41,12 @@ class Run:
 
 
 def write_config(folder: Path, base_url: str) -> Path:
-    path = folder / "watcher.toml"
-    path.write_text(
-        'database = "watcher.db"\n\n'
-        '[defaults]\njitter = "0s"\ntimeout = "10s"\nconfirm_after = "0s"\n\n'
-        f'[audius]\nbase_url = "{base_url}"\npage_size = 5\n\n'
-        '[[watch]]\nplatform = "audius"\naccount = "curator"\n',
-        encoding="utf-8",
+    return config_file(
+        folder,
+        base_url,
+        defaults={"jitter": "0s", "timeout": "10s", "confirm_after": "0s"},
+        audius={"page_size": 5},
     )
-    return path
 
 
 def once_together(config: Path, count: int = PROCESSES) -> list[Run]:

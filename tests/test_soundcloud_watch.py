@@ -429,18 +429,8 @@ def test_a_soundcloud_watch_without_credentials_is_a_config_error(
 
 
 def _write_config(sc: SoundCloudWorld, folder: Path) -> Path:
-    path = folder / "watcher.toml"
-    path.write_text(
-        f'database = "w.db"\n'
-        f"[soundcloud]\n"
-        f'base_url = "{sc.base_url}"\n'
-        f'token_url = "{sc.base_url}/oauth/token"\n'
-        f'client_id = "sim-client-id"\n'
-        f'client_secret = "{CLIENT_SECRET}"\n'
-        f'[[watch]]\nplatform = "soundcloud"\naccount = "curator"\n',
-        encoding="utf-8",
-    )
-    return path
+    sc.watch()
+    return sc.write_config(folder / "watcher.toml", database="w.db")
 
 
 def _once(config: Path) -> subprocess.Popen[str]:

@@ -240,6 +240,30 @@ def event_types(db_path: Path) -> list[tuple[str, str]]:
         store.close()
 
 
+def config_file(
+    folder: Path,
+    base_url: str,
+    *accounts: str,
+    database: str = "watcher.db",
+    defaults: dict[str, Any] | None = None,
+    audius: dict[str, Any] | None = None,
+    tables: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """`folder/watcher.toml` watching `accounts` (curator when none) on the simulated Audius
+    at `base_url`, for the tests that run the `watcher` command: a 5 s timeout and whatever
+    `defaults`, `audius` and other `tables` add."""
+    raw: dict[str, Any] = {
+        "database": database,
+        "defaults": {"timeout": "5s", **(defaults or {})},
+        **(tables or {}),
+        "audius": {"base_url": base_url, **(audius or {})},
+        "watch": [{"platform": "audius", "account": a} for a in accounts or ("curator",)],
+    }
+    path = folder / "watcher.toml"
+    path.write_text(toml(raw), encoding="utf-8")
+    return path
+
+
 def toml(raw: dict[str, Any]) -> str:
     """`raw` (scalars, tables, tables of tables and the [[watch]] array) as a TOML document."""
     lines = [f"{key} = {_value(value)}" for key, value in raw.items() if not _table(value)]
