@@ -24,6 +24,7 @@ from watcher.poll import PollReport
 from watcher.retry import DeliverySchedule, RetryPolicy
 from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.dispatcher import Dispatcher, DispatchReport
+from watcher.sinks.sink import SinkOptions
 from watcher.store import DeliveryRow, Store
 
 # The secret of the Standard Webhooks specification's published test vector.
@@ -125,8 +126,7 @@ class OutboxHarness(Harness):
                     clock=self.clock,
                     schedule=SCHEDULE,
                     http=http,
-                    throttle=False,
-                    apprise_limits=apprise_limits,
+                    options=SinkOptions(throttle=False, limits=apprise_limits),
                 )
                 try:
                     return await dispatcher.dispatch()
