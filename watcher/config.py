@@ -1,4 +1,5 @@
-"""The TOML configuration: the one place that knows its keys.
+"""The TOML configuration, assembled: its own keys here, each platform's `[<platform>]` section
+and each notifier kind's `[notifiers.NAME]` table as that kind declares it (the registries).
 
 Every key is documented in `config.example.toml`. Strings may say `${NAME}` to take a value
 (typically a secret) from the environment, so the file itself can be committed.
@@ -153,7 +154,7 @@ def _platform_sections() -> dict[str, Any]:
 if TYPE_CHECKING:
     _WithPlatforms = _Head
 else:
-    _WithPlatforms = create_model("Config", __base__=_Head, **_platform_sections())
+    _WithPlatforms = create_model("_WithPlatforms", __base__=_Head, **_platform_sections())
 
 SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
 

@@ -49,7 +49,7 @@ from watcher.sinks.sink import Attempt, NotifierSettings, Sink, SinkContext, Sin
 from watcher.store import AttemptRecord, DeliveryRow, Store
 
 DELIVERED, RETRYING, DEAD, POSTPONED = "delivered", "retrying", "dead", "postponed"
-# Successful webhook sends marked per transaction, at most; and the longest a mark waits.
+# Successful idempotent sends marked per transaction, at most; and the longest a mark waits.
 MARK_BATCH = 50
 MARK_SECONDS = 0.5
 
