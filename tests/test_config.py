@@ -6,6 +6,8 @@ import pytest
 
 from watcher.config import load, resolve_path
 from watcher.errors import ConfigError
+from watcher.platforms.audius_kind import AudiusSettings
+from watcher.sinks.webhook_kind import WebhookSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's example
@@ -37,7 +39,7 @@ def test_defaults_apply_when_keys_are_absent(tmp_path: Path) -> None:
     watch = config.watch[0]
     assert watch.relation == "following"
     assert config.interval_of(watch) == 900.0 and config.jitter_of(watch) == 30.0
-    assert config.audius.base_url == "https://api.audius.co/v1"
+    assert config.section("audius", AudiusSettings).base_url == "https://api.audius.co/v1"
 
 
 @pytest.mark.parametrize(
@@ -107,7 +109,8 @@ def test_environment_references_are_expanded(
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     text = '[notifiers.x]\ntype = "webhook"\nurl = "https://h/x"\nsecret = "${HOOK_SECRET}"\n'
     config = load(write(tmp_path, text))
-    assert config.notifiers["x"].secret == SECRET  # type: ignore[union-attr]
+    notifier = config.notifiers["x"]
+    assert isinstance(notifier, WebhookSettings) and notifier.secret == SECRET
 
 
 def test_missing_environment_variable_is_a_config_error(
@@ -125,7 +128,8 @@ def test_audius_api_key_falls_back_to_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUDIUS_API_KEY", "k-123")
-    assert load(write(tmp_path, MINIMAL)).audius.api_key == "k-123"
+    config = load(write(tmp_path, MINIMAL))
+    assert config.section("audius", AudiusSettings).api_key == "k-123"
 
 
 def test_config_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

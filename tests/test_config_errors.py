@@ -20,6 +20,7 @@ from watcher import metrics
 from watcher.config import load
 from watcher.daemon_lock import DaemonLock
 from watcher.errors import ConfigError
+from watcher.platforms.audius_kind import AudiusSettings
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
 from watcher.scheduler import Daemon
@@ -155,7 +156,10 @@ def test_brackets_and_dots_inside_strings_and_comments_are_not_nesting(tmp_path:
         f"base_url = 'https://h/{deep}'\n{WATCH}interval = 1.5\n"
     )
     config = load(write(tmp_path, text))
-    assert config.audius.app_name == deep and config.watch[0].interval == 1.5
+    assert (
+        config.section("audius", AudiusSettings).app_name == deep
+        and config.watch[0].interval == 1.5
+    )
 
 
 def test_numbers_of_thousands_of_digits_are_a_config_error(tmp_path: Path) -> None:
@@ -215,7 +219,7 @@ def test_limits_at_their_edges_are_accepted(tmp_path: Path) -> None:
     )
     config = load(write(tmp_path, text))
     assert config.defaults.interval == 30 * 86_400 and config.watch[0].interval == 0.1
-    assert config.audius.requests_per_second == 0.01
+    assert config.platform_settings("audius").requests_per_second == 0.01
 
 
 def test_a_watch_level_and_a_webhook_duration_are_bounded_too(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from watcher.events import Event
 from watcher.platforms.base import Profile
 from watcher.retry import DELIVERY_DELAYS
 from watcher.sinks.dispatcher import MARK_BATCH, Dispatcher, DispatchReport
+from watcher.sinks.sink import SinkOptions
 from watcher.store import AttemptRecord, DeliveryRow, PollOutcome, Route, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +109,7 @@ class Outbox:
                     clock=self.clock,
                     schedule=SCHEDULE,
                     http=http,
-                    throttle=False,
+                    options=SinkOptions(throttle=False),
                     mark_seconds=mark_seconds,
                 )
                 try:

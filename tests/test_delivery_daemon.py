@@ -14,6 +14,7 @@ from watcher.retry import RetryPolicy
 from watcher.scheduler import Daemon
 from watcher.sinks.delivery_loop import DISPATCH_IDLE
 from watcher.sinks.dispatcher import Dispatcher
+from watcher.sinks.sink import SinkOptions
 from watcher.store import Store
 
 
@@ -31,7 +32,9 @@ def test_the_daemon_sends_pending_deliveries_and_those_each_poll_commits(
         config = outbox.config()
         store = Store.open(config.database_path)
         engine = Engine(config, store, retry=RetryPolicy.immediate(2))
-        dispatcher = Dispatcher(config, store, schedule=SCHEDULE, throttle=False)
+        dispatcher = Dispatcher(
+            config, store, schedule=SCHEDULE, options=SinkOptions(throttle=False)
+        )
         daemon = Daemon(config, engine, dispatcher=dispatcher)
         running = asyncio.create_task(daemon.run(install_signals=False))
         try:

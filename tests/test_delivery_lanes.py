@@ -15,6 +15,7 @@ from watcher.poll import Engine
 from watcher.retry import DeliverySchedule, RetryPolicy
 from watcher.scheduler import Daemon
 from watcher.sinks.dispatcher import DELIVERED, RETRYING, Dispatcher
+from watcher.sinks.sink import SinkOptions
 from watcher.store import Store
 
 SLOW_TIMEOUT = 1.5
@@ -36,7 +37,9 @@ def test_a_hanging_receiver_holds_up_no_other_notifiers_deliveries(
         config = outbox.config()
         store = Store.open(config.database_path)
         engine = Engine(config, store, retry=RetryPolicy.immediate(2))
-        dispatcher = Dispatcher(config, store, schedule=QUICK_RETRIES, throttle=False)
+        dispatcher = Dispatcher(
+            config, store, schedule=QUICK_RETRIES, options=SinkOptions(throttle=False)
+        )
         daemon = Daemon(config, engine, dispatcher=dispatcher)
         running = asyncio.create_task(daemon.run(install_signals=False))
         try:

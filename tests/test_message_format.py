@@ -426,7 +426,9 @@ def test_split_refuses_a_limit_too_small_for_the_title() -> None:
 
 
 def test_profile_links_use_the_hosts_each_platform_declares() -> None:
-    from watcher.platforms import audius, registry, soundcloud
+    from watcher.platforms import audius_kind as audius
+    from watcher.platforms import registry
+    from watcher.platforms import soundcloud_kind as soundcloud
 
     assert registry.profile_hosts("audius") == frozenset(audius.PROFILE_HOSTS)
     assert registry.profile_hosts("soundcloud") == frozenset(soundcloud.PROFILE_HOSTS)

@@ -15,6 +15,7 @@ from tests.world import CLIENT_SECRET, SoundCloudWorld
 from watcher.clock import iso
 from watcher.config import load, parse
 from watcher.errors import ConfigError
+from watcher.platforms.soundcloud_kind import SoundCloudSettings
 from watcher.poll import Engine
 from watcher.retry import RetryPolicy
 from watcher.sim.http import SimRequest
@@ -422,7 +423,8 @@ def test_a_soundcloud_watch_without_credentials_is_a_config_error(
     monkeypatch.setenv("SOUNDCLOUD_CLIENT_ID", "id-from-env")
     monkeypatch.setenv("SOUNDCLOUD_CLIENT_SECRET", "secret-from-env")
     config = parse(raw)
-    assert (config.soundcloud.client_id, config.soundcloud.client_secret) == (
+    soundcloud = config.section("soundcloud", SoundCloudSettings)
+    assert (soundcloud.client_id, soundcloud.client_secret) == (
         "id-from-env",
         "secret-from-env",
     )
@@ -492,7 +494,8 @@ def test_the_example_config_with_its_soundcloud_watch_enabled_is_valid(
     config = load(path)
     (watch,) = [w for w in config.watch if w.platform == "soundcloud"]
     assert watch.account == "https://soundcloud.com/some-artist"
-    assert config.soundcloud.requests_per_second == 5 and config.audius.requests_per_second == 10
+    assert config.platform_settings("soundcloud").requests_per_second == 5
+    assert config.platform_settings("audius").requests_per_second == 10
     monkeypatch.delenv("SOUNDCLOUD_CLIENT_SECRET")
     with pytest.raises(ConfigError, match=r"soundcloud\.client_secret"):
         load(path)

@@ -26,6 +26,7 @@ from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
 from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.dispatcher import Dispatcher, DispatchReport
+from watcher.sinks.sink import SinkOptions
 from watcher.store import DeliveryRow, Store
 
 S = TypeVar("S", AudiusSim, SoundCloudSim)
@@ -183,8 +184,7 @@ class World(Generic[S]):
                     clock=self.clock,
                     schedule=SCHEDULE,
                     http=http,
-                    throttle=False,
-                    apprise_limits=apprise_limits,
+                    options=SinkOptions(throttle=False, limits=apprise_limits),
                 )
                 try:
                     return await dispatcher.dispatch()

@@ -1,4 +1,5 @@
-"""The TOML configuration: the one place that knows its keys.
+"""The TOML configuration, assembled: its own keys here, each platform's `[<platform>]` section
+and each notifier kind's `[notifiers.NAME]` table as that kind declares it (the registries).
 
 Every key is documented in `config.example.toml`. Strings may say `${NAME}` to take a value
 (typically a secret) from the environment, so the file itself can be committed.
@@ -6,31 +7,41 @@ Every key is documented in `config.example.toml`. Strings may say `${NAME}` to t
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from watcher.durations import parse_duration, shown, spell_duration
+# The event types are config's to name; config_fields holds them for the kinds' sections.
+from watcher.config_fields import ALERT_TYPES as ALERT_TYPES
+from watcher.config_fields import EVENT_TYPES as EVENT_TYPES
+from watcher.config_fields import (
+    ConfirmAfter,
+    Interval,
+    Jitter,
+    Strict,
+    Timeout,
+    integer,
+)
+from watcher.durations import shown
 from watcher.errors import ConfigError
+from watcher.platforms import registry as platform_registry
+from watcher.platforms.kind import PlatformSettings
+from watcher.sinks import registry as sink_registry
+from watcher.sinks.sink import NotifierSettings
 
 DEFAULT_PATH = "watcher.toml"
 ENV_PATH = "WATCHER_CONFIG"
-EVENT_TYPES = ("following.added", "following.removed", "follower.added", "follower.removed")
-# Failure alerts: a watch failing several polls in a row, then polling cleanly again.
-ALERT_TYPES = ("watch.failing", "watch.recovered")
 
 # Jitter never exceeds this share of a watch's interval: a 30 s default jitter must not turn
 # a 2 s interval into "now and then".
@@ -41,199 +52,28 @@ MAX_FILE_BYTES = 1 << 20
 # before tomllib sees them: it recurses (and slows to a crawl on long dotted keys) without limit.
 MAX_NESTING = 32
 _UTF8_BOM = b"\xef\xbb\xbf"
-_DAY = 86_400.0
 
 
-class _Within:
-    """A number's allowed range, checked on the value as written, so the error can show both.
-
-    Every duration and rate has an upper and a lower bound: `inf`, `1e308` or `1e-300` would
-    otherwise reach a timedelta that overflows or a wait that never ends.
-    """
-
-    def __init__(
-        self, low: float, high: float, *, kind: Literal["duration", "number", "integer"]
-    ) -> None:
-        self.low, self.high, self.kind = low, high, kind
-        spell = spell_duration if kind == "duration" else _spell_number
-        self.range = f"from {spell(low)} to {spell(high)}"
-
-    def __call__(self, value: object) -> float | int:
-        number = self._number(value)
-        if not self.low <= number <= self.high:
-            raise ValueError(f"must be {self.range} (got {shown(value)})")
-        return number
-
-    def _number(self, value: object) -> float | int:
-        if self.kind == "duration":
-            if isinstance(value, float | int) and not math.isfinite(_as_float(value)):
-                raise ValueError(f"must be {self.range} (got {shown(value)})")
-            try:
-                return parse_duration(value)  # type: ignore[arg-type]
-            except ValueError as exc:
-                raise ValueError(f"{exc}; must be {self.range}") from None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            wanted = "an integer" if self.kind == "integer" else "a number"
-            raise ValueError(f"must be {wanted} {self.range} (got {shown(value)})")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"must be a finite number {self.range} (got {shown(value)})")
-        if self.kind == "integer" and not isinstance(value, int):
-            if not value.is_integer():
-                raise ValueError(f"must be a whole number {self.range} (got {shown(value)})")
-            return int(value)
-        return value
-
-
-def _as_float(value: float | int) -> float:
-    try:
-        return float(value)
-    except OverflowError:  # an integer beyond any float
-        return math.inf
-
-
-def _spell_number(value: float) -> str:
-    return f"{value:g}"
-
-
-def _duration(low: float, high: float) -> BeforeValidator:
-    return BeforeValidator(_Within(low, high, kind="duration"))
-
-
-def _number(low: float, high: float) -> BeforeValidator:
-    return BeforeValidator(_Within(low, high, kind="number"))
-
-
-def _integer(low: int, high: int) -> BeforeValidator:
-    return BeforeValidator(_Within(low, high, kind="integer"))
-
-
-Interval = Annotated[float, _duration(0.1, 30 * _DAY)]
-Jitter = Annotated[float, _duration(0, _DAY)]
-Timeout = Annotated[float, _duration(0.01, 3600)]
-ConfirmAfter = Annotated[float, _duration(0, _DAY)]
-Rate = Annotated[float, _number(0.01, 10_000)]
-Concurrency = Annotated[int, _integer(1, 64)]
-
-
-class _Strict(BaseModel):
-    # allow_inf_nan: a float the ranges above do not guard is still never inf or nan.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class Defaults(_Strict):
+class Defaults(Strict):
     interval: Interval = 900.0
     jitter: Jitter = 30.0
     timeout: Timeout = 30.0
-    max_passes: Annotated[int, _integer(1, 20)] = 4
+    max_passes: Annotated[int, integer(1, 20)] = 4
     # How long an account must stay missing from a list, across polls, before its absence
     # counts (longer than the platform's replicas lag behind each other).
     confirm_after: ConfirmAfter = 60.0
     # Failed polls in a row before a watch alerts its notifiers (once); 0 turns alerts off.
-    alert_after: Annotated[int, _integer(0, 1000)] = 3
+    alert_after: Annotated[int, integer(0, 1000)] = 3
 
 
-class PlatformSettings(_Strict):
-    """What every platform section has: the request budget shared by its watches."""
-
-    requests_per_second: Rate = 10.0
-    max_concurrent: Concurrency = 4
-
-    def problem_for_watches(self) -> str | None:
-        """Why watches of this platform cannot run with these settings (None: they can)."""
-        return None
+# One `[notifiers.NAME]` table: the kind its `type` names picks the model (sinks/registry.py).
+if TYPE_CHECKING:
+    Notifier = NotifierSettings
+else:
+    Notifier = Annotated[sink_registry.settings_union(), Field(discriminator="type")]
 
 
-class AudiusSettings(PlatformSettings):
-    base_url: str = "https://api.audius.co/v1"
-    api_key: str = ""
-    app_name: str = ""
-    page_size: Annotated[int, _integer(1, 100)] = 100
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return _require_http(value)
-
-
-class SoundCloudSettings(PlatformSettings):
-    base_url: str = "https://api.soundcloud.com"
-    token_url: str = "https://secure.soundcloud.com/oauth/token"
-    client_id: str = ""
-    client_secret: str = ""
-    page_size: Annotated[int, _integer(1, 200)] = 200
-    requests_per_second: Rate = 5.0
-    max_concurrent: Concurrency = 2
-
-    @field_validator("base_url", "token_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return _require_http(value)
-
-    def problem_for_watches(self) -> str | None:
-        missing = [key for key in ("client_id", "client_secret") if not getattr(self, key)]
-        if not missing:
-            return None
-        names = " and ".join(f"soundcloud.{key}" for key in missing)
-        env = " / ".join(f"SOUNDCLOUD_{key.upper()}" for key in missing)
-        return f"{names}: required by soundcloud watches (or set {env} in the environment)"
-
-
-class AppriseNotifier(_Strict):
-    type: Literal["apprise"]
-    urls: list[str] = Field(min_length=1)
-    digest: bool = True
-    events: list[str] | None = None
-    # The longest a delivery waits for one URL's send (every part of it), see apprise_sink.
-    timeout: Timeout = 60.0
-
-    @field_validator("urls")
-    @classmethod
-    def _usable_urls(cls, value: list[str]) -> list[str]:
-        from watcher.sinks.apprise_sink import describe_urls
-
-        for index, problem in enumerate(describe_urls(value)):
-            if problem is not None:
-                raise ValueError(f"[{index}] {problem}")
-        return value
-
-    @field_validator("events")
-    @classmethod
-    def _known_events(cls, value: list[str] | None) -> list[str] | None:
-        return _check_event_types(value)
-
-
-class WebhookNotifier(_Strict):
-    type: Literal["webhook"]
-    url: str
-    secret: str = Field(min_length=1)
-    events: list[str] | None = None
-    timeout: Timeout = 15.0
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return _require_http(value)
-
-    @field_validator("secret")
-    @classmethod
-    def _standard_secret(cls, value: str) -> str:
-        from watcher.sinks.webhook import check_secret
-
-        problem = check_secret(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("events")
-    @classmethod
-    def _known_events(cls, value: list[str] | None) -> list[str] | None:
-        return _check_event_types(value)
-
-
-Notifier = Annotated[AppriseNotifier | WebhookNotifier, Field(discriminator="type")]
-
-
-class Watch(_Strict):
+class Watch(Strict):
     platform: str
     account: str = Field(min_length=1)
     relation: Literal["following", "followers"] = "following"
@@ -255,7 +95,7 @@ class Watch(_Strict):
         return f"{self.platform}:{self.account}:{self.relation}"
 
 
-class HttpSettings(_Strict):
+class HttpSettings(Strict):
     """The daemon's read-only endpoint (/healthz, /metrics); off unless `listen` is set."""
 
     listen: str | None = None
@@ -290,7 +130,7 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, port
 
 
-class LogSettings(_Strict):
+class LogSettings(Strict):
     format: Literal["text", "json"] = "text"
     level: Annotated[
         Literal["debug", "info", "warning", "error"],
@@ -298,11 +138,28 @@ class LogSettings(_Strict):
     ] = "info"
 
 
-class Config(_Strict):
+class _Head(Strict):
+    """The keys before the platform sections (pydantic reports problems in field order)."""
+
     database: str = "watcher.db"
     defaults: Defaults = Defaults()
-    audius: AudiusSettings = AudiusSettings()
-    soundcloud: SoundCloudSettings = SoundCloudSettings()
+
+
+def _platform_sections() -> dict[str, Any]:
+    """A `[<platform>]` section for each registered platform, as its kind declares it."""
+    models = {name: platform_registry.kind(name).settings for name in platform_registry.BUILTIN}
+    return {name: (model, model()) for name, model in models.items()}
+
+
+if TYPE_CHECKING:
+    _WithPlatforms = _Head
+else:
+    _WithPlatforms = create_model("_WithPlatforms", __base__=_Head, **_platform_sections())
+
+SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
+
+
+class Config(_WithPlatforms):
     notifiers: dict[str, Notifier] = Field(default_factory=dict)
     watch: list[Watch] = Field(default_factory=list)
     http: HttpSettings = HttpSettings()
@@ -312,8 +169,7 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
-        from watcher.platforms import registry
-
+        registry = platform_registry
         seen: set[str] = set()
         for index, watch in enumerate(self.watch):
             where = watch_label([w.model_dump() for w in self.watch], index)
@@ -340,6 +196,13 @@ class Config(_Strict):
             raise KeyError(f"no [{platform}] settings section")
         return settings
 
+    def section(self, platform: str, model: type[SettingsT]) -> SettingsT:
+        """`platform_settings`, typed as the model its kind declares (for its client)."""
+        settings = self.platform_settings(platform)
+        if not isinstance(settings, model):
+            raise TypeError(f"[{platform}] is a {type(settings).__name__}, not a {model.__name__}")
+        return settings
+
     @property
     def database_path(self) -> Path:
         path = Path(os.path.expanduser(self.database))
@@ -353,21 +216,6 @@ class Config(_Strict):
         watch's interval."""
         configured = watch.jitter if watch.jitter is not None else self.defaults.jitter
         return min(configured, MAX_JITTER_SHARE * self.interval_of(watch))
-
-
-def _require_http(value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value.rstrip("/")
-
-
-def _check_event_types(value: list[str] | None) -> list[str] | None:
-    known = (*EVENT_TYPES, *ALERT_TYPES)
-    if value is not None:
-        for item in value:
-            if item not in known:
-                raise ValueError(f"unknown event type {item!r} (known: {', '.join(known)})")
-    return value
 
 
 def watch_label(watches: object, index: int) -> str:
@@ -427,16 +275,14 @@ def _expand_env(node: Any, loc: tuple[int | str, ...] = ()) -> Any:
 
 
 def _env_fallbacks(raw: dict[str, Any]) -> None:
-    """Secrets a user may keep only in the environment, under well-known names."""
-    audius = raw.setdefault("audius", {})
-    if isinstance(audius, dict) and not audius.get("api_key") and os.environ.get("AUDIUS_API_KEY"):
-        audius["api_key"] = os.environ["AUDIUS_API_KEY"]
-    soundcloud = raw.setdefault("soundcloud", {})
-    if isinstance(soundcloud, dict):
-        for key in ("client_id", "client_secret"):
-            env = f"SOUNDCLOUD_{key.upper()}"
-            if not soundcloud.get(key) and os.environ.get(env):
-                soundcloud[key] = os.environ[env]
+    """Secrets a user may keep only in the environment, under the names each platform gives."""
+    for name in platform_registry.BUILTIN:
+        section = raw.setdefault(name, {})
+        if not isinstance(section, dict):
+            continue
+        for key, env in platform_registry.kind(name).settings.ENVIRONMENT.items():
+            if not section.get(key) and os.environ.get(env):
+                section[key] = os.environ[env]
 
 
 def resolve_path(explicit: str | Path | None) -> Path:
@@ -646,7 +492,8 @@ def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
         tags = " or ".join(str(ctx.get("expected_tags")).rsplit(", ", 1))
         loc, message = (*loc, "type"), f"must be {tags} (got {shown(ctx.get('tag'))})"
     elif kind == "union_tag_not_found":
-        loc, message = (*loc, "type"), "required key is missing ('apprise' or 'webhook')"
+        kinds = " or ".join(repr(name) for name in sink_registry.names())
+        loc, message = (*loc, "type"), f"required key is missing ({kinds})"
     elif kind == "literal_error":
         message = f"must be {ctx.get('expected')} (got {shown(given)})"
     elif kind in ("too_short", "string_too_short"):

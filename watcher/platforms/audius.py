@@ -17,10 +17,10 @@ import msgspec
 from watcher.errors import AccountNotFound, PlatformError
 from watcher.http import Decode, HttpStatusError, get_json
 from watcher.offset_paging import collect_by_offset
+from watcher.platforms.audius_kind import PROFILE_HOSTS, AudiusSettings
 from watcher.platforms.base import Listing, Members, Profile, Relation, check_counts, int_or_none
 from watcher.platforms.registry import PlatformContext, register
 
-PROFILE_HOSTS = ("audius.co", "www.audius.co")
 # Ids per bulk profile request (`GET /users?id=A&id=B`); the simulator refuses more, the
 # real server's limit is not documented.
 BULK_IDS = 100
@@ -34,7 +34,7 @@ class AudiusClient:
     name = "audius"
 
     def __init__(self, context: PlatformContext) -> None:
-        settings = context.config.audius
+        settings = context.config.section(self.name, AudiusSettings)
         self._http = context.http
         self._retry = context.retry
         self._budget = context.budget

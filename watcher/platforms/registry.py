@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from watcher.platforms.kind import PlatformKind
 
 if TYPE_CHECKING:
     from watcher.budget import RequestBudget
@@ -43,26 +46,34 @@ def register(name: str) -> Callable[[Factory], Factory]:
     return decorate
 
 
-# The built-in platforms and the module that registers each. Known by name without importing
-# them (their HTTP stack is the heaviest import watcher has): config validation and the
-# reading commands stay cheap; a module is imported when its first client is made.
-BUILTIN = {"audius": "watcher.platforms.audius", "soundcloud": "watcher.platforms.soundcloud"}
+# The built-in platforms and the kind module that declares each (its section, its facts and
+# its client's module). Known by name without importing the clients (their HTTP stack is the
+# heaviest import watcher has): config validation, messages and the reading commands stay
+# cheap; a client's module is imported when its first client is made.
+BUILTIN = {
+    "audius": "watcher.platforms.audius_kind",
+    "soundcloud": "watcher.platforms.soundcloud_kind",
+}
 
 
 def names() -> list[str]:
     return sorted(set(BUILTIN) | set(_FACTORIES))
 
 
+@functools.cache
+def kind(name: str) -> PlatformKind:
+    """What platform `name` declares (its kind module's `KIND`); KeyError for an unknown one."""
+    found: PlatformKind = importlib.import_module(BUILTIN[name]).KIND
+    return found
+
+
 def create(name: str, context: PlatformContext) -> Platform:
     if name not in _FACTORIES and name in BUILTIN:
-        importlib.import_module(BUILTIN[name])  # importing it registers its factory
+        importlib.import_module(kind(name).client)  # importing it registers its factory
     return _FACTORIES[name](context)
 
 
 def profile_hosts(name: str) -> frozenset[str]:
-    """The hosts of `name`'s profile pages, as its module declares them (`PROFILE_HOSTS`);
-    empty for a platform watcher does not know."""
-    if name not in BUILTIN:
-        return frozenset()
-    module = importlib.import_module(BUILTIN[name])
-    return frozenset(getattr(module, "PROFILE_HOSTS", ()))
+    """The hosts of `name`'s profile pages, as its kind declares them; empty for a platform
+    watcher does not know."""
+    return kind(name).profile_hosts if name in BUILTIN else frozenset()

@@ -25,8 +25,8 @@ from watcher.http import Decode, HttpStatusError, JsonAnswer, request_json
 from watcher.oauth import ClientCredentials, TokenKeeper
 from watcher.platforms.base import Listing, Members, Profile, Relation, int_or_none
 from watcher.platforms.registry import PlatformContext, register
+from watcher.platforms.soundcloud_kind import PROFILE_HOSTS, SoundCloudSettings
 
-PROFILE_HOSTS = ("soundcloud.com", "www.soundcloud.com", "m.soundcloud.com")
 URN_PREFIX = "soundcloud:users:"
 _URN = re.compile(r"^soundcloud:users:([0-9]{1,20})$")
 _NUMERIC = re.compile(r"^[0-9]{1,20}$")
@@ -41,7 +41,7 @@ class SoundCloudClient:
     name = "soundcloud"
 
     def __init__(self, context: PlatformContext) -> None:
-        settings = context.config.soundcloud
+        settings = context.config.section(self.name, SoundCloudSettings)
         self._http = context.http
         self._retry = context.retry
         self._budget = context.budget

@@ -5,16 +5,17 @@ it again with the same id (the `webhook-id` header, the event id in the body): a
 through any crash, exactly once when nothing crashes. Only the dispatcher writes outcomes, and
 only one process dispatches at a time (see `dispatch_lock`).
 
-Successful webhook sends are marked in batches (a transaction per send cost about a tenth of
-the send itself): their marks wait in memory and are committed together, in one transaction,
-every MARK_BATCH sends and at most MARK_SECONDS after the oldest waiting one (a timer, so a
-slow send in flight does not hold them back); before a failure is recorded (in the same
+Successful sends to receivers that deduplicate (webhooks: their sink is `idempotent`) are
+marked in batches (a transaction per send cost about a tenth of the send itself): their marks
+wait in memory and are committed together, in one transaction, every MARK_BATCH sends and at
+most MARK_SECONDS after the oldest waiting one (a timer, so a slow send in flight does not
+hold them back); before a failure is recorded (in the same
 transaction, the successes first); before the next page of due rows is read; and when the
 dispatch returns, stops (`should_stop`) or is cancelled (the daemon's shutdown grace ran out).
 Only a crash loses marks, at most those still waiting: those deliveries are sent again after
 the restart with the same `webhook-id`, which receivers deduplicate on. The contract above is
-unchanged; its window is wider. Apprise sends (chat, mail: nothing deduplicates those) are
-slow anyway and are marked one by one, at once.
+unchanged; its window is wider. Other sends (Apprise's chat and mail: nothing deduplicates
+those) are slow anyway and are marked one by one, at once.
 
 Each notifier has a lane of its own: a task that sends that notifier's due rows in order, one
 at a time, reading them page by page until none is left. Lanes never wait for each other, so
@@ -30,36 +31,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from watcher.alerts import Alert
 from watcher.clock import Clock, SystemClock, iso, parse_iso
-from watcher.config import AppriseNotifier, Config, WebhookNotifier
-from watcher.direct_http import DirectClient, open_client
-from watcher.events import Event
+from watcher.config import Config
+from watcher.direct_http import DirectClient
 from watcher.lock_wait import patiently
 from watcher.retry import DeliverySchedule
-from watcher.sinks.apprise_sink import ServiceLimits, preferred_format, send_apprise_within
+from watcher.sinks import registry
 from watcher.sinks.base import SendResult, one_line
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
 from watcher.sinks.labels import LabelSource, label_of, source_of
-from watcher.sinks.message import (
-    alert_body,
-    alert_title,
-    digest_body,
-    digest_title,
-    event_body,
-    event_title,
-)
-from watcher.sinks.webhook import USER_AGENT, send_webhook
+from watcher.sinks.sink import Attempt, NotifierSettings, Sink, SinkContext, SinkOptions, open_http
 from watcher.store import AttemptRecord, DeliveryRow, Store
 
 DELIVERED, RETRYING, DEAD, POSTPONED = "delivered", "retrying", "dead", "postponed"
-# Successful webhook sends marked per transaction, at most; and the longest a mark waits.
+# Successful idempotent sends marked per transaction, at most; and the longest a mark waits.
 MARK_BATCH = 50
 MARK_SECONDS = 0.5
 
@@ -184,11 +174,6 @@ class _Marks:
         self.flush_or_log()
 
 
-def url_digest(url: str) -> str:
-    """How `urls_done` names an Apprise URL: the URL itself may hold a token."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -198,19 +183,18 @@ class Dispatcher:
         clock: Clock | None = None,
         schedule: DeliverySchedule | None = None,
         http: DirectClient | None = None,
-        throttle: bool | None = None,
+        options: SinkOptions | None = None,
         mark_seconds: float = MARK_SECONDS,
-        apprise_limits: ServiceLimits | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
         self.schedule = schedule or DeliverySchedule()
-        self.throttle = throttle
-        self.apprise_limits = apprise_limits  # None: each service's own
         self._own_http = http is None
-        # Each send passes the notifier's own timeout; this one is never used.
-        self.http = http or open_client(timeout=30.0, headers={"User-Agent": USER_AGENT})
+        self.http = http or open_http()
+        self._context = SinkContext(self.http, options or SinkOptions())
+        # Each notifier's sink, made again when a reload changes its settings.
+        self._sinks: dict[str, tuple[NotifierSettings, Sink]] = {}
         self._lock = DispatchLock(lock_path_for(config.database_path))
         self._marks = _Marks(store, seconds=mark_seconds)
         self._second: tuple[datetime | None, str] = (None, "")
@@ -371,8 +355,7 @@ class Dispatcher:
         """Rows as messages: digest notifiers send one message per batch of events."""
         sends: dict[tuple[str, str], _Send] = {}
         for row in rows:
-            notifier = self.config.notifiers.get(row.notifier)
-            digest = isinstance(notifier, AppriseNotifier) and notifier.digest
+            digest = row.notifier in self.config.notifiers and self._sink(row.notifier).digest
             key = (row.notifier, row.batch if digest and row.kind == "event" else f"#{row.id}")
             sends.setdefault(key, _Send(row.notifier, [])).rows.append(row)
         return list(sends.values())
@@ -390,20 +373,17 @@ class Dispatcher:
 
     async def _attempt(self, send: _Send) -> tuple[Outcome, bool]:
         """Send once and record the outcome; also says whether the receiver looked down."""
-        notifier = self.config.notifiers[send.notifier]
+        sink = self._sink(send.notifier)
         now = self.clock.now()
-        done = list(send.rows[0].urls_done)
-        reached_some = False  # some Apprise URL took it: the notifier is not down
         try:
-            if isinstance(notifier, WebhookNotifier):
-                result = await self._send_webhook(notifier, send.rows[0], now)
-            else:
-                result, done, reached_some = await self._send_apprise(notifier, send.rows, done)
+            attempt = await sink.send(send.rows, now)
         except (KeyError, TypeError, ValueError) as exc:  # a stored body we cannot read
             error = one_line(f"stored message unreadable: {type(exc).__name__}")
-            result = SendResult(ok=False, error=error, permanent=True)
-        record, outcome = self._decide(send, result, done, now)
-        if result.ok and isinstance(notifier, WebhookNotifier):
+            failed = SendResult(ok=False, error=error, permanent=True)
+            attempt = Attempt(failed, list(send.rows[0].urls_done))
+        result = attempt.result
+        record, outcome = self._decide(send, result, attempt.done, now)
+        if result.ok and sink.idempotent:
             self._marks.add(outcome.ids, record)  # committed with the next batch
             if self._marks.full:
                 await patiently(self.store, self._marks.flush)
@@ -414,53 +394,15 @@ class Dispatcher:
             await patiently(
                 self.store, self.store.disable_notifier, send.notifier, iso(now), reason
             )
-        return outcome, result.retryable and not reached_some
+        return outcome, result.retryable and not attempt.reached_some
 
-    async def _send_webhook(
-        self, notifier: WebhookNotifier, row: DeliveryRow, now: datetime
-    ) -> SendResult:
-        return await send_webhook(
-            self.http,
-            url=notifier.url,
-            secret=notifier.secret,
-            event_id=_webhook_id(row),
-            body=row.body,
-            timestamp=now,
-            timeout=notifier.timeout,
-        )
-
-    async def _send_apprise(
-        self, notifier: AppriseNotifier, rows: list[DeliveryRow], done: list[str]
-    ) -> tuple[SendResult, list[str], bool]:
-        """Each URL that lacks the message gets it; one failing URL does not fail another.
-
-        Returns the combined result, the URLs done after this attempt, and whether any URL
-        succeeded in this attempt (then the notifier is not "down").
-        """
-        failures: list[SendResult] = []
-        succeeded = False
-        for url in notifier.urls:
-            if url_digest(url) in done:
-                continue
-            fmt = preferred_format(url) or "text"
-            title, body = _message(notifier, rows, fmt)
-            result = await send_apprise_within(
-                url,
-                title=title,
-                body=body,
-                body_format=fmt,
-                timeout=notifier.timeout,
-                throttle=self.throttle,
-                limits=self.apprise_limits,
-            )
-            if result.ok:
-                done = [*done, url_digest(url)]
-                succeeded = True
-            else:
-                failures.append(result)
-        if not failures:
-            return SendResult(ok=True), done, succeeded
-        return _combine(failures, len(notifier.urls)), done, succeeded
+    def _sink(self, name: str) -> Sink:
+        """Notifier `name`'s sink, for the settings the current config gives it."""
+        settings = self.config.notifiers[name]
+        made = self._sinks.get(name)
+        if made is None or made[0] is not settings:
+            made = self._sinks[name] = (settings, registry.open_sink(name, settings, self._context))
+        return made[1]
 
     def _decide(
         self, send: _Send, result: SendResult, done: list[str], now: datetime
@@ -488,35 +430,3 @@ class Dispatcher:
         if second != self._second[0]:
             self._second = (second, iso(second))
         return self._second[1]
-
-
-def _webhook_id(row: DeliveryRow) -> str:
-    """The `webhook-id`: the event id, read from its column; an alert's from its body."""
-    if row.kind == "event" and row.event_id and row.body.startswith("{"):
-        return row.event_id
-    return str(row.envelope()["id"])
-
-
-def _combine(failures: Sequence[SendResult], total: int) -> SendResult:
-    """Several URLs' failures as one: retryable if any is, waiting as long as any asks."""
-    waits = [f.retry_after for f in failures if f.retry_after is not None]
-    errors = "; ".join(f.error or "failed" for f in failures)
-    prefix = f"{len(failures)} of {total} URLs failed: " if total > 1 else ""
-    return SendResult(
-        ok=False,
-        status=failures[0].status,
-        error=one_line(prefix + errors),
-        retry_after=max(waits) if waits else None,
-        permanent=not any(f.retryable for f in failures),
-    )
-
-
-def _message(notifier: AppriseNotifier, rows: list[DeliveryRow], fmt: str) -> tuple[str, str]:
-    """Title and body in `fmt`: an alert, one event, or a digest of one poll's events."""
-    if rows[0].kind == "alert":
-        alert = Alert.from_envelope(rows[0].envelope())
-        return alert_title(alert, fmt), alert_body(alert, fmt)
-    events = [Event.from_envelope(row.envelope()) for row in rows]
-    if not notifier.digest:
-        return event_title(events[0], fmt), event_body(events[0], fmt)
-    return digest_title(events, fmt), digest_body(events, fmt)

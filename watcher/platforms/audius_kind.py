@@ -1,0 +1,32 @@
+"""Audius as the config and messages see it: the `[audius]` section and its profile hosts.
+The client is `audius.py`."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import field_validator
+
+from watcher.config_fields import integer, require_http
+from watcher.platforms.kind import PlatformKind, PlatformSettings
+
+PROFILE_HOSTS = ("audius.co", "www.audius.co")
+# The API's `limit` is 1..100.
+MAX_PAGE_SIZE = 100
+
+
+class AudiusSettings(PlatformSettings):
+    ENVIRONMENT: ClassVar[dict[str, str]] = {"api_key": "AUDIUS_API_KEY"}
+
+    base_url: str = "https://api.audius.co/v1"
+    api_key: str = ""
+    app_name: str = ""
+    page_size: Annotated[int, integer(1, MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return require_http(value)
+
+
+KIND = PlatformKind("audius", AudiusSettings, frozenset(PROFILE_HOSTS), "watcher.platforms.audius")

@@ -1,0 +1,38 @@
+"""What every platform declares, apart from its client: its config section and its facts.
+
+A platform's kind module (`audius_kind.py`, ...) is light: config validation, message text and
+the reading commands consult it without importing the client, whose HTTP stack is the
+heaviest import watcher has. `platforms/registry.py` finds kinds by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from watcher.config_fields import Concurrency, Rate, Strict
+
+
+class PlatformSettings(Strict):
+    """What every platform section has: the request budget shared by its watches."""
+
+    # Keys a user may leave out of the file and keep in the environment instead, under these
+    # well-known names (secrets, mostly).
+    ENVIRONMENT: ClassVar[dict[str, str]] = {}
+
+    requests_per_second: Rate = 10.0
+    max_concurrent: Concurrency = 4
+
+    def problem_for_watches(self) -> str | None:
+        """Why watches of this platform cannot run with these settings (None: they can)."""
+        return None
+
+
+@dataclass(frozen=True)
+class PlatformKind:
+    """A platform as its kind module declares it."""
+
+    name: str
+    settings: type[PlatformSettings]  # its `[name]` section of the config
+    profile_hosts: frozenset[str]  # the only hosts a profile link in a message may point to
+    client: str  # the module whose import registers the client (`registry.register`)

@@ -1,0 +1,152 @@
+"""Apprise notifiers (`type = "apprise"`): chat, push and mail services, each URL on its own.
+
+A message goes to each URL that lacks it; one failing URL does not fail another, and a retry
+sends only to the URLs still lacking it (`urls_done`, by digest: a URL may hold a token). Chat
+services deduplicate nothing, so each success is marked at once. Events of one poll go out as
+one digest unless `digest = false`. The sending itself is `apprise_sink.py`, imported when a
+message is sent, so that reading the config never loads Apprise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator
+
+from watcher.alerts import Alert
+from watcher.config_fields import Timeout, check_event_types
+from watcher.events import Event
+from watcher.sinks.base import SendResult, one_line, redact_url
+from watcher.sinks.message import (
+    alert_body,
+    alert_title,
+    digest_body,
+    digest_title,
+    event_body,
+    event_title,
+    notify_test_body,
+    notify_test_title,
+)
+from watcher.sinks.sink import Attempt, NotifierSettings, SinkContext, SinkKind
+
+if TYPE_CHECKING:
+    from watcher.store import DeliveryRow
+
+# Title and body of a message in the given format ("markdown", "html" or "text").
+Render = Callable[[str], tuple[str, str]]
+
+
+class AppriseSettings(NotifierSettings):
+    type: Literal["apprise"]
+    urls: list[str] = Field(min_length=1)
+    digest: bool = True
+    events: list[str] | None = None
+    # The longest a delivery waits for one URL's send (every part of it), see apprise_sink.
+    timeout: Timeout = 60.0
+
+    @field_validator("urls")
+    @classmethod
+    def _usable_urls(cls, value: list[str]) -> list[str]:
+        from watcher.sinks.apprise_sink import describe_urls
+
+        for index, problem in enumerate(describe_urls(value)):
+            if problem is not None:
+                raise ValueError(f"[{index}] {problem}")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str] | None) -> list[str] | None:
+        return check_event_types(value)
+
+
+def url_digest(url: str) -> str:
+    """How `urls_done` names an Apprise URL: the URL itself may hold a token."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+class AppriseSink:
+    idempotent = False
+
+    def __init__(self, name: str, settings: AppriseSettings, context: SinkContext) -> None:
+        self.name = name
+        self.settings = settings
+        self.options = context.options
+
+    @property
+    def digest(self) -> bool:
+        return self.settings.digest
+
+    async def send(self, rows: Sequence[DeliveryRow], now: datetime) -> Attempt:
+        done = list(rows[0].urls_done)
+        pending = [url for url in self.settings.urls if url_digest(url) not in done]
+        sent = await self._each(pending, lambda fmt: _message(self.settings, rows, fmt))
+        failures = [result for _, result in sent if not result.ok]
+        done += [url_digest(url) for url, result in sent if result.ok]
+        succeeded = len(failures) < len(sent)
+        if not failures:
+            return Attempt(SendResult(ok=True), done, succeeded)
+        return Attempt(_combine(failures, len(self.settings.urls)), done, succeeded)
+
+    async def test(self, moment: datetime) -> list[tuple[str, SendResult]]:
+        def render(fmt: str) -> tuple[str, str]:
+            return notify_test_title(self.name, fmt), notify_test_body(self.name, fmt)
+
+        sent = await self._each(self.settings.urls, render)
+        return [(redact_url(url), result) for url, result in sent]
+
+    async def _each(self, urls: Sequence[str], render: Render) -> list[tuple[str, SendResult]]:
+        """The message to each URL in turn, built in the format that URL's service prefers."""
+        from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
+
+        sent: list[tuple[str, SendResult]] = []
+        for url in urls:
+            fmt = preferred_format(url) or "text"
+            title, body = render(fmt)
+            result = await send_apprise_within(
+                url,
+                title=title,
+                body=body,
+                body_format=fmt,
+                timeout=self.settings.timeout,
+                throttle=self.options.throttle,
+                limits=self.options.limits,
+            )
+            sent.append((url, result))
+        return sent
+
+
+def _combine(failures: Sequence[SendResult], total: int) -> SendResult:
+    """Several URLs' failures as one: retryable if any is, waiting as long as any asks."""
+    waits = [f.retry_after for f in failures if f.retry_after is not None]
+    errors = "; ".join(f.error or "failed" for f in failures)
+    prefix = f"{len(failures)} of {total} URLs failed: " if total > 1 else ""
+    return SendResult(
+        ok=False,
+        status=failures[0].status,
+        error=one_line(prefix + errors),
+        retry_after=max(waits) if waits else None,
+        permanent=not any(f.retryable for f in failures),
+    )
+
+
+def _message(settings: AppriseSettings, rows: Sequence[DeliveryRow], fmt: str) -> tuple[str, str]:
+    """Title and body in `fmt`: an alert, one event, or a digest of one poll's events."""
+    if rows[0].kind == "alert":
+        alert = Alert.from_envelope(rows[0].envelope())
+        return alert_title(alert, fmt), alert_body(alert, fmt)
+    events = [Event.from_envelope(row.envelope()) for row in rows]
+    if not settings.digest:
+        return event_title(events[0], fmt), event_body(events[0], fmt)
+    return digest_title(events, fmt), digest_body(events, fmt)
+
+
+def _open(name: str, settings: NotifierSettings, context: SinkContext) -> AppriseSink:
+    assert isinstance(settings, AppriseSettings)
+    return AppriseSink(name, settings, context)
+
+
+KIND = SinkKind("apprise", AppriseSettings, _open)
