@@ -141,7 +141,7 @@ class OutboxHarness(Harness):
     def deliveries(self, show: str = "all") -> list[DeliveryRow]:
         store = self.store()
         try:
-            return store.deliveries(show=show, limit=1000)
+            return store.outbox.recent(show=show, limit=1000)
         finally:
             store.close()
 

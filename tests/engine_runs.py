@@ -34,6 +34,8 @@ def event_types(db_path: Path) -> list[tuple[str, str]]:
     """(event type, target handle) of every stored event, oldest first."""
     store = Store.open(db_path)
     try:
-        return [(row.type, row.envelope()["data"]["target"]["handle"]) for row in store.events()]
+        return [
+            (row.type, row.envelope()["data"]["target"]["handle"]) for row in store.events.find()
+        ]
     finally:
         store.close()

@@ -1,0 +1,82 @@
+"""The event log: every follow and unfollow a poll found, in the order found."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from watcher.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    seq: int
+    id: str
+    type: str
+    timestamp: str
+    account_handle: str
+    body: str
+
+    def envelope(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.body)
+        return value
+
+
+class Events:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def find(
+        self,
+        *,
+        account: str | None = None,
+        type_prefix: str | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+        after_seq: int = 0,
+    ) -> list[EventRow]:
+        """Events after `after_seq`, oldest first; with `limit`, only the newest `limit`."""
+        where = ["seq > ?"]
+        params: list[Any] = [after_seq]
+        if account:
+            where.append("(account_id = ? OR lower(account_handle) = lower(?))")
+            params += [account, account]
+        if type_prefix:
+            where.append("(type = ? OR type LIKE ?)")
+            params += [type_prefix, type_prefix.rstrip(".") + ".%"]
+        if since:
+            where.append("timestamp >= ?")
+            params.append(since)
+        sql = (
+            "SELECT seq, id, type, timestamp, account_handle, body FROM events"
+            f" WHERE {' AND '.join(where)} ORDER BY seq"
+        )
+        if limit is not None:
+            # The newest `limit` events, still printed oldest first.
+            sql = f"SELECT * FROM ({sql.replace('ORDER BY seq', 'ORDER BY seq DESC')} LIMIT ?)"
+            sql += " ORDER BY seq"
+            params.append(limit)
+        return [EventRow(*row) for row in self.db.execute(sql, params).fetchall()]
+
+    def count(self) -> int:
+        return self.db.table("events").count
+
+    def insert(self, watch_id: int, events: Sequence[Event]) -> None:
+        """A poll's events (inside its transaction); `seq` numbers them in this order."""
+        self.db.table("events").insert_all(
+            {
+                "id": e.id,
+                "watch_id": watch_id,
+                "type": e.type,
+                "timestamp": e.timestamp,
+                "account_id": e.account.id,
+                "account_handle": e.account.handle,
+                "target_id": e.target.id,
+                "body": e.to_json(),
+            }
+            for e in events
+        )
