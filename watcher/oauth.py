@@ -2,13 +2,13 @@
 
 SoundCloud grants at most 50 tokens per 12 hours per app and 30 per hour per IP, so asking
 for one per poll, or per `watcher once` started by cron, would lock the app out within hours.
-A token therefore lives in the database (`Store.token`) and serves every poll of every
+A token therefore lives in the database (`store.tokens`) and serves every poll of every
 process until shortly before it expires; then its refresh token buys the next one (refresh
 tokens are single-use: the newest is always the one kept). A 401 means the platform stopped
 honouring the token early (revoked, expired on its side): it is replaced once, and the request
 retried. A refresh token that no longer works falls back to a new client-credentials grant.
 
-Processes coordinate through a lease row (see the tokens section of `store.py`): the holder
+Processes coordinate through a lease row (see `store/tokens.py`): the holder
 fetches, the others wait for the token it saves, so processes starting together ask once.
 Neither the token nor the secret ever reaches an error message or a log line.
 """

@@ -18,6 +18,7 @@ import sqlite_utils
 from watcher import database_problems
 from watcher.errors import ConfigError, DatabaseProblem
 from watcher.store import schema
+from watcher.store.base import transaction
 from watcher.store.events import Events
 from watcher.store.leases import PollLeases
 from watcher.store.listings import Listings
@@ -26,7 +27,6 @@ from watcher.store.outbox import Outbox
 from watcher.store.polls import PollParts, Polls
 from watcher.store.profiles import Profiles
 from watcher.store.tokens import Tokens
-from watcher.store.transaction import transaction
 from watcher.store.watches import Watches
 
 _WAL_RETRY_PAUSE = 0.02

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from watcher.events import Event
+from watcher.store.base import Part
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +25,8 @@ class EventRow:
         return value
 
 
-class Events:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
+class Events(Part):
+    TABLE = "events"
 
     def find(
         self,
@@ -63,11 +61,11 @@ class Events:
         return [EventRow(*row) for row in self.db.execute(sql, params).fetchall()]
 
     def count(self) -> int:
-        return self.db.table("events").count
+        return self.table.count
 
     def insert(self, watch_id: int, events: Sequence[Event]) -> None:
         """A poll's events (inside its transaction); `seq` numbers them in this order."""
-        self.db.table("events").insert_all(
+        self.table.insert_all(
             {
                 "id": e.id,
                 "watch_id": watch_id,

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
-from watcher.store.transaction import transaction
+from watcher.store.base import Part, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +32,8 @@ class LeaseCheck:
     generation: int
 
 
-class PollLeases:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
+class PollLeases(Part):
+    TABLE = "poll_leases"
 
     def claim(
         self,

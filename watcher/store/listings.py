@@ -9,10 +9,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
-import sqlite_utils
-
 from watcher.platforms.base import Profile
 from watcher.snapshot import HIDDEN, PRESENT, Absent, Comparison
+from watcher.store.base import Part
 from watcher.store.profiles import prefixed, profile_row
 from watcher.store.scratch import ScratchMembers
 
@@ -24,9 +23,8 @@ _UPSERT_EDGE = (
 )
 
 
-class Listings:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
+class Listings(Part):
+    TABLE = "edges"
 
     def scratch(self, memory_limit: int = 50_000) -> ScratchMembers:
         """A fresh place for one poll's listing; `drop()` it when the poll ends."""

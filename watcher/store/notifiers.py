@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from watcher.redaction import redact
+from watcher.store.base import Part
 
 
-class NotifierStates:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-        self.table = db.table("notifier_state")
+class NotifierStates(Part):
+    TABLE = "notifier_state"
 
     def disable(self, name: str, at: str, reason: str) -> None:
         # Plain SQL, not `upsert`: the table API wraps each write in a transaction of its own,

@@ -11,12 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from watcher.alerts import Alert
 from watcher.redaction import redact
+from watcher.store.base import Part, transaction
 from watcher.store.schema import has_table
-from watcher.store.transaction import transaction
 
 DELIVERY_COUNTS = ("pending", "retrying", "dead", "delivered")
 # Ids per `IN (...)` statement: well under SQLite's limit on bound parameters.
@@ -82,9 +80,8 @@ class AttemptRecord:
 _Delivered = dict[tuple[str, int | None], list[int]]
 
 
-class Outbox:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
+class Outbox(Part):
+    TABLE = "deliveries"
 
     # -- writing, inside the transaction that records a poll ------------------------------
 
@@ -98,7 +95,7 @@ class Outbox:
     ) -> None:
         """One pending row per (item, route) the route wants; items are (type, event id,
         payload), the payload only for rows without an event."""
-        self.db.table("deliveries").insert_all(
+        self.table.insert_all(
             {
                 "notifier": route.notifier,
                 "watch_id": watch_id,

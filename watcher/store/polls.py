@@ -12,13 +12,13 @@ from watcher.alerts import Alert
 from watcher.events import Event
 from watcher.platforms.base import Profile
 from watcher.redaction import redact
+from watcher.store.base import Part, transaction
 from watcher.store.events import Events
 from watcher.store.leases import LeaseCheck, PollLeases
 from watcher.store.listings import Listings
 from watcher.store.outbox import Outbox, Route
 from watcher.store.profiles import Profiles
 from watcher.store.scratch import ScratchMembers
-from watcher.store.transaction import transaction
 from watcher.store.watches import Watches
 
 
@@ -70,11 +70,12 @@ class PollParts:
     outbox: Outbox
 
 
-class Polls:
+class Polls(Part):
+    TABLE = "polls"
+
     def __init__(self, db: sqlite_utils.Database, parts: PollParts) -> None:
-        self.db = db
+        super().__init__(db)
         self.parts = parts
-        self.table = db.table("polls")
 
     def commit(self, platform: str, outcome: PollOutcome) -> bool:
         """Apply one successful poll atomically: profiles, edges, events, outbox, metadata.

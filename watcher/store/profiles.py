@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import sqlite_utils
-
 from watcher.platforms.base import Profile
+from watcher.store.base import Part
 
 PROFILE_COLUMNS = "id, handle, name, url, follower_count, following_count, is_verified, deactivated"
 # Ids per `IN (...)` read: well under SQLite's limit on bound parameters.
@@ -37,9 +36,8 @@ def profile_row(row: Sequence[Any]) -> Profile:
     return Profile(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]))
 
 
-class Profiles:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
+class Profiles(Part):
+    TABLE = "accounts"
 
     def get(self, platform: str, ids: Iterable[str]) -> dict[str, Profile]:
         """The stored profiles among `ids` (the others are simply missing)."""

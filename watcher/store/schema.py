@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import sqlite_utils
 
 from watcher.errors import DatabaseProblem
-from watcher.store.transaction import transaction
+from watcher.store.base import transaction
 
 Migration = Callable[[sqlite_utils.Database], None]
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlite_utils
-
+from watcher.store.base import Part, transaction
 from watcher.store.schema import has_table
-from watcher.store.transaction import transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +32,8 @@ class TokenHealth:
     grants: int
 
 
-class Tokens:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-        self.table = db.table("tokens")
+class Tokens(Part):
+    TABLE = "tokens"
 
     def get(self, platform: str) -> StoredToken | None:
         for row in self.table.rows_where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
+from watcher.store.base import Part
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +30,8 @@ class WatchRow:
 _FIELDS = ", ".join(WatchRow.__slots__)
 
 
-class Watches:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-        self.table = db.table("watches")
+class Watches(Part):
+    TABLE = "watches"
 
     def ensure(self, key: str, platform: str, account: str, relation: str, now: str) -> WatchRow:
         """The watch's row, created on its first poll (a key already stored is kept as is)."""
