@@ -64,17 +64,24 @@ class Events(Part):
         return self.table.count
 
     def insert(self, watch_id: int, events: Sequence[Event]) -> None:
-        """A poll's events (inside its transaction); `seq` numbers them in this order."""
-        self.table.insert_all(
-            {
-                "id": e.id,
-                "watch_id": watch_id,
-                "type": e.type,
-                "timestamp": e.timestamp,
-                "account_id": e.account.id,
-                "account_handle": e.account.handle,
-                "target_id": e.target.id,
-                "body": e.to_json(),
-            }
-            for e in events
+        """A poll's events (inside its transaction); `seq` numbers them in this order.
+
+        `executemany`, not `insert_all`: a poll of a big change writes thousands of events,
+        and the table API costs about four times as much a row."""
+        self.db.conn.executemany(
+            "INSERT INTO events (id, watch_id, type, timestamp, account_id, account_handle,"
+            " target_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.id,
+                    watch_id,
+                    e.type,
+                    e.timestamp,
+                    e.account.id,
+                    e.account.handle,
+                    e.target.id,
+                    e.to_json(),
+                )
+                for e in events
+            ],
         )

@@ -94,21 +94,26 @@ class Outbox(Part):
         items: Sequence[tuple[str, str | None, str | None]],
     ) -> None:
         """One pending row per (item, route) the route wants; items are (type, event id,
-        payload), the payload only for rows without an event."""
-        self.table.insert_all(
-            {
-                "notifier": route.notifier,
-                "watch_id": watch_id,
-                "batch": batch,
-                "event_id": event_id,
-                "kind": "event" if event_id else "alert",
-                "payload": payload,
-                "created_at": now,
-                "next_attempt_at": now,
-            }
-            for route in routes
-            for type_, event_id, payload in items
-            if route.wants(type_)
+        payload), the payload only for rows without an event. (`executemany`: one row per
+        event and notifier, so as many as the events; see `Events.insert`.)"""
+        self.db.conn.executemany(
+            "INSERT INTO deliveries (notifier, watch_id, batch, event_id, kind, payload,"
+            " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    route.notifier,
+                    watch_id,
+                    batch,
+                    event_id,
+                    "event" if event_id else "alert",
+                    payload,
+                    now,
+                    now,
+                )
+                for route in routes
+                for type_, event_id, payload in items
+                if route.wants(type_)
+            ],
         )
 
     def enqueue_alert(self, watch_id: int, now: str, routes: Iterable[Route], alert: Alert) -> None:

@@ -124,14 +124,15 @@ class Polls(Part):
                 "removed": outcome.removed,
             }
         )
-        figures = {
-            "passes": outcome.passes,
-            "pages": outcome.pages,
-            "duration_ms": outcome.duration_ms,
-            "size": outcome.size,
-        }
         self.parts.watches.record_ok(
-            outcome.watch_id, outcome.account.id, outcome.finished_at, figures, outcome.baseline
+            outcome.watch_id,
+            outcome.account.id,
+            outcome.finished_at,
+            passes=outcome.passes,
+            pages=outcome.pages,
+            duration_ms=outcome.duration_ms,
+            size=outcome.size,
+            baseline=outcome.baseline,
         )
 
     def record_failure(

@@ -76,7 +76,16 @@ class Watches(Part):
     # The summary columns, written inside the transaction that records a poll (see polls.py).
 
     def record_ok(
-        self, watch_id: int, account_id: str, at: str, figures: dict[str, int], baseline: bool
+        self,
+        watch_id: int,
+        account_id: str,
+        at: str,
+        *,
+        passes: int,
+        pages: int,
+        duration_ms: int,
+        size: int,
+        baseline: bool,
     ) -> None:
         """A successful poll: failures reset, and the baseline taken if this poll made it."""
         self.db.execute(
@@ -87,10 +96,10 @@ class Watches(Part):
             [
                 account_id,
                 at,
-                figures["passes"],
-                figures["pages"],
-                figures["duration_ms"],
-                figures["size"],
+                passes,
+                pages,
+                duration_ms,
+                size,
                 at if baseline else None,
                 watch_id,
             ],
