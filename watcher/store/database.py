@@ -107,13 +107,14 @@ class Store:
         path = Path(path)
         conn = _connect(path, patience)
         try:
-            schema.migrate(sqlite_utils.Database(conn), migrations)
+            db = sqlite_utils.Database(conn)
+            schema.migrate(db, migrations)
             if sliced:
                 conn.execute(f"PRAGMA busy_timeout = {int(LOCK_SLICE * 1000)}")
+            return cls(db, path=path, patience=patience)  # the parts read the schema
         except sqlite3.Error as exc:
             conn.close()
             raise database_problems.problem(path, exc) from None
-        return cls(sqlite_utils.Database(conn), path=path, patience=patience)
 
     def close(self) -> None:
         self.db.conn.close()
