@@ -124,7 +124,7 @@ async def fleet(
                 raise SystemExit(f"{len(failed)} polls failed, first: {failed[0]}")
             requests = int(platform_requests() - before)
             cycles.append({"seconds": seconds, "requests": requests, "cpu_seconds": cpu})
-        targets = [(row.account_id, row.size or 0) for row in store.watches()]
+        targets = [(row.account_id, row.size or 0) for row in store.watches.all()]
     finally:
         await engine.aclose()
         store.close()
@@ -274,7 +274,7 @@ def pending_deliveries(database: str, url: str, count: int) -> Any:
         }
     )
     store = Store.open(Path(database))
-    watch = store.ensure_watch(config.watch[0].key, "audius", "star", "following", "now")
+    watch = store.watches.ensure(config.watch[0].key, "audius", "star", "following", "now")
     star = Profile("s1", "star", "Star", "https://audius.co/star", 10, count)
     moment = datetime.now(UTC)
     events = [
@@ -288,7 +288,7 @@ def pending_deliveries(database: str, url: str, count: int) -> Any:
         )
         for i in range(count)
     ]
-    store.commit_poll(
+    store.polls.commit(
         "audius",
         PollOutcome(
             watch_id=watch.id,

@@ -43,4 +43,4 @@ def next_delivery_at(store: Store) -> str | None:
 
 def record_attempt(store: Store, ids: Iterable[int], record: AttemptRecord) -> None:
     """One attempt's outcome for every row it carried."""
-    store.record_attempts([(ids, record)])
+    store.outbox.record_attempts([(ids, record)])

@@ -132,8 +132,8 @@ def test_a_failed_page_commits_nothing_and_fails_the_watch(
     store = harness.store()
     try:
         assert store_reads.edges(store, 1) == before
-        assert store.event_count() == 0
-        row = store.watch("audius:curator:following")
+        assert store.events.count() == 0
+        row = store.watches.get("audius:curator:following")
         assert row is not None and row.last_outcome == "error" and row.consecutive_failures == 1
     finally:
         store.close()
@@ -191,7 +191,7 @@ def test_an_account_may_be_named_by_handle_id_or_profile_url(
     assert report.ok
     store = harness.store()
     try:
-        assert store.watches()[0].account_id == "LKdlD"
+        assert store.watches.all()[0].account_id == "LKdlD"
     finally:
         store.close()
 
@@ -207,8 +207,8 @@ def test_storage_grows_with_changes_not_with_polls(harness: AudiusWorld) -> None
     growth = settled_size(harness) - before
     store = harness.store()
     try:
-        assert store_reads.edge_counts(store, store.watches()[0].id) == {"present": 300}
-        assert len(store_reads.polls(store, store.watches()[0].id, limit=1000)) == 45
+        assert store_reads.edge_counts(store, store.watches.all()[0].id) == {"present": 300}
+        assert len(store_reads.polls(store, store.watches.all()[0].id, limit=1000)) == 45
     finally:
         store.close()
     assert growth / 40 <= 4096  # one small metadata row per quiet poll, no snapshot copies
@@ -258,6 +258,6 @@ def test_a_follow_landing_mid_poll_pushes_nobody_out_as_a_false_removal(
     assert harness.event_types() == [("following.added", "newstar")]
     store = harness.store()
     try:
-        assert store_reads.edge_counts(store, store.watches()[0].id) == {"present": 201}
+        assert store_reads.edge_counts(store, store.watches.all()[0].id) == {"present": 201}
     finally:
         store.close()

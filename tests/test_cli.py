@@ -179,7 +179,7 @@ def wait_for_poll(database: Path, deadline: float) -> bool:
         if database.exists():
             store = Store.open(database)
             try:
-                if any(row.last_outcome == "ok" for row in store.watches()):
+                if any(row.last_outcome == "ok" for row in store.watches.all()):
                     return True
             finally:
                 store.close()
@@ -240,8 +240,8 @@ def test_a_process_killed_mid_poll_loses_nothing_and_the_next_run_reports_once(
 
     store = Store.open(tmp_path / "state" / "watcher.db")
     try:
-        assert store.event_count() == 0
-        assert store.watches()[0].size == 30  # the previous snapshot, intact
+        assert store.events.count() == 0
+        assert store.watches.all()[0].size == 30  # the previous snapshot, intact
     finally:
         store.close()
     sim.faults.clear()

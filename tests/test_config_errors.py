@@ -339,18 +339,18 @@ def test_a_reload_of_an_invalid_config_changes_nothing_and_is_counted_as_rejecte
         task = asyncio.create_task(daemon.run(install_signals=False))
         try:
             for _ in range(1000):  # up to 10 s for the daemon to plan its first poll
-                if store.planned_next_poll("audius:curator:following") is not None:
+                if store.watches.planned_next_poll("audius:curator:following") is not None:
                     break
                 await asyncio.sleep(0.01)
-            planned = store.planned_next_poll("audius:curator:following")
+            planned = store.watches.planned_next_poll("audius:curator:following")
             # Adds a watch and retimes the other, but one value is out of range: none of it.
             scout = curator.replace("curator", "scout")
             path.write_text(
                 top + curator.replace('"1h"', '"2h"') + scout + "jitter = inf\n", encoding="utf-8"
             )
             daemon.reload()
-            after = store.planned_next_poll("audius:curator:following")
-            added = store.planned_next_poll("audius:scout:following")
+            after = store.watches.planned_next_poll("audius:curator:following")
+            added = store.watches.planned_next_poll("audius:scout:following")
         finally:
             daemon.stop()
             await asyncio.wait_for(task, 10)

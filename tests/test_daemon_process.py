@@ -131,7 +131,7 @@ def polls_of(database: Path, account: str) -> int:
         return 0
     store = Store.open(database)
     try:
-        row = next((w for w in store.watches() if w.account == account), None)
+        row = next((w for w in store.watches.all() if w.account == account), None)
         return 0 if row is None else len(store_reads.polls(store, row.id, limit=1000))
     finally:
         store.close()

@@ -175,7 +175,7 @@ def test_a_daemon_killed_with_sigkill_does_not_block_the_next_start(
     # Its plan is left in the database, but no daemon holds it: status estimates instead.
     store = Store.open(database)
     try:
-        assert store.planned_next_poll("audius:curator:following") is not None
+        assert store.watches.planned_next_poll("audius:curator:following") is not None
     finally:
         store.close()
     row = status_row(config)

@@ -129,7 +129,7 @@ def test_sigterm_stops_once_with_exit_143_and_commits_nothing_in_flight(
     assert stdout == ""
     store = Store.open(tmp_path / "watcher.db")
     try:
-        assert store.event_count() == 0 and store.watches()[0].size == 30
+        assert store.events.count() == 0 and store.watches.all()[0].size == 30
     finally:
         store.close()
 

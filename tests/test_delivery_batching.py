@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlite_utils
 
 from tests import store_reads
 from tests.receiver import Receiver
@@ -31,6 +33,7 @@ from watcher.retry import DELIVERY_DELAYS
 from watcher.sinks.dispatcher import MARK_BATCH, Dispatcher, DispatchReport
 from watcher.sinks.sink import SinkOptions
 from watcher.store import AttemptRecord, DeliveryRow, PollOutcome, Route, Store
+from watcher.store.outbox import Outbox as StoreOutbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +64,7 @@ class Outbox:
         now = iso(self.clock.now())
         store = Store.open(self.db_path)
         try:
-            watch = store.ensure_watch(config.watch[0].key, "audius", "star", "following", now)
+            watch = store.watches.ensure(config.watch[0].key, "audius", "star", "following", now)
             star = Profile("s1", "star", "Star", "https://audius.co/star", 10, count)
             events = [
                 Event.create(
@@ -74,7 +77,7 @@ class Outbox:
                 )
                 for i in range(count)
             ]
-            store.commit_poll(
+            store.polls.commit(
                 "audius",
                 PollOutcome(
                     watch_id=watch.id,
@@ -122,7 +125,7 @@ class Outbox:
     def rows(self) -> list[DeliveryRow]:
         store = Store.open(self.db_path)
         try:
-            return store.deliveries(limit=10_000)
+            return store.outbox.recent(limit=10_000)
         finally:
             store.close()
 
@@ -236,11 +239,11 @@ def test_a_batch_of_marks_writes_what_one_mark_at_a_time_wrote(outbox: Outbox) -
     first, second = "2026-11-25T10:00:00Z", "2026-11-25T10:00:07Z"
     store = Store.open(outbox.db_path)
     try:
-        a, b, c, d, e, f = (row.id for row in store.deliveries())
+        a, b, c, d, e, f = (row.id for row in store.outbox.recent())
         store_reads.record_attempt(
             store, [b], AttemptRecord("pending", first, 503, "HTTP 503", second, [])
         )
-        store.record_attempts(
+        store.outbox.record_attempts(
             [
                 ((a,), AttemptRecord("delivered", first, 204)),
                 ((b,), AttemptRecord("delivered", second, 200)),  # its retry got through
@@ -250,7 +253,7 @@ def test_a_batch_of_marks_writes_what_one_mark_at_a_time_wrote(outbox: Outbox) -
                 ((f,), AttemptRecord("delivered", second, 204)),
             ]
         )
-        rows = store.deliveries()
+        rows = store.outbox.recent()
     finally:
         store.close()
 
@@ -340,8 +343,8 @@ def test_a_mark_that_fails_to_commit_is_kept_for_the_next_flush(
 ) -> None:
     calls: list[int] = []
 
-    class FlakyStore(Store):
-        """A store whose first commit of marks meets a lock."""
+    class FlakyOutbox(StoreOutbox):
+        """An outbox whose first commit of marks meets a lock."""
 
         def record_attempts(self, attempts: Iterable[tuple[Iterable[int], AttemptRecord]]) -> None:
             attempts = list(attempts)
@@ -349,6 +352,11 @@ def test_a_mark_that_fails_to_commit_is_kept_for_the_next_flush(
             if len(calls) == 1:  # the timer's flush, while the second send hangs
                 raise sqlite3.OperationalError("database is locked")
             super().record_attempts(attempts)
+
+    class FlakyStore(Store):
+        def __init__(self, db: sqlite_utils.Database, **options: Any) -> None:
+            super().__init__(db, **options)
+            self.outbox = FlakyOutbox(db)
 
     async def release_after_the_failed_flush(config: Config, rx: Receiver) -> DispatchReport:
         task = asyncio.create_task(

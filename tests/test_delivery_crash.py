@@ -73,6 +73,6 @@ def test_killed_mid_dispatch_then_rerun_delivers_with_the_same_id(
     assert (row.state, row.attempts) == ("delivered", 1)
     store = outbox.store()
     try:
-        assert [r.id for r in store.events()] == [verified[0]]
+        assert [r.id for r in store.events.find()] == [verified[0]]
     finally:
         store.close()

@@ -66,11 +66,11 @@ def store(tmp_path: Path) -> Store:
 
 
 def watch_id(store: Store) -> int:
-    return store.ensure_watch("audius:Audius:following", "audius", "Audius", "following", "t").id
+    return store.watches.ensure("audius:Audius:following", "audius", "Audius", "following", "t").id
 
 
 def fail(store: Store, wid: int, failures: int, after: int = 3) -> None:
-    store.record_failure(
+    store.polls.record_failure(
         wid, "s", "f", 5, "HTTP 500", routes=ROUTES, failing=alert(FAILING, failures),
         alert_after=after,
     )  # fmt: skip
@@ -80,9 +80,9 @@ def test_a_poll_writes_one_row_per_event_and_notifier_that_wants_it(store: Store
     wid = watch_id(store)
     events = [event(ALICE), event(BOB, added=False)]
 
-    store.commit_poll("audius", outcome(wid, events=events))
+    store.polls.commit("audius", outcome(wid, events=events))
 
-    rows = store.due_deliveries(NOW)
+    rows = store.outbox.due(NOW)
     pairs = sorted((row.notifier, row.event_id) for row in rows)
     assert pairs == sorted([("chat", events[0].id), ("chat", events[1].id), ("crm", events[1].id)])
     assert {row.batch for row in rows} == {f"poll:{events[0].id}"}
@@ -91,22 +91,22 @@ def test_a_poll_writes_one_row_per_event_and_notifier_that_wants_it(store: Store
 
 
 def test_rows_are_not_due_before_their_time(store: Store) -> None:
-    store.commit_poll("audius", outcome(watch_id(store), events=[event(ALICE)]))
+    store.polls.commit("audius", outcome(watch_id(store), events=[event(ALICE)]))
 
-    assert store.due_deliveries("2026-11-22T12:00:00Z") == []
+    assert store.outbox.due("2026-11-22T12:00:00Z") == []
     assert store_reads.next_delivery_at(store) == NOW
 
 
 def test_events_and_their_deliveries_commit_together_or_not_at_all(store: Store) -> None:
     wid = watch_id(store)
     first = event(ALICE)
-    store.commit_poll("audius", outcome(wid, events=[first]))
+    store.polls.commit("audius", outcome(wid, events=[first]))
 
     with pytest.raises(sqlite3.IntegrityError):  # a duplicate event id rolls everything back
-        store.commit_poll("audius", outcome(wid, events=[event(BOB), first]))
+        store.polls.commit("audius", outcome(wid, events=[event(BOB), first]))
 
-    assert store.event_count() == 1
-    assert len(store.deliveries()) == 1
+    assert store.events.count() == 1
+    assert len(store.outbox.recent()) == 1
 
 
 def test_a_watch_alerts_once_after_three_failures_and_once_when_it_recovers(
@@ -115,31 +115,31 @@ def test_a_watch_alerts_once_after_three_failures_and_once_when_it_recovers(
     wid = watch_id(store)
     for failures in range(1, 3):
         fail(store, wid, failures)
-    assert store.deliveries() == []
+    assert store.outbox.recent() == []
 
     for failures in range(3, 8):
         fail(store, wid, failures)
-    failing = store.deliveries()
+    failing = store.outbox.recent()
     assert sorted(row.notifier for row in failing) == ["chat"]  # crm wants removals only
     assert failing[0].kind == "alert" and failing[0].event_id is None
     assert failing[0].envelope()["data"]["failures"] == 3
 
-    store.commit_poll("audius", outcome(wid, recovered=alert(RECOVERED, 7)))
-    store.commit_poll("audius", outcome(wid, recovered=None))
-    rows = store.deliveries()
+    store.polls.commit("audius", outcome(wid, recovered=alert(RECOVERED, 7)))
+    store.polls.commit("audius", outcome(wid, recovered=None))
+    rows = store.outbox.recent()
     assert [row.envelope()["type"] for row in rows] == [FAILING, RECOVERED]
 
     for failures in range(1, 4):  # a new outage alerts again
         fail(store, wid, failures)
-    assert len(store.deliveries()) == 3
+    assert len(store.outbox.recent()) == 3
 
 
 def test_a_clean_poll_without_an_alert_sends_no_recovery(store: Store) -> None:
     wid = watch_id(store)
     fail(store, wid, 1)
-    store.commit_poll("audius", outcome(wid, recovered=alert(RECOVERED, 1)))
+    store.polls.commit("audius", outcome(wid, recovered=alert(RECOVERED, 1)))
 
-    assert store.deliveries() == []
+    assert store.outbox.recent() == []
 
 
 def test_alert_after_zero_never_alerts(store: Store) -> None:
@@ -147,15 +147,15 @@ def test_alert_after_zero_never_alerts(store: Store) -> None:
     for failures in range(1, 10):
         fail(store, wid, failures, after=0)
 
-    assert store.deliveries() == []
+    assert store.outbox.recent() == []
 
 
 def test_requeue_resends_a_delivered_row_in_full_and_a_dead_one_only_where_missing(
     store: Store,
 ) -> None:
-    store.commit_poll("audius", outcome(watch_id(store), events=[event(ALICE)], routes=ROUTES[:1]))
-    store.commit_poll("audius", outcome(watch_id(store), events=[event(BOB)], routes=ROUTES[:1]))
-    first, second = (row.id for row in store.deliveries())
+    store.polls.commit("audius", outcome(watch_id(store), events=[event(ALICE)], routes=ROUTES[:1]))
+    store.polls.commit("audius", outcome(watch_id(store), events=[event(BOB)], routes=ROUTES[:1]))
+    first, second = (row.id for row in store.outbox.recent())
     store_reads.record_attempt(
         store, [first], AttemptRecord("delivered", NOW, 200, None, None, ["u1"])
     )
@@ -163,31 +163,31 @@ def test_requeue_resends_a_delivered_row_in_full_and_a_dead_one_only_where_missi
         store, [second], AttemptRecord("dead", NOW, 503, "HTTP 503", None, ["u1"])
     )
 
-    assert store.requeue([first, second, 999], "2026-11-23T00:00:00Z") == [first, second]
+    assert store.outbox.requeue([first, second, 999], "2026-11-23T00:00:00Z") == [first, second]
 
-    rows = {row.id: row for row in store.due_deliveries("2026-11-23T00:00:00Z")}
+    rows = {row.id: row for row in store.outbox.due("2026-11-23T00:00:00Z")}
     assert rows[first].urls_done == [] and rows[first].delivered_at is None
     assert rows[second].urls_done == ["u1"]
     assert all(row.attempts == 0 and row.state == "pending" for row in rows.values())
 
 
 def test_notifier_counts_and_disabling(store: Store) -> None:
-    store.commit_poll("audius", outcome(watch_id(store), events=[event(ALICE, added=False)]))
-    chat, crm = sorted(store.deliveries(), key=lambda row: row.notifier)
+    store.polls.commit("audius", outcome(watch_id(store), events=[event(ALICE, added=False)]))
+    chat, crm = sorted(store.outbox.recent(), key=lambda row: row.notifier)
     store_reads.record_attempt(
         store, [chat.id], AttemptRecord("pending", NOW, 503, "HTTP 503", NOW, [])
     )
-    store.bury([crm.id], "notifier disabled")
-    store.disable_notifier("crm", NOW, "HTTP 410 Gone")
+    store.outbox.bury([crm.id], "notifier disabled")
+    store.notifiers.disable("crm", NOW, "HTTP 410 Gone")
 
-    counts = store.delivery_counts()
+    counts = store.outbox.counts()
     assert counts["chat"] == {"pending": 1, "retrying": 1, "dead": 0, "delivered": 0}
     assert counts["crm"] == {"pending": 0, "retrying": 0, "dead": 1, "delivered": 0}
-    assert store.disabled_notifiers() == {"crm": (NOW, "HTTP 410 Gone")}
-    assert [row.id for row in store.deliveries(show="failed")] == [chat.id, crm.id]
-    assert [row.id for row in store.deliveries(show="dead")] == [crm.id]
-    assert store.enable_notifier("crm") and not store.enable_notifier("crm")
-    assert store.disabled_notifiers() == {}
+    assert store.notifiers.disabled() == {"crm": (NOW, "HTTP 410 Gone")}
+    assert [row.id for row in store.outbox.recent(show="failed")] == [chat.id, crm.id]
+    assert [row.id for row in store.outbox.recent(show="dead")] == [crm.id]
+    assert store.notifiers.enable("crm") and not store.notifiers.enable("crm")
+    assert store.notifiers.disabled() == {}
 
 
 # -- the schedule -------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def test_every_event_reaches_the_webhook_signed_once_each(outbox: AudiusWorld) -
         assert request.headers["content-type"] == "application/json"
     store = outbox.store()
     try:
-        assert sorted(r.id for r in store.events()) == sorted(b["id"] for b in bodies)
+        assert sorted(r.id for r in store.events.find()) == sorted(b["id"] for b in bodies)
     finally:
         store.close()
     assert [row.state for row in outbox.deliveries()] == ["delivered"] * 3
@@ -175,7 +175,7 @@ def test_a_delivery_is_dead_after_the_whole_schedule_and_can_be_replayed(
         [dead] = outbox.deliveries("dead")
         store = outbox.store()
         try:
-            assert store.requeue([dead.id], "2000-01-01T00:00:00Z") == [dead.id]
+            assert store.outbox.requeue([dead.id], "2000-01-01T00:00:00Z") == [dead.id]
         finally:
             store.close()
         replay = outbox.dispatch()
@@ -227,7 +227,7 @@ def test_410_gone_disables_the_notifier_and_nothing_more_is_sent(outbox: AudiusW
     assert len(chat.requests) == 2  # the other notifier is unaffected
     store = outbox.store()
     try:
-        since, reason = store.disabled_notifiers()["crm"]
+        since, reason = store.notifiers.disabled()["crm"]
     finally:
         store.close()
     assert "410" in reason and since == outbox.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")

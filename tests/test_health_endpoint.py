@@ -157,7 +157,7 @@ def test_metrics_read_deliveries_tokens_and_list_sizes_from_the_database(
     assert harness.poll().ok
     store = harness.store()
     try:
-        watch_id = store.watches()[0].id
+        watch_id = store.watches.all()[0].id
         for state in ("pending", "pending", "dead", "delivered"):
             store.db.execute(
                 "INSERT INTO deliveries (notifier, watch_id, batch, state, created_at,"
@@ -246,10 +246,12 @@ def test_status_health_line_names_failing_watches_dead_deliveries_and_token_expi
 ) -> None:
     now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     for account in ("good", "bad"):
-        store.ensure_watch(f"audius:{account}:following", "audius", account, "following", "x")
-    bad = store.watch("audius:bad:following")
+        store.watches.ensure(f"audius:{account}:following", "audius", account, "following", "x")
+    bad = store.watches.get("audius:bad:following")
     assert bad is not None
-    store.record_failure(bad.id, "2026-11-22T11:00:00Z", "2026-11-22T11:00:01Z", 5, "HTTP 503")
+    store.polls.record_failure(
+        bad.id, "2026-11-22T11:00:00Z", "2026-11-22T11:00:01Z", 5, "HTTP 503"
+    )
     store.db.execute(
         "INSERT INTO deliveries (notifier, watch_id, batch, state, created_at, next_attempt_at)"
         " VALUES ('chat', ?, 'b', 'dead', 'x', 'x')",

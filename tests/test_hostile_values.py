@@ -101,7 +101,7 @@ def test_an_unexpected_exception_is_a_recorded_failed_poll(
 
     try:
         errors = asyncio.run(poll_twice())
-        (row,) = store.watches()
+        (row,) = store.watches.all()
     finally:
         store.close()
     assert errors == ["unexpected OverflowError: int too large to convert to C int"] * 2
@@ -130,7 +130,7 @@ def test_a_token_with_a_line_break_is_refused_and_an_absurd_lifetime_is_capped(
         grants = sum(1 for r in sim.requests if r.path == "/oauth/token")
         store = Store.open(harness.db_path)
         try:
-            token = store.token("soundcloud")
+            token = store.tokens.get("soundcloud")
         finally:
             store.close()
     assert not refused.ok and "cannot be sent in a header" in (refused.error or "")

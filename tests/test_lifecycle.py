@@ -37,11 +37,11 @@ def test_after_a_restart_a_watch_polls_when_its_interval_since_the_last_poll_is_
     store = Store.open(tmp_path / "w.db")
     try:
         recent, overdue = (
-            store.ensure_watch(w.key, w.platform, w.account, w.relation, iso(NOW))
+            store.watches.ensure(w.key, w.platform, w.account, w.relation, iso(NOW))
             for w in conf.watch
         )
-        store.record_failure(recent.id, iso(NOW), iso(NOW - timedelta(minutes=2)), 10, "x")
-        store.record_failure(overdue.id, iso(NOW), iso(NOW - timedelta(hours=5)), 10, "x")
+        store.polls.record_failure(recent.id, iso(NOW), iso(NOW - timedelta(minutes=2)), 10, "x")
+        store.polls.record_failure(overdue.id, iso(NOW), iso(NOW - timedelta(hours=5)), 10, "x")
         recent_next = first_run(conf, store, conf.watch[0], NOW)
         overdue_runs = [first_run(conf, store, conf.watch[1], NOW) for _ in range(50)]
     finally:
@@ -183,7 +183,7 @@ def test_a_stop_lets_an_in_flight_poll_finish_within_the_grace(harness: AudiusWo
     assert 0.2 < took < 2
     store = harness.store()
     try:
-        (row,) = store.watches()
+        (row,) = store.watches.all()
         assert row.last_outcome == "ok" and row.size == 5  # it finished and committed
     finally:
         store.close()
@@ -196,7 +196,7 @@ def test_a_stop_abandons_a_stalled_poll_after_the_grace_and_it_commits_nothing(
     assert 0.3 <= took < 2
     store = harness.store()
     try:
-        (row,) = store.watches()
+        (row,) = store.watches.all()
         assert row.last_poll_at is None and row.baseline_at is None
         assert store_reads.polls(store, row.id) == [] and store_reads.edges(store, row.id) == {}
     finally:
@@ -224,18 +224,21 @@ def test_a_reload_plans_the_watches_it_adds_and_forgets_those_it_removes(
         task = asyncio.create_task(daemon.run(install_signals=False))
         try:
             for _ in range(1000):  # up to 10 s for the daemon to start
-                if store.planned_next_poll(curator) is not None:
+                if store.watches.planned_next_poll(curator) is not None:
                     break
                 await asyncio.sleep(0.01)
-            at_start = store.planned_next_poll(curator)
+            at_start = store.watches.planned_next_poll(curator)
             daemon.reload()
-            removed, added = store.planned_next_poll(curator), store.planned_next_poll(scout)
+            removed, added = (
+                store.watches.planned_next_poll(curator),
+                store.watches.planned_next_poll(scout),
+            )
         finally:
             daemon.stop()
             await asyncio.wait_for(task, 10)
             await engine.aclose()
         try:
-            return at_start, removed, added, store.planned_next_poll(scout)
+            return at_start, removed, added, store.watches.planned_next_poll(scout)
         finally:
             store.close()
 

@@ -47,7 +47,7 @@ def test_a_lock_held_past_the_patience_is_one_line_and_the_loop_ran_meanwhile(
         started = time.monotonic()
         try:
             with pytest.raises(DatabaseProblem) as caught:
-                await patiently(store, store.ensure_watch, "k", "audius", "a", "followers", "t")
+                await patiently(store, store.watches.ensure, "k", "audius", "a", "followers", "t")
         finally:
             ticker.cancel()
         assert str(caught.value) == (
@@ -62,7 +62,7 @@ def test_a_lock_held_past_the_patience_is_one_line_and_the_loop_ran_meanwhile(
         holder.close()
     assert 1.0 <= took < 5.0
     assert ticks >= 20  # the loop was free: SQLite never held it for long
-    assert store.watches() == []
+    assert store.watches.all() == []
 
 
 def test_a_lock_released_within_the_patience_is_waited_for(store: Store, tmp_path: Path) -> None:
@@ -71,7 +71,7 @@ def test_a_lock_released_within_the_patience_is_waited_for(store: Store, tmp_pat
     async def go() -> str:
         loop = asyncio.get_running_loop()
         loop.call_later(0.3, holder.execute, "ROLLBACK")
-        row = await patiently(store, store.ensure_watch, "k", "audius", "a", "followers", "t")
+        row = await patiently(store, store.watches.ensure, "k", "audius", "a", "followers", "t")
         return row.key
 
     try:

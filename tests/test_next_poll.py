@@ -66,28 +66,28 @@ def test_the_next_poll_line_names_the_watch_the_time_and_the_wait() -> None:
 def test_status_shows_the_running_daemons_plan_while_it_lies_ahead(store: Store) -> None:
     conf = one_watch()
     watch = conf.watch[0]
-    row = store.ensure_watch(watch.key, "audius", "A", "following", iso(NOW))
-    store.record_failure(row.id, iso(NOW), iso(NOW - timedelta(minutes=5)), 10, "x")
+    row = store.watches.ensure(watch.key, "audius", "A", "following", iso(NOW))
+    store.polls.record_failure(row.id, iso(NOW), iso(NOW - timedelta(minutes=5)), 10, "x")
     planned = iso(NOW + timedelta(minutes=10, seconds=17))
-    store.plan_next_poll(watch.key, planned)
+    store.watches.plan_next_poll(watch.key, planned)
 
     def shown(running: bool, at: datetime = NOW) -> str:
         return shown_next_poll(conf, store, watch, at, daemon_running=running)
 
-    assert store.planned_next_poll(watch.key) == planned
+    assert store.watches.planned_next_poll(watch.key) == planned
     assert shown(True) == planned
     # without a daemon the stored plan means nothing: last poll + interval
     assert shown(False) == iso(NOW + timedelta(minutes=10))
     # a plan that has passed (a poll running late) falls back to the estimate too
     assert shown(True, NOW + timedelta(minutes=11)) == "due"
-    store.plan_next_poll(watch.key, None)
+    store.watches.plan_next_poll(watch.key, None)
     assert shown(True) == iso(NOW + timedelta(minutes=10))
 
 
 def test_status_says_at_start_for_a_watch_never_polled_and_without_a_plan(store: Store) -> None:
     conf = one_watch()
     watch = conf.watch[0]
-    assert store.planned_next_poll(watch.key) is None  # no row at all yet
+    assert store.watches.planned_next_poll(watch.key) is None  # no row at all yet
     assert shown_next_poll(conf, store, watch, NOW, daemon_running=True) == "at start"
-    store.ensure_watch(watch.key, "audius", "A", "following", iso(NOW))
+    store.watches.ensure(watch.key, "audius", "A", "following", iso(NOW))
     assert shown_next_poll(conf, store, watch, NOW, daemon_running=False) == "at start"

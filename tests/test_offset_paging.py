@@ -70,7 +70,7 @@ def collect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Collect]
         members: Members = (
             MemoryMembers()
             if request.param == "memory"
-            else store.scratch_members(memory_limit=0 if request.param == "table" else 150)
+            else store.listings.scratch(memory_limit=0 if request.param == "table" else 150)
         )
         return asyncio.run(
             collect_by_offset(

@@ -39,7 +39,7 @@ SIBLING = LeaseHolder("sibling-process", os.getpid(), HOST)
 
 
 def store_watch(store: Store, key: str = "audius:curator:following") -> int:
-    return store.ensure_watch(key, "audius", "curator", "following", "2026-11-22T12:00:00Z").id
+    return store.watches.ensure(key, "audius", "curator", "following", "2026-11-22T12:00:00Z").id
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_a_free_watch_is_claimed_and_refused_to_another_process_while_the_lease_
     clock = FakeClock()
     mine = LeaseHolder("mine", os.getpid(), HOST)
     assert PollLease(first, watch_id, mine, clock).claim() is None
-    held = first.poll_lease(watch_id)
+    held = first.leases.get(watch_id)
     assert held is not None and held.holder == "mine" and held.pid == os.getpid()
     assert held.until == iso(clock.now() + LEASE_DURATION)
 
@@ -70,7 +70,7 @@ def test_a_free_watch_is_claimed_and_refused_to_another_process_while_the_lease_
     assert PollLease(second, watch_id, ELSEWHERE, clock).claim() == (
         f"being polled by pid {os.getpid()} on {HOST}"
     )
-    assert first.poll_lease(watch_id) == held  # the refusal changed nothing
+    assert first.leases.get(watch_id) == held  # the refusal changed nothing
 
 
 def test_an_expired_lease_goes_to_the_next_claimant_and_its_old_holder_cannot_renew_it(
@@ -83,11 +83,11 @@ def test_an_expired_lease_goes_to_the_next_claimant_and_its_old_holder_cannot_re
     clock.advance(LEASE + 1)
     mine = LeaseHolder("mine", os.getpid(), HOST)
     assert PollLease(second, watch_id, mine, clock).claim() is None
-    held = second.poll_lease(watch_id)
+    held = second.leases.get(watch_id)
     assert held is not None and held.holder == "mine"
     dead.keep()  # a third of its lease is long past: it tries to renew, and finds it lost
     assert dead.lost
-    assert second.poll_lease(watch_id) == held
+    assert second.leases.get(watch_id) == held
     assert dead.lost_reason() == f"lost its lease to pid {os.getpid()} on {HOST}"
 
 
@@ -114,7 +114,7 @@ def test_a_holder_claims_its_own_lease_again_and_renews_it_once_a_third_has_pass
 
 
 def until(store: Store, watch_id: int) -> str:
-    lease = store.poll_lease(watch_id)
+    lease = store.leases.get(watch_id)
     assert lease is not None
     return lease.until
 
@@ -123,12 +123,12 @@ def test_only_its_holder_releases_a_lease(two: tuple[Store, Store, int]) -> None
     first, second, watch_id = two
     clock = FakeClock()
     assert PollLease(first, watch_id, ELSEWHERE, clock).claim() is None
-    second.release_poll_lease(watch_id, "someone-else")
-    assert first.poll_lease(watch_id) is not None
+    second.leases.release(watch_id, "someone-else")
+    assert first.leases.get(watch_id) is not None
     PollLease(first, watch_id, ELSEWHERE, clock).release()  # never claimed: releases nothing
-    assert first.poll_lease(watch_id) is not None
-    first.release_poll_lease(watch_id, ELSEWHERE.id)
-    assert first.poll_lease(watch_id) is None
+    assert first.leases.get(watch_id) is not None
+    first.leases.release(watch_id, ELSEWHERE.id)
+    assert first.leases.get(watch_id) is None
     assert PollLease(second, watch_id, LeaseHolder("b", 1, "b"), clock).claim() is None
 
 
@@ -140,20 +140,20 @@ def test_a_record_from_a_stale_generation_or_a_lost_lease_commits_nothing(
     poll = PollLease(first, watch_id, ELSEWHERE, clock)
     assert poll.claim() is None
     stale = poll.check
-    assert stale.generation == first.generation(watch_id) == 0
+    assert stale.generation == first.leases.generation(watch_id) == 0
     # Another process records a poll meanwhile (a writer that took no lease, say).
-    assert second.record_failure(watch_id, "t0", "t1", 5, "boom")
-    assert second.generation(watch_id) == 1
-    assert not first.commit_poll("audius", _outcome(watch_id, stale))
-    assert not first.record_failure(watch_id, "t0", "t1", 5, "late", lease=stale)
-    assert first.event_count() == 0 and len(store_reads.polls(first, watch_id)) == 1
-    assert first.poll_lease(watch_id) is not None  # a refused record releases nothing
+    assert second.polls.record_failure(watch_id, "t0", "t1", 5, "boom")
+    assert second.leases.generation(watch_id) == 1
+    assert not first.polls.commit("audius", _outcome(watch_id, stale))
+    assert not first.polls.record_failure(watch_id, "t0", "t1", 5, "late", lease=stale)
+    assert first.events.count() == 0 and len(store_reads.polls(first, watch_id)) == 1
+    assert first.leases.get(watch_id) is not None  # a refused record releases nothing
 
     fresh = LeaseCheck(ELSEWHERE.id, 1)
-    assert first.commit_poll("audius", _outcome(watch_id, fresh))
-    assert first.generation(watch_id) == 2 and first.event_count() == 0
-    assert first.poll_lease(watch_id) is None  # the record released the lease
-    assert not first.commit_poll("audius", _outcome(watch_id, LeaseCheck(ELSEWHERE.id, 2)))
+    assert first.polls.commit("audius", _outcome(watch_id, fresh))
+    assert first.leases.generation(watch_id) == 2 and first.events.count() == 0
+    assert first.leases.get(watch_id) is None  # the record released the lease
+    assert not first.polls.commit("audius", _outcome(watch_id, LeaseCheck(ELSEWHERE.id, 2)))
 
 
 def _outcome(watch_id: int, lease: LeaseCheck) -> PollOutcome:
@@ -224,14 +224,14 @@ def test_a_skipped_poll_prints_one_line_and_records_no_poll_event_or_failure(
     counters = metrics.reset()
     hold(world, SIBLING)
     store = world.store()
-    before = store.watches()[0]
+    before = store.watches.all()[0]
 
     report = world.poll()
     assert report.ok and report.outcome == "skipped" and report.events == []
     assert report.line() == f"skipped audius curator following: being polled by pid {os.getpid()}"
     assert report.fields()["outcome"] == "skipped"
-    assert store.watches()[0] == before  # status unaffected: no poll, no failure recorded
-    assert len(store_reads.polls(store, before.id)) == 1 and store.event_count() == 0
+    assert store.watches.all()[0] == before  # status unaffected: no poll, no failure recorded
+    assert len(store_reads.polls(store, before.id)) == 1 and store.events.count() == 0
     text = counters.exposition().decode()
     assert metric(text, "watcher_polls_total", platform="audius", outcome="skipped") == 1
     assert metric(text, "watcher_polls_total", platform="audius", outcome="error") is None
@@ -254,7 +254,7 @@ def test_a_dead_holders_lease_expires_and_the_next_poll_proceeds(world: LeaseWor
     report = world.poll()
     assert report.ok and report.skipped is None and report.baseline and report.size == 20
     store = world.store()
-    assert store.poll_lease(store.watches()[0].id) is None
+    assert store.leases.get(store.watches.all()[0].id) is None
 
 
 def test_a_lease_left_by_a_gone_process_of_this_host_is_taken_over_at_once(
@@ -286,7 +286,7 @@ def test_a_long_poll_keeps_its_lease_by_renewing_it_as_pages_come(world: LeaseWo
     assert report.pages * 60 > 3 * LEASE  # far longer than one lease
     assert refusals and set(refusals) == {f"being polled by pid {os.getpid()}"}
     store = world.store()
-    assert store.poll_lease(store.watches()[0].id) is None  # released with the record
+    assert store.leases.get(store.watches.all()[0].id) is None  # released with the record
 
 
 def test_a_poll_that_loses_its_lease_mid_poll_commits_nothing(world: LeaseWorld) -> None:
@@ -309,12 +309,12 @@ def test_a_poll_that_loses_its_lease_mid_poll_commits_nothing(world: LeaseWorld)
         "skipped audius curator following: lost its lease to pid 4121 on elsewhere"
     )
     store = world.store()
-    watch = store.watches()[0]
-    assert store.event_count() == 0 and len(store_reads.polls(store, watch.id)) == 1
-    assert store.generation(watch.id) == 1  # the baseline's record only
+    watch = store.watches.all()[0]
+    assert store.events.count() == 0 and len(store_reads.polls(store, watch.id)) == 1
+    assert store.leases.generation(watch.id) == 1  # the baseline's record only
     # The other process gives the watch back (or dies and its lease ends); the changes are
     # then found once each, as if the lost poll had never run.
-    store.release_poll_lease(watch.id, ELSEWHERE.id)
+    store.leases.release(watch.id, ELSEWHERE.id)
     world.sim.remove_hook(stall_then_lose_the_lease)
     world.clock.advance(300)
     first = world.poll()
@@ -330,9 +330,9 @@ def test_a_failed_poll_is_recorded_and_releases_its_lease(world: LeaseWorld) -> 
     report = world.poll(account="nobody-at-all")
     assert not report.ok and report.outcome == "error"
     store = world.store()
-    watch = store.watches()[0]
-    assert store.poll_lease(watch.id) is None and watch.consecutive_failures == 1
-    assert store.generation(watch.id) == 1  # a failure is a recorded poll too
+    watch = store.watches.all()[0]
+    assert store.leases.get(watch.id) is None and watch.consecutive_failures == 1
+    assert store.leases.generation(watch.id) == 1  # a failure is a recorded poll too
 
 
 def test_a_cancelled_poll_releases_its_lease(world: LeaseWorld) -> None:
@@ -352,7 +352,7 @@ def test_a_cancelled_poll_releases_its_lease(world: LeaseWorld) -> None:
         try:
             task = asyncio.create_task(engine.poll(config.watch[0]))
             assert await asyncio.to_thread(reached.wait, 10)
-            lease = store.poll_lease(store.watches()[0].id)
+            lease = store.leases.get(store.watches.all()[0].id)
             assert lease is not None and lease.holder == engine.holder.id
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -362,6 +362,6 @@ def test_a_cancelled_poll_releases_its_lease(world: LeaseWorld) -> None:
             await engine.aclose()
 
     asyncio.run(go())
-    watch = store.watches()[0]
-    assert store.poll_lease(watch.id) is None
-    assert store_reads.polls(store, watch.id) == [] and store.generation(watch.id) == 0
+    watch = store.watches.all()[0]
+    assert store.leases.get(watch.id) is None
+    assert store_reads.polls(store, watch.id) == [] and store.leases.generation(watch.id) == 0

@@ -117,7 +117,7 @@ def test_processes_polling_together_record_each_change_exactly_once(
 
     store = Store.open(config.parent / "watcher.db")
     try:
-        events = store.events()
+        events = store.events.find()
     finally:
         store.close()
     recorded = [(e.type, e.envelope()["data"]["target"]["handle"]) for e in events]
@@ -133,7 +133,7 @@ def test_once_beside_a_poll_in_progress_skips_it_with_one_line_and_exits_0(
     _, _, config = world
     store = Store.open(config.parent / "watcher.db")
     try:
-        watch_id = store.ensure_watch(
+        watch_id = store.watches.ensure(
             "audius:curator:following", "audius", "curator", "following", "2026-11-22T12:00:00Z"
         ).id
         daemon = LeaseHolder("a-daemon", os.getpid(), socket.gethostname())  # alive: us
@@ -142,6 +142,8 @@ def test_once_beside_a_poll_in_progress_skips_it_with_one_line_and_exits_0(
         (run,) = once_together(config, 1)
         assert run.returncode == 0, run.stderr
         assert run.stdout == f"skipped {WHO}: being polled by pid {os.getpid()}\n"
-        assert store_reads.polls(store, watch_id) == [] and store.watches()[0].last_poll_at is None
+        assert (
+            store_reads.polls(store, watch_id) == [] and store.watches.all()[0].last_poll_at is None
+        )
     finally:
         store.close()

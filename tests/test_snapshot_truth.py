@@ -155,13 +155,13 @@ def play(world: World, database: Path) -> Run:
                     run.reports.append(report)
                     if number == 0:
                         assert report.ok and report.baseline
-                        run.baseline = set(store_reads.edges(store, store.watches()[0].id))
+                        run.baseline = set(store_reads.edges(store, store.watches.all()[0].id))
             finally:
                 await engine.aclose()
 
         try:
             asyncio.run(go())
-            for row in store.events():
+            for row in store.events.find():
                 target = row.envelope()["data"]["target"]["id"]
                 kind = row.type.split(".")[1]
                 at = (parse_iso(row.timestamp) - world.epoch).total_seconds()

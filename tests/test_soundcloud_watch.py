@@ -144,7 +144,7 @@ def test_an_empty_list_glitch_is_not_a_wave_of_removals(sc: SoundCloudWorld) -> 
     assert sc.event_types() == []
     store = sc.store()
     try:
-        row = store.watch(KEY)
+        row = store.watches.get(KEY)
         assert row is not None and store_reads.edge_counts(store, row.id) == {"present": 80}
     finally:
         store.close()
@@ -209,7 +209,7 @@ def test_every_account_form_resolves_to_the_urn_once(sc: SoundCloudWorld, form: 
     assert not any(r.path == "/resolve" for r in sc.sim.requests)
     store = sc.store()
     try:
-        assert store.watches()[0].account_id == urn
+        assert store.watches.all()[0].account_id == urn
     finally:
         store.close()
 
@@ -239,7 +239,7 @@ def test_one_token_serves_every_poll_and_every_engine(sc: SoundCloudWorld) -> No
     assert sc.sim.token_requests == 1
     store = sc.store()
     try:
-        token = store.token("soundcloud")
+        token = store.tokens.get("soundcloud")
         assert token is not None and token.grants == 1
     finally:
         store.close()
@@ -295,7 +295,7 @@ def test_a_token_refused_twice_fails_the_poll_without_showing_it(sc: SoundCloudW
     assert sc.sim.token_requests == 2
     store = sc.store()
     try:
-        token = store.token("soundcloud")
+        token = store.tokens.get("soundcloud")
         assert token is not None and token.access_token not in (report.error or "")
         assert repr(token).count(token.access_token) == 0
     finally:
@@ -357,7 +357,7 @@ def test_a_lease_left_by_a_dead_process_runs_out(sc: SoundCloudWorld) -> None:
     sc.watch()
     store = sc.store()
     past = iso(sc.clock.now())
-    assert store.claim_token_lease("soundcloud", "dead-process", past, past)
+    assert store.tokens.claim_lease("soundcloud", "dead-process", past, past)
     store.close()
     assert sc.poll().ok
     assert sc.sim.token_requests == 1

@@ -11,7 +11,8 @@ from tests import store_reads
 from watcher.errors import DatabaseProblem
 from watcher.events import Event
 from watcher.platforms.base import Profile
-from watcher.store import MIGRATIONS, PENDING, PRESENT, PollOutcome, Store
+from watcher.snapshot import PENDING, PRESENT
+from watcher.store import MIGRATIONS, PollOutcome, Store
 
 ACCOUNT = Profile("eJ57D", "Audius", "Audius", "https://audius.co/Audius", 10, 2)
 ALICE = Profile("a1", "alice", "Alice", "https://audius.co/alice", 3)
@@ -60,9 +61,9 @@ def test_a_database_from_a_newer_watcher_is_refused(tmp_path: Path) -> None:
 
 def test_a_poll_commits_edges_events_and_metadata_together(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "w.db")
-    watch = store.ensure_watch("audius:Audius:following", "audius", "Audius", "following", "t")
+    watch = store.watches.ensure("audius:Audius:following", "audius", "Audius", "following", "t")
     event = added(ALICE)
-    store.commit_poll(
+    store.polls.commit(
         "audius",
         outcome(
             watch.id,
@@ -75,36 +76,36 @@ def test_a_poll_commits_edges_events_and_metadata_together(tmp_path: Path) -> No
         ),
     )
     assert store_reads.edges(store, watch.id) == {"a1": PRESENT}
-    assert [row.id for row in store.events()] == [event.id]
-    assert store.profiles("audius", ["a1", "eJ57D"]).keys() == {"a1", "eJ57D"}
-    row = store.watch(watch.key)
+    assert [row.id for row in store.events.find()] == [event.id]
+    assert store.profiles.get("audius", ["a1", "eJ57D"]).keys() == {"a1", "eJ57D"}
+    row = store.watches.get(watch.key)
     assert row is not None and row.last_outcome == "ok" and row.baseline_at is not None
     assert store_reads.polls(store, watch.id)[0]["added"] == 1
 
 
 def test_a_poll_that_fails_to_commit_leaves_the_previous_state_intact(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "w.db")
-    watch = store.ensure_watch("k", "audius", "Audius", "following", "t")
+    watch = store.watches.ensure("k", "audius", "Audius", "following", "t")
     first = added(ALICE)
-    store.commit_poll("audius", outcome(watch.id, set_state={"a1": PRESENT}, events=[first]))
+    store.polls.commit("audius", outcome(watch.id, set_state={"a1": PRESENT}, events=[first]))
     # The second commit carries a duplicate event id: the whole transaction must roll back.
     with pytest.raises(sqlite3.IntegrityError):
-        store.commit_poll(
+        store.polls.commit(
             "audius",
             outcome(watch.id, set_state={"b2": PRESENT, "a1": PENDING}, events=[added(BOB), first]),
         )
     assert store_reads.edges(store, watch.id) == {"a1": PRESENT}
-    assert store.event_count() == 1
+    assert store.events.count() == 1
     assert len(store_reads.polls(store, watch.id)) == 1
 
 
 def test_a_failed_poll_records_only_the_failure(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "w.db")
-    watch = store.ensure_watch("k", "audius", "Audius", "following", "t")
-    store.commit_poll("audius", outcome(watch.id, set_state={"a1": PRESENT}))
-    store.record_failure(watch.id, "s", "f", 5, "HTTP 500 from GET /v1/users/x/following")
-    store.record_failure(watch.id, "s", "f", 5, "timed out")
-    row = store.watch("k")
+    watch = store.watches.ensure("k", "audius", "Audius", "following", "t")
+    store.polls.commit("audius", outcome(watch.id, set_state={"a1": PRESENT}))
+    store.polls.record_failure(watch.id, "s", "f", 5, "HTTP 500 from GET /v1/users/x/following")
+    store.polls.record_failure(watch.id, "s", "f", 5, "timed out")
+    row = store.watches.get("k")
     assert row is not None
     assert (row.last_outcome, row.last_error, row.consecutive_failures) == ("error", "timed out", 2)
     assert store_reads.edges(store, watch.id) == {"a1": PRESENT}
@@ -112,14 +113,14 @@ def test_a_failed_poll_records_only_the_failure(tmp_path: Path) -> None:
 
 def test_events_filters_and_limit_keep_oldest_first(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "w.db")
-    watch = store.ensure_watch("k", "audius", "Audius", "following", "t")
+    watch = store.watches.ensure("k", "audius", "Audius", "following", "t")
     events = [added(ALICE), added(BOB)]
-    store.commit_poll("audius", outcome(watch.id, events=events))
-    assert [r.id for r in store.events(limit=1)] == [events[1].id]
-    assert [r.id for r in store.events(account="audius")] == [e.id for e in events]
-    assert store.events(account="someone-else") == []
-    assert len(store.events(type_prefix="following")) == 2
-    assert store.events(type_prefix="follower") == []
+    store.polls.commit("audius", outcome(watch.id, events=events))
+    assert [r.id for r in store.events.find(limit=1)] == [events[1].id]
+    assert [r.id for r in store.events.find(account="audius")] == [e.id for e in events]
+    assert store.events.find(account="someone-else") == []
+    assert len(store.events.find(type_prefix="following")) == 2
+    assert store.events.find(type_prefix="follower") == []
 
 
 def test_a_migration_that_fails_half_way_leaves_the_previous_version(tmp_path: Path) -> None:

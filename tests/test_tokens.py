@@ -31,13 +31,13 @@ def test_a_saved_token_is_seen_by_every_connection_and_counts_its_grants(
     stores: tuple[Store, Store],
 ) -> None:
     a, b = stores
-    assert a.token("soundcloud") is None
-    a.save_token("soundcloud", token(), holder="a")
-    a.save_token("soundcloud", token("access-2", "refresh-2"), holder="a")
-    seen = b.token("soundcloud")
+    assert a.tokens.get("soundcloud") is None
+    a.tokens.save("soundcloud", token(), holder="a")
+    a.tokens.save("soundcloud", token("access-2", "refresh-2"), holder="a")
+    seen = b.tokens.get("soundcloud")
     assert seen is not None
     assert (seen.access_token, seen.refresh_token, seen.grants) == ("access-2", "refresh-2", 2)
-    health = b.tokens_health()
+    health = b.tokens.health()
     assert health is not None and health[0].grants == 2
 
 
@@ -45,32 +45,32 @@ def test_only_one_holder_gets_the_lease_until_it_runs_out_or_is_released(
     stores: tuple[Store, Store],
 ) -> None:
     a, b = stores
-    assert a.claim_token_lease("soundcloud", "a", now=T0, until=T1)
-    assert not b.claim_token_lease("soundcloud", "b", now=T0, until=T2)
-    assert a.claim_token_lease("soundcloud", "a", now=T0, until=T2)  # its own: extended
-    assert b.claim_token_lease("soundcloud", "b", now=T2, until=T2)  # a's ran out
-    b.release_token_lease("soundcloud", "a")  # not a's any more: nothing happens
-    assert not a.claim_token_lease("soundcloud", "a", now=T0, until=T1)
-    b.release_token_lease("soundcloud", "b")
-    assert a.claim_token_lease("soundcloud", "a", now=T0, until=T1)
+    assert a.tokens.claim_lease("soundcloud", "a", now=T0, until=T1)
+    assert not b.tokens.claim_lease("soundcloud", "b", now=T0, until=T2)
+    assert a.tokens.claim_lease("soundcloud", "a", now=T0, until=T2)  # its own: extended
+    assert b.tokens.claim_lease("soundcloud", "b", now=T2, until=T2)  # a's ran out
+    b.tokens.release_lease("soundcloud", "a")  # not a's any more: nothing happens
+    assert not a.tokens.claim_lease("soundcloud", "a", now=T0, until=T1)
+    b.tokens.release_lease("soundcloud", "b")
+    assert a.tokens.claim_lease("soundcloud", "a", now=T0, until=T1)
 
 
 def test_saving_a_token_drops_the_savers_lease(stores: tuple[Store, Store]) -> None:
     a, b = stores
-    assert a.claim_token_lease("soundcloud", "a", now=T0, until=T2)
-    a.save_token("soundcloud", token(), holder="a")
-    assert b.claim_token_lease("soundcloud", "b", now=T0, until=T2)
+    assert a.tokens.claim_lease("soundcloud", "a", now=T0, until=T2)
+    a.tokens.save("soundcloud", token(), holder="a")
+    assert b.tokens.claim_lease("soundcloud", "b", now=T0, until=T2)
 
 
 def test_a_hold_on_renewals_runs_until_its_time_and_leaves_leases_alone(
     stores: tuple[Store, Store],
 ) -> None:
     a, b = stores
-    a.hold_token_renewals("soundcloud", until=T1)
-    assert b.token_renewals_held_until("soundcloud", now=T0) == T1
-    assert b.token_renewals_held_until("soundcloud", now=T1) is None
-    assert b.token_renewals_held_until("audius", now=T0) is None
-    assert b.claim_token_lease("soundcloud", "b", now=T0, until=T2)
+    a.tokens.hold_renewals("soundcloud", until=T1)
+    assert b.tokens.renewals_held_until("soundcloud", now=T0) == T1
+    assert b.tokens.renewals_held_until("soundcloud", now=T1) is None
+    assert b.tokens.renewals_held_until("audius", now=T0) is None
+    assert b.tokens.claim_lease("soundcloud", "b", now=T0, until=T2)
 
 
 def test_a_stored_tokens_repr_shows_no_secret() -> None:

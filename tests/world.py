@@ -207,7 +207,7 @@ class World(Generic[S]):
     def deliveries(self, show: str = "all") -> list[DeliveryRow]:
         store = self.store()
         try:
-            return store.deliveries(show=show, limit=1000)
+            return store.outbox.recent(show=show, limit=1000)
         finally:
             store.close()
 
@@ -235,7 +235,9 @@ def event_types(db_path: Path) -> list[tuple[str, str]]:
     """(event type, target handle) of every stored event, oldest first."""
     store = Store.open(db_path)
     try:
-        return [(row.type, row.envelope()["data"]["target"]["handle"]) for row in store.events()]
+        return [
+            (row.type, row.envelope()["data"]["target"]["handle"]) for row in store.events.find()
+        ]
     finally:
         store.close()
 

@@ -300,7 +300,9 @@ def events(
     config = _config(config_path)
     type_prefix, since_at = _event_type(type_), _since(since)
     with _store(config) as store:
-        rows = store.events(account=account, type_prefix=type_prefix, since=since_at, limit=limit)
+        rows = store.events.find(
+            account=account, type_prefix=type_prefix, since=since_at, limit=limit
+        )
     for row in rows:
         if as_json:
             click.echo(json_line(row.body))
@@ -392,7 +394,7 @@ def _status_row(
 ) -> dict[str, Any]:
     from watcher.next_poll import shown_next_poll
 
-    row = store.watch(watch.key)
+    row = store.watches.get(watch.key)
     next_poll = shown_next_poll(config, store, watch, now, daemon_running=daemon_running)
     return {
         "platform": watch.platform,
@@ -440,8 +442,8 @@ def _print_table(table: list[list[str]]) -> None:
 def _notifier_rows(config: Config, store: Store) -> list[dict[str, Any]]:
     from watcher.store import DELIVERY_COUNTS
 
-    disabled = store.disabled_notifiers()
-    counts = store.delivery_counts()
+    disabled = store.notifiers.disabled()
+    counts = store.outbox.counts()
     rows = []
     for name, notifier in config.notifiers.items():
         since, reason = disabled.get(name, (None, None))
@@ -509,7 +511,7 @@ def deliveries(config_path: str | None, show: str | None, limit: int, as_json: b
 
     config = _config(config_path)
     with _store(config) as store:
-        rows = store.deliveries(show=show or "all", limit=limit)
+        rows = store.outbox.recent(show=show or "all", limit=limit)
     if as_json:
         for row in rows:
             fields = [f for f in row.__slots__ if f not in ("body", "urls_done", "batch")]
@@ -546,10 +548,10 @@ def redeliver(config_path: str | None, ids: tuple[int, ...], all_dead: bool) -> 
     now = iso(SystemClock().now())
     with _store(config) as store:
         if all_dead:
-            count = store.requeue_dead(now)
+            count = store.outbox.requeue_dead(now)
             missing: list[int] = []
         else:
-            found = store.requeue(ids, now)
+            found = store.outbox.requeue(ids, now)
             count = len(found)
             missing = [i for i in ids if i not in found]
     click.echo(
@@ -588,7 +590,7 @@ def notify_test(config_path: str | None, name: str) -> None:
     if not all(result.ok for _, result in results):
         sys.exit(EXIT_FAILED)
     with _store(config) as store:
-        if store.enable_notifier(name):
+        if store.notifiers.enable(name):
             click.echo(
                 f"notifier {name} re-enabled; `watcher redeliver --dead` replays what it missed"
             )

@@ -131,7 +131,7 @@ async def _run(rounds: int | None, pause: float, seed: int, echo: Echo) -> None:
                 for report in await engine.poll_all():
                     _narrate(echo, report)
             echo(
-                f"done: {store.event_count()} event(s) recorded;"
+                f"done: {store.events.count()} event(s) recorded;"
                 f" {cloud.token_requests} SoundCloud token request(s) in all"
             )
         finally:

@@ -71,7 +71,7 @@ class Health:
             return False, {"status": "unavailable", "reason": problem}
         keys = self._watch_keys()
         try:  # a WAL read waits for no writer; a lock taken since the probe answers "locked"
-            rows = self._store.watches()
+            rows = self._store.watches.all()
         except sqlite3.Error as exc:
             return False, {"status": "unavailable", "reason": _reason(exc)}
         failing = sum(1 for row in rows if row.key in keys and row.consecutive_failures)
@@ -90,19 +90,19 @@ def _reason(exc: sqlite3.Error) -> str:
 
 def summary_line(store: Store, watch_keys: Collection[str], now: datetime) -> str:
     """One line for `watcher status`: failing watches, deliveries, each token's expiry."""
-    rows = [row for row in store.watches() if row.key in watch_keys]
+    rows = [row for row in store.watches.all() if row.key in watch_keys]
     failing = sum(1 for row in rows if row.consecutive_failures)
     parts = [
         f"{failing} of {len(watch_keys)} watches failing"
         if failing
         else f"all {len(watch_keys)} watches ok"
     ]
-    states = store.delivery_states()
+    states = store.outbox.states()
     if states is not None:
         parts.append(
             f"deliveries: {states.get('pending', 0)} pending, {states.get('dead', 0)} dead"
         )
-    for token in store.tokens_health() or []:
+    for token in store.tokens.health() or []:
         expires = parse_iso(token.expires_at)
         left = (expires - now).total_seconds()
         when = f"in {format_duration(left)}" if left > 0 else f"{format_duration(-left)} ago"

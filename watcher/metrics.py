@@ -174,7 +174,7 @@ class StoreCollector:
             "Unix time of the last poll of this watch, good or failed.",
             labels=labels,
         )
-        rows = {row.key: row for row in self._store.watches()}
+        rows = {row.key: row for row in self._store.watches.all()}
         for key, platform, account, relation in self._watches():
             row = rows.get(key)
             if row is None:
@@ -188,7 +188,7 @@ class StoreCollector:
         yield from (size, failures, last)
 
     def _delivery_metrics(self) -> Iterator[Metric]:
-        states = self._store.delivery_states()
+        states = self._store.outbox.states()
         if states is None:
             return
         finished = CounterMetricFamily(
@@ -211,7 +211,7 @@ class StoreCollector:
         )
 
     def _token_metrics(self) -> Iterator[Metric]:
-        tokens = self._store.tokens_health()
+        tokens = self._store.tokens.health()
         if tokens is None:
             return
         expiry = GaugeMetricFamily(

@@ -67,10 +67,10 @@ def shown_next_poll(
     """What status shows: the running daemon's plan while it lies ahead, else an estimate
     from the last poll (`due`, the time, or `at start` for a watch never polled)."""
     if daemon_running:
-        planned = store.planned_next_poll(watch.key)
+        planned = store.watches.planned_next_poll(watch.key)
         if planned is not None and parse_iso(planned) > now:
             return planned
-    row = store.watch(watch.key)
+    row = store.watches.get(watch.key)
     if row is None or row.last_poll_at is None:
         return "at start"
     due = parse_iso(row.last_poll_at) + timedelta(seconds=config.interval_of(watch))

@@ -2,13 +2,13 @@
 
 SoundCloud grants at most 50 tokens per 12 hours per app and 30 per hour per IP, so asking
 for one per poll, or per `watcher once` started by cron, would lock the app out within hours.
-A token therefore lives in the database (`Store.token`) and serves every poll of every
+A token therefore lives in the database (`store.tokens`) and serves every poll of every
 process until shortly before it expires; then its refresh token buys the next one (refresh
 tokens are single-use: the newest is always the one kept). A 401 means the platform stopped
 honouring the token early (revoked, expired on its side): it is replaced once, and the request
 retried. A refresh token that no longer works falls back to a new client-credentials grant.
 
-Processes coordinate through a lease row (see the tokens section of `store.py`): the holder
+Processes coordinate through a lease row (see `store/tokens.py`): the holder
 fetches, the others wait for the token it saves, so processes starting together ask once.
 Neither the token nor the secret ever reaches an error message or a log line.
 """
@@ -113,12 +113,12 @@ class TokenKeeper:
         401s are not about the token, and asking for more would only spend the ration.
         """
         async with self._lock:
-            for candidate in (self._token, self._store.token(self.platform)):
+            for candidate in (self._token, self._store.tokens.get(self.platform)):
                 if candidate is not None and self._usable(candidate, rejected):
                     self._keep(candidate)
                     return candidate.access_token
             now = self._clock.now()
-            held = self._store.token_renewals_held_until(self.platform, iso(now))
+            held = self._store.tokens.renewals_held_until(self.platform, iso(now))
             if held is not None:
                 raise PlatformError(
                     f"{self.platform}: HTTP 401 although a new token was refused too lately;"
@@ -129,10 +129,10 @@ class TokenKeeper:
     def refused_again(self) -> None:
         """The token `renew` gave was refused too: hold further 401 renewals for a while."""
         until = self._clock.now() + timedelta(seconds=HOLD_AFTER_REFUSAL)
-        self._store.hold_token_renewals(self.platform, iso(until))
+        self._store.tokens.hold_renewals(self.platform, iso(until))
 
     async def _current(self, rejected: str | None) -> StoredToken:
-        for candidate in (self._token, self._store.token(self.platform)):
+        for candidate in (self._token, self._store.tokens.get(self.platform)):
             if candidate is not None and self._usable(candidate, rejected):
                 self._keep(candidate)
                 return candidate
@@ -176,7 +176,7 @@ class TokenKeeper:
             # Each write waits out another process's lock off the loop (see lock_wait.py).
             claimed = await patiently(
                 self._store,
-                self._store.claim_token_lease,
+                self._store.tokens.claim_lease,
                 self.platform,
                 self._holder,
                 iso(now),
@@ -184,20 +184,20 @@ class TokenKeeper:
             )
             if claimed:
                 try:
-                    stored = self._store.token(self.platform)
+                    stored = self._store.tokens.get(self.platform)
                     if stored is not None and self._usable(stored, rejected):
                         return stored  # another process saved one since we looked
                     token = await self._grant(stored)
                     await patiently(
-                        self._store, self._store.save_token, self.platform, token, self._holder
+                        self._store, self._store.tokens.save, self.platform, token, self._holder
                     )
                     return token
                 finally:
                     await patiently(
-                        self._store, self._store.release_token_lease, self.platform, self._holder
+                        self._store, self._store.tokens.release_lease, self.platform, self._holder
                     )
             await self._sleep(self._wait_interval)
-            stored = self._store.token(self.platform)
+            stored = self._store.tokens.get(self.platform)
             if stored is not None and self._usable(stored, rejected):
                 return stored
         raise PlatformError(

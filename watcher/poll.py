@@ -209,7 +209,7 @@ class Engine:
         # Each write waits out another process's lock off the loop (see lock_wait.py).
         row = await patiently(
             self.store,
-            self.store.ensure_watch,
+            self.store.watches.ensure,
             watch.key,
             watch.platform,
             watch.account,
@@ -223,9 +223,9 @@ class Engine:
         members: ScratchMembers | None = None
         try:
             # Read again under the lease: another process may have recorded a poll meanwhile.
-            row = self.store.watch(watch.key) or row
+            row = self.store.watches.get(watch.key) or row
             platform = self.platforms[watch.platform]
-            members = self.store.scratch_members(self._members_in_memory)
+            members = self.store.listings.scratch(self._members_in_memory)
             with progress.on_page(lease.keep):
                 return await self._poll_into(
                     watch, row, platform, members, started, clock_start, lease
@@ -275,7 +275,7 @@ class Engine:
         size = len(members)
         committed = await patiently(
             self.store,
-            self.store.commit_poll,
+            self.store.polls.commit,
             platform.name,
             PollOutcome(
                 watch_id=row.id,
@@ -344,7 +344,7 @@ class Engine:
         self, watch_id: int, members: ScratchMembers, listing: Listing, started: datetime
     ) -> Reading:
         recheck_before = iso(self._timing(started).recheck_before())
-        comparison = self.store.compare_members(watch_id, members, recheck_before)
+        comparison = self.store.listings.compare(watch_id, members, recheck_before)
         return Reading(listing, comparison, len(members))
 
     async def _read_again(
@@ -359,7 +359,7 @@ class Engine:
     ) -> Reading:
         """A verifying pass into a listing of its own, compared with what is stored. When the
         first pass listed anyone, an empty answer is doubted, never believed outright."""
-        members = self.store.scratch_members(self._members_in_memory)
+        members = self.store.listings.scratch(self._members_in_memory)
         try:
             listing = tally.add(
                 await self._read(
@@ -404,7 +404,7 @@ class Engine:
         failures = row.consecutive_failures + 1
         recorded = await patiently(
             self.store,
-            self.store.record_failure,
+            self.store.polls.record_failure,
             row.id,
             iso(started),
             iso(failed_at),
@@ -443,7 +443,7 @@ class Engine:
     ) -> Alert:
         """A failing/recovered alert naming the account as last seen (or as configured)."""
         if account is None and row.account_id:
-            account = self.store.profiles(watch.platform, [row.account_id]).get(row.account_id)
+            account = self.store.profiles.get(watch.platform, [row.account_id]).get(row.account_id)
         if account is None:
             account = Profile("", watch.account, watch.account, "")
         return Alert.create(
@@ -460,7 +460,7 @@ class Engine:
         """The watched account's current profile; a gone or deactivated one fails the poll."""
         if row.account_id is None:
             account = await platform.resolve(row.account)
-            await patiently(self.store, self.store.set_account_id, row.id, account.id)
+            await patiently(self.store, self.store.watches.set_account_id, row.id, account.id)
         else:
             found = await platform.profile(row.account_id)
             if found is None:

@@ -103,7 +103,7 @@ class PollLease:
         if now < self._renew_at:
             return
         try:
-            kept = self._store.renew_poll_lease(
+            kept = self._store.leases.renew(
                 self._watch_id, self._holder.id, iso(now + self._duration)
             )
         except sqlite3.Error as exc:
@@ -115,7 +115,7 @@ class PollLease:
 
     def lost_reason(self) -> str:
         """Why the poll's record was refused, naming the process that holds the watch now."""
-        lease = self._store.poll_lease(self._watch_id)
+        lease = self._store.leases.get(self._watch_id)
         if lease is not None and lease.holder != self._holder.id:
             return f"lost its lease to {self._name(lease)}"
         return "lost its lease: another process recorded a poll of it meanwhile"
@@ -130,7 +130,7 @@ class PollLease:
             return
         self._renew_at = None
         try:
-            self._store.release_poll_lease(self._watch_id, self._holder.id)
+            self._store.leases.release(self._watch_id, self._holder.id)
         except sqlite3.Error as exc:
             log.warning(
                 "could not release the poll lease of watch %s (it runs out by itself): %s",
@@ -139,7 +139,7 @@ class PollLease:
             )
 
     def _take(self, now: datetime, dead_holder: str = "") -> PollLeaseRow:
-        return self._store.claim_poll_lease(
+        return self._store.leases.claim(
             self._watch_id,
             self._holder.id,
             self._holder.pid,

@@ -52,7 +52,7 @@ def first_run(
     """
     uniform = (rng or random).uniform
     jitter = config.jitter_of(watch)
-    row = store.watch(watch.key)
+    row = store.watches.get(watch.key)
     if row is None or row.last_poll_at is None:
         return now + timedelta(seconds=uniform(0, min(jitter, START_SPREAD)))
     spread = timedelta(seconds=uniform(0, jitter))
@@ -200,7 +200,7 @@ class Daemon:
         # While another process locks the database the watch's first poll creates it instead:
         # waiting here would stall the loop (this runs from a signal handler too).
         try:
-            store.ensure_watch(watch.key, watch.platform, watch.account, watch.relation, iso(now))
+            store.watches.ensure(watch.key, watch.platform, watch.account, watch.relation, iso(now))
         except sqlite3.Error as exc:
             log.warning("could not record watch %s yet: %s", watch.key, exc)
         scheduler.add_job(
@@ -228,7 +228,7 @@ class Daemon:
         try:
             with self.engine.store.transaction():
                 for plan in plans:
-                    self.engine.store.plan_next_poll(plan.watch.key, iso(plan.at))
+                    self.engine.store.watches.plan_next_poll(plan.watch.key, iso(plan.at))
         except sqlite3.Error as exc:  # the plan still holds; only status cannot show it
             log.warning("could not record the next poll times: %s", exc)
         for plan in plans:
@@ -239,7 +239,7 @@ class Daemon:
         try:
             with self.engine.store.transaction():
                 for key in keys:
-                    self.engine.store.plan_next_poll(key, None)
+                    self.engine.store.watches.plan_next_poll(key, None)
         except sqlite3.Error as exc:
             log.warning("could not clear the next poll times: %s", exc)
 

@@ -33,7 +33,10 @@ from datetime import datetime, timedelta
 from watcher.clock import parse_iso
 from watcher.errors import AccountNotFound, UntrustworthyListing
 from watcher.platforms.base import Listing, Profile, Relation
-from watcher.store import HIDDEN, PENDING, PRESENT, Comparison
+
+# A stored member's state (the `edges.state` column): listed, missing from one complete pass
+# (absence not yet believed), or kept silently (deactivated or vanished).
+PRESENT, PENDING, HIDDEN = "present", "pending", "hidden"
 
 FetchProfile = Callable[[str], Awaitable[Profile | None]]
 FetchProfiles = Callable[[Sequence[str]], Awaitable[dict[str, Profile | None]]]
@@ -43,6 +46,25 @@ FetchProfiles = Callable[[Sequence[str]], Awaitable[dict[str, Profile | None]]]
 SETTLE_SECONDS = 60.0
 # How often a member kept silently (deactivated or vanished) is examined again.
 RECHECK_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Absent:
+    """A stored member a listing lacks: its state, and since when it has had that state."""
+
+    target_id: str
+    state: str
+    since: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A listing against the stored members of its watch, as plain values: the store computes
+    it (in SQL for long lists, see `Listings.compare`), the rules below only weigh it."""
+
+    new: list[tuple[Profile, str | None]]
+    absent: list[Absent]
+    hidden: list[str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,7 +160,7 @@ class _Marks:
         if record is not None:
             attempts.append((ids, record))
         if attempts:
-            self.store.record_attempts(attempts)
+            self.store.outbox.record_attempts(attempts)
         self.waiting.clear()  # only once committed: a failed flush leaves them for the next
 
     def flush_or_log(self) -> None:
@@ -207,7 +207,11 @@ class Dispatcher:
 
     def next_due(self) -> datetime | None:
         """When the earliest pending delivery that no lane is on yet is due; None: none."""
-        due = [at for name, at in self.store.pending_notifiers().items() if name not in self._lanes]
+        due = [
+            at
+            for name, at in self.store.outbox.pending_notifiers().items()
+            if name not in self._lanes
+        ]
         return parse_iso(min(due)) if due else None
 
     async def dispatch(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
@@ -256,7 +260,7 @@ class Dispatcher:
         try:
             self._marks.flush()  # rows sent but not yet marked would still look due
             now = iso(self.clock.now())
-            for name, due in sorted(self.store.pending_notifiers().items()):
+            for name, due in sorted(self.store.outbox.pending_notifiers().items()):
                 if due > now or name in self._lanes:
                     continue
                 lane_seen = set() if seen is None else seen
@@ -311,18 +315,18 @@ class Dispatcher:
             # Rows sent but not yet marked would still look due. Each write here waits out
             # another process's lock off the loop (see lock_wait.py).
             await patiently(self.store, self._marks.flush)
-            due = self.store.due_deliveries(iso(self.clock.now()), notifier=name)
+            due = self.store.outbox.due(iso(self.clock.now()), notifier=name)
             rows = [row for row in due if row.id not in seen]
             if not rows:
                 return
             seen.update(row.id for row in rows)
-            problem = self._unsendable(name, self.store.disabled_notifiers())
+            problem = self._unsendable(name, self.store.notifiers.disabled())
             for send in self._group(rows):
                 if should_stop():
                     await patiently(self.store, self._marks.flush)
                     return
                 if problem is not None:
-                    await patiently(self.store, self.store.bury, send.ids, problem)
+                    await patiently(self.store, self.store.outbox.bury, send.ids, problem)
                     report.add(Outcome(name, send.ids, DEAD, problem, source=source_of(send.rows)))
                 elif behind is not None:
                     report.add(await self._settle_behind(send, behind))
@@ -337,11 +341,11 @@ class Dispatcher:
         retry of the failure just before it (the receiver is down; this is no attempt)."""
         if failed.disabled:
             error = failed.error or "notifier disabled"
-            await patiently(self.store, self.store.bury, send.ids, error)
+            await patiently(self.store, self.store.outbox.bury, send.ids, error)
             return Outcome(send.notifier, send.ids, DEAD, failed.error, source=source_of(send.rows))
         assert failed.next_attempt_at is not None
         note = f"{send.notifier} failed just before ({failed.error})"
-        await patiently(self.store, self.store.postpone, send.ids, failed.next_attempt_at)
+        await patiently(self.store, self.store.outbox.postpone, send.ids, failed.next_attempt_at)
         return Outcome(
             send.notifier,
             send.ids,
@@ -392,7 +396,7 @@ class Dispatcher:
         if outcome.disabled:
             reason = result.error or "HTTP 410 Gone"
             await patiently(
-                self.store, self.store.disable_notifier, send.notifier, iso(now), reason
+                self.store, self.store.notifiers.disable, send.notifier, iso(now), reason
             )
         return outcome, result.retryable and not attempt.reached_some
 

@@ -1,0 +1,38 @@
+"""The SQLite schema and every query, one module per table family. Nothing else in watcher
+writes SQL.
+
+Storage grows with changes, not with polls: the current edge set per watch, the event log,
+the profiles of watched accounts and of every account an event names, and one small metadata
+row per poll. `Store.open` opens the database; its parts (`store.watches`, `store.outbox`,
+...) are the API.
+"""
+
+from watcher.store.database import LOCK_SLICE, PATIENCE, Store, probe_writable
+from watcher.store.events import EventRow
+from watcher.store.leases import LeaseCheck, PollLeaseRow
+from watcher.store.outbox import DELIVERY_COUNTS, AttemptRecord, DeliveryRow, Route
+from watcher.store.polls import PollOutcome
+from watcher.store.schema import MIGRATIONS
+from watcher.store.scratch import ScratchMembers
+from watcher.store.tokens import StoredToken, TokenHealth
+from watcher.store.watches import WatchRow
+
+__all__ = [
+    "DELIVERY_COUNTS",
+    "LOCK_SLICE",
+    "MIGRATIONS",
+    "PATIENCE",
+    "AttemptRecord",
+    "DeliveryRow",
+    "EventRow",
+    "LeaseCheck",
+    "PollLeaseRow",
+    "PollOutcome",
+    "Route",
+    "ScratchMembers",
+    "Store",
+    "StoredToken",
+    "TokenHealth",
+    "WatchRow",
+    "probe_writable",
+]

@@ -1,0 +1,229 @@
+"""The schema: ordered migrations, each run once in its own transaction.
+
+`PRAGMA user_version` counts the migrations a database has had, so an existing database
+opens unchanged and a newer one is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import sqlite_utils
+
+from watcher.errors import DatabaseProblem
+from watcher.store.base import transaction
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _script(db: sqlite_utils.Database, sql: str) -> None:
+    """Run DDL statements one by one: sqlite3's executescript would COMMIT the migration's
+    transaction first, and a crash half-way would leave a half-migrated schema."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE watches (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            platform TEXT NOT NULL,
+            account TEXT NOT NULL,
+            relation TEXT NOT NULL,
+            account_id TEXT,
+            created_at TEXT NOT NULL,
+            baseline_at TEXT,
+            last_poll_at TEXT,
+            last_outcome TEXT,
+            last_error TEXT,
+            last_passes INTEGER,
+            last_pages INTEGER,
+            last_duration_ms INTEGER,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            size INTEGER
+        );
+        CREATE TABLE accounts (
+            platform TEXT NOT NULL,
+            id TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            follower_count INTEGER,
+            following_count INTEGER,
+            is_verified INTEGER NOT NULL DEFAULT 0,
+            deactivated INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE edges (
+            watch_id INTEGER NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+            target_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('present', 'pending', 'hidden')),
+            since TEXT NOT NULL,
+            PRIMARY KEY (watch_id, target_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            watch_id INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            timestamp TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            account_handle TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX events_by_watch ON events (watch_id, seq);
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            watch_id INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            error TEXT,
+            size INTEGER,
+            passes INTEGER,
+            pages INTEGER,
+            requests INTEGER,
+            complete INTEGER,
+            added INTEGER NOT NULL DEFAULT 0,
+            removed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX polls_by_watch ON polls (watch_id, id);
+        """,
+    )
+
+
+def _v2_outbox(db: sqlite_utils.Database) -> None:
+    """The delivery outbox: one row per (event, notifier), written with the poll's events.
+
+    `batch` groups the rows one digest message carries (one watch's poll, one notifier);
+    `urls_done` lists the Apprise URLs that already succeeded, so a retry resends only the
+    others. Alerts (a watch failing, then recovered) are rows with no event.
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            notifier TEXT NOT NULL,
+            watch_id INTEGER NOT NULL,
+            batch TEXT NOT NULL,
+            event_id TEXT,
+            kind TEXT NOT NULL DEFAULT 'event',
+            payload TEXT,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'delivered', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            delivered_at TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            urls_done TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE UNIQUE INDEX deliveries_once ON deliveries (event_id, notifier)
+            WHERE event_id IS NOT NULL;
+        CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+        CREATE TABLE notifier_state (
+            name TEXT PRIMARY KEY,
+            disabled_at TEXT,
+            disabled_reason TEXT
+        ) WITHOUT ROWID;
+        ALTER TABLE watches ADD COLUMN alerted_at TEXT;
+        """,
+    )
+
+
+def _v3_tokens(db: sqlite_utils.Database) -> None:
+    """OAuth tokens per platform, so one token serves every poll and every process start.
+
+    `grants` counts the tokens this database obtained (each one a rationed request).
+    `token_leases` says which process is fetching a platform's next token, and until when,
+    so processes starting together ask for one token, not one each.
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE tokens (
+            platform TEXT PRIMARY KEY,
+            access_token TEXT NOT NULL,
+            refresh_token TEXT,
+            expires_at TEXT NOT NULL,
+            obtained_at TEXT NOT NULL,
+            grants INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE TABLE token_leases (
+            platform TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+def _v4_honest_polls(db: sqlite_utils.Database) -> None:
+    """What keeps polls honest across processes and over time.
+
+    `poll_leases` names the process polling a watch (and until when), so two processes never
+    poll one watch at once; `watches.generation` grows with every recorded poll, so a poll
+    that started from an older state cannot commit over a newer one. `watches.next_poll_at`
+    is when the daemon plans the watch's next poll (what `watcher status` shows).
+    `edges.checked_at` is when a member kept silently (hidden) was last examined.
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE poll_leases (
+            watch_id INTEGER PRIMARY KEY,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            until TEXT NOT NULL
+        );
+        ALTER TABLE watches ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE watches ADD COLUMN next_poll_at TEXT;
+        ALTER TABLE edges ADD COLUMN checked_at TEXT;
+        """,
+    )
+
+
+# Ordered migrations: index i brings the schema to version i + 1. Only ever append.
+MIGRATIONS: list[Migration] = [
+    _v1,
+    _v2_outbox,
+    _v3_tokens,
+    _v4_honest_polls,
+]
+
+
+def version(db: sqlite_utils.Database) -> int:
+    row = db.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    """Bring the schema to `len(migrations)`; several processes may start at once."""
+    current = version(db)
+    if current > len(migrations):
+        raise DatabaseProblem(
+            f"database: schema version {current} is newer than this watcher knows "
+            f"({len(migrations)}); upgrade watcher"
+        )
+    while current < len(migrations):
+        with transaction(db):
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            current = version(db)
+            if current < len(migrations):
+                migrations[current](db)
+                db.execute(f"PRAGMA user_version = {current + 1}")
+                current += 1
+
+
+def has_table(db: sqlite_utils.Database, name: str) -> bool:
+    """Health reads tolerate a schema without a feature's table (see `Store.open`'s callers)."""
+    return db.table(name).exists()
