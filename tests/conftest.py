@@ -10,8 +10,8 @@ import pytest
 from tests.engine_runs import event_types, run_polls
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
+from watcher.http.retry import RetryPolicy
 from watcher.poll import PollReport
-from watcher.retry import RetryPolicy
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 

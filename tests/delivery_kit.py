@@ -19,9 +19,10 @@ from tests.engine_runs import run_polls
 from tests.receiver import Check, Recorded
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
-from watcher.direct_http import open_client
+from watcher.http.client import open_client
+from watcher.http.retry import RetryPolicy
 from watcher.poll import PollReport
-from watcher.retry import DeliverySchedule, RetryPolicy
+from watcher.retry import DeliverySchedule
 from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.dispatcher import Dispatcher, DispatchReport
 from watcher.store import DeliveryRow, Store

@@ -7,17 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from watcher.config import Config
-from watcher.poll import Engine, PollReport
+from watcher.poll import PollReport
+from watcher.runtime import Runtime
 from watcher.store import Store
 
 
 def run_polls(config: Config, indexes: list[int] | None = None, **engine: Any) -> list[PollReport]:
     """Poll the watches at `indexes` (all when None) with a fresh store and engine; `engine`
-    holds Engine keywords (clock, retry, transport...)."""
+    holds Runtime keywords (clock, retry, transport...)."""
     store = Store.open(config.database_path)
 
     async def go() -> list[PollReport]:
-        polls = Engine(config, store, **engine)
+        polls = Runtime(config, store, **engine)
         try:
             chosen = [config.watch[i] for i in indexes] if indexes is not None else None
             return await polls.poll_all(chosen)

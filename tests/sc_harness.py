@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.engine_runs import event_types, run_polls
-from watcher.budget import RequestBudget
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
-from watcher.poll import BudgetFactory, PollReport
-from watcher.retry import RetryPolicy
+from watcher.http.budget import RequestBudget
+from watcher.http.retry import RetryPolicy
+from watcher.poll import PollReport
+from watcher.runtime import BudgetFactory
 from watcher.sim.soundcloud import SoundCloudSim
 from watcher.store import Store
 

@@ -16,17 +16,17 @@ from standardwebhooks import Webhook
 
 from tests.conftest import Harness
 from tests.receiver import Receiver
-from watcher.aiohttp_transport import AiohttpTransport
-from watcher.direct_http import (
+from watcher.errors import PlatformError
+from watcher.http.aiohttp_transport import AiohttpTransport
+from watcher.http.client import (
     BodyTooLarge,
     DeadlineExceeded,
     DirectClient,
     environment_proxies,
     open_client,
 )
-from watcher.errors import PlatformError
-from watcher.http import get_json
-from watcher.retry import RetryPolicy
+from watcher.http.json_client import JsonClient
+from watcher.http.retry import RetryPolicy
 from watcher.sinks.base import SendResult
 from watcher.sinks.webhook import send_webhook
 
@@ -213,7 +213,9 @@ def test_a_platform_answer_over_the_cap_fails_the_request_once_with_a_clear_erro
         async def go() -> None:
             transport = AiohttpTransport()
             async with DirectClient(transport, timeout=5, headers={}, max_body=1_000) as http:
-                await get_json(http, rx.url("/v1/users/1/following"), retry=RetryPolicy())
+                await JsonClient(http, retry=RetryPolicy()).get_json(
+                    rx.url("/v1/users/1/following")
+                )
 
         with pytest.raises(PlatformError) as failure:
             asyncio.run(go())

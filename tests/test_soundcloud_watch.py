@@ -17,8 +17,8 @@ from tests.sc_harness import CLIENT_SECRET, SoundCloudHarness
 from watcher.clock import FakeClock, iso
 from watcher.config import load, parse
 from watcher.errors import ConfigError
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.sim.http import SimRequest
 from watcher.sim.soundcloud import RateLimitShape, SoundCloudSim
 from watcher.store import Store
@@ -389,7 +389,7 @@ def test_engines_starting_together_share_one_token_request(sc: SoundCloudHarness
 
     async def go() -> list[bool]:
         engines = [
-            Engine(config, s, clock=sc.clock, retry=RetryPolicy.immediate(2)) for s in stores
+            Runtime(config, s, clock=sc.clock, retry=RetryPolicy.immediate(2)) for s in stores
         ]
         try:
             reports = await asyncio.gather(*(e.poll(config.watch[0]) for e in engines))

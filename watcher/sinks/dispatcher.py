@@ -39,8 +39,9 @@ from datetime import datetime, timedelta
 from watcher.alerts import Alert
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import AppriseNotifier, Config, WebhookNotifier
-from watcher.direct_http import DirectClient, open_client
 from watcher.events import Event
+from watcher.http.client import DirectClient, open_client
+from watcher.http.identity import USER_AGENT
 from watcher.lock_wait import patiently
 from watcher.retry import DeliverySchedule
 from watcher.sinks.apprise_sink import ServiceLimits, preferred_format, send_apprise_within
@@ -55,7 +56,7 @@ from watcher.sinks.message import (
     event_body,
     event_title,
 )
-from watcher.sinks.webhook import USER_AGENT, send_webhook
+from watcher.sinks.webhook import send_webhook
 from watcher.store import AttemptRecord, DeliveryRow, Store
 
 DELIVERED, RETRYING, DEAD, POSTPONED = "delivered", "retrying", "dead", "postponed"

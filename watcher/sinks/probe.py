@@ -8,12 +8,13 @@ from datetime import datetime
 
 from watcher.clock import iso
 from watcher.config import AppriseNotifier, WebhookNotifier
-from watcher.direct_http import open_client
 from watcher.events import new_event_id
+from watcher.http.client import open_client
+from watcher.http.identity import USER_AGENT
 from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
 from watcher.sinks.base import SendResult, redact_url
 from watcher.sinks.message import notify_test_body, notify_test_title
-from watcher.sinks.webhook import USER_AGENT, send_webhook
+from watcher.sinks.webhook import send_webhook
 
 TEST_TYPE = "watcher.test"
 
