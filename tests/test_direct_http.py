@@ -25,8 +25,10 @@ from watcher.http.client import (
     environment_proxies,
     open_client,
 )
+from watcher.http.identity import USER_AGENT
 from watcher.http.json_client import JsonClient
 from watcher.http.retry import RetryPolicy
+from watcher.http.statuses import PLATFORM_RETRYABLE, TOKEN_RETRYABLE, delivery_is_permanent
 from watcher.sinks.base import SendResult
 from watcher.sinks.webhook import send_webhook
 
@@ -274,3 +276,36 @@ def test_a_url_with_another_scheme_is_refused_before_sending() -> None:
 
     with pytest.raises(httpx.UnsupportedProtocol):
         asyncio.run(go())
+
+
+def test_an_injected_transport_gets_the_request_production_sends() -> None:
+    """The transport is the only seam: a platform GET through a test's transport carries the
+    one User-Agent and the params, built by the same client code as through aiohttp."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"data": []})
+
+    async def go() -> tuple[int, object]:
+        async with open_client(timeout=5, transport=httpx.MockTransport(answer)) as http:
+            client = JsonClient(http, retry=RetryPolicy.immediate(1))
+            return await client.get_json("http://audius.invalid/v1/users/x", params={"limit": 5})
+
+    assert asyncio.run(go()) == (200, {"data": []})
+    (request,) = seen
+    assert request.headers["user-agent"] == USER_AGENT
+    assert request.url.params["limit"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("status", "platform", "token", "delivery"),
+    [(429, True, False, True), (503, True, True, True), (409, False, False, True),
+     (404, False, False, False), (501, False, False, False), (507, False, False, True)],
+)  # fmt: skip
+def test_each_caller_retries_its_own_share_of_one_classification(
+    status: int, platform: bool, token: bool, delivery: bool
+) -> None:
+    assert (status in PLATFORM_RETRYABLE) is platform
+    assert (status in TOKEN_RETRYABLE) is token
+    assert (not delivery_is_permanent(status)) is delivery

@@ -177,31 +177,27 @@ class Poller:
             lease.release()
 
 
+@dataclass(slots=True)
 class _Poll:
     """One poll of one watch under its lease: what it read so far, and each step of it."""
 
-    def __init__(
-        self,
-        poller: Poller,
-        watch: Watch,
-        row: WatchRow,
-        platform: Platform,
-        members: ScratchMembers,
-        lease: PollLease,
-        started: datetime,
-        clock_start: float,
-    ) -> None:
-        self.poller = poller
-        self.store = poller.store
-        self.config = poller.config
-        self.watch = watch
-        self.row = row
-        self.platform = platform
-        self.members = members
-        self.lease = lease
-        self.started = started
-        self.clock_start = clock_start
-        self.tally = Tally()
+    poller: Poller
+    watch: Watch
+    row: WatchRow
+    platform: Platform
+    members: ScratchMembers
+    lease: PollLease
+    started: datetime
+    clock_start: float  # time.monotonic() at the start, for the duration
+    tally: Tally = field(default_factory=Tally)
+
+    @property
+    def store(self) -> Store:
+        return self.poller.store
+
+    @property
+    def config(self) -> Config:
+        return self.poller.config
 
     async def run(self) -> PollReport:
         """Read, reconcile and commit; any failure is this watch's failed poll, not a crash."""
@@ -219,13 +215,12 @@ class _Poll:
         """(whether a baseline was taken, the changes against what is stored)."""
         if self.row.baseline_at is None:
             return await self._baseline(account), Changes()
-        not_empty = len(self.members) > 0
         changes = await reconcile(
             self._reading(self.members, listing, self.started),
             account=account,
             relation=self.watch.relation,
             timing=self._timing(self.started),
-            read_again=lambda: self._read_again(account, not_empty=not_empty),
+            read_again=lambda: self._read_again(account, not_empty=len(self.members) > 0),
             fetch_profiles=self.platform.profiles,
             fetch_profile=self.platform.profile,
         )

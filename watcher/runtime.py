@@ -44,9 +44,9 @@ class Runtime:
         config: Config,
         store: Store,
         *,
+        transport: Transport | httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
-        transport: Transport | httpx.AsyncBaseTransport | None = None,
         budget_factory: BudgetFactory = RequestBudget,
         members_in_memory: int = 50_000,
         holder: LeaseHolder | None = None,
@@ -54,9 +54,6 @@ class Runtime:
     ) -> None:
         self.config = config
         self.store = store
-        self.clock = clock or SystemClock()
-        self._retry = retry or RetryPolicy()
-        self._budget_factory = budget_factory
         # One client, one connection pool, for every platform: each platform's budget already
         # bounds how many of its requests are in flight, so the pool sets no limit of its own.
         self.http = open_client(
@@ -64,6 +61,9 @@ class Runtime:
             transport=transport,
             limits=httpx.Limits(max_connections=None),
         )
+        self.clock = clock or SystemClock()
+        self._retry = retry or RetryPolicy()
+        self._budget_factory = budget_factory
         self.platforms: dict[str, Platform] = {
             name: self._platform(config, name) for name in {w.platform for w in config.watch}
         }

@@ -28,7 +28,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import Self, Unpack
 
 import httpx
 
@@ -36,7 +36,7 @@ from watcher.http.identity import USER_AGENT, default_tls
 from watcher.http.transport import (
     HttpxTransport,
     Outgoing,
-    Params,
+    Parts,
     ProxiedTransport,
     Transport,
 )
@@ -130,36 +130,26 @@ class DirectClient:
         self._timeouts = timeout.as_dict()
         self._deadline = _deadline_of(timeout)
 
-    def outgoing(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Params | None = None,
-        headers: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | None = None,
-        content: bytes | None = None,
-        timeout: float | None = None,
-    ) -> Outgoing:
-        """A request with this client's headers and timeouts (`timeout` overrides them)."""
+    def outgoing(self, method: str, url: str, **parts: Unpack[Parts]) -> Outgoing:
+        """A request with this client's headers and timeouts (a `timeout` overrides them)."""
         merged = self._headers
-        if headers:
+        if headers := parts.get("headers"):
             merged = {**merged, **{name.lower(): value for name, value in headers.items()}}
+        timeout = parts.get("timeout")
         timeouts = self._timeouts if timeout is None else httpx.Timeout(timeout).as_dict()
-        return Outgoing(method, url, merged, timeouts, params, data, content)
+        return Outgoing(
+            method,
+            url,
+            merged,
+            timeouts,
+            parts.get("params"),
+            parts.get("data"),
+            parts.get("content"),
+        )
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Params | None = None,
-        headers: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    async def request(self, method: str, url: str, **parts: Unpack[Parts]) -> httpx.Response:
         """`send` of the request these arguments make."""
-        outgoing = self.outgoing(method, url, params=params, headers=headers, data=data)
-        return await self.send(outgoing)
+        return await self.send(self.outgoing(method, url, **parts))
 
     async def send(self, request: Outgoing) -> httpx.Response:
         """Send and read the whole body (so the connection is free again); a body longer

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import httpx
 
 Params = Mapping[str, str | int | list[str]]
+
+
+class Parts(TypedDict, total=False):
+    """What a request may carry besides its method and URL (as httpx names them)."""
+
+    params: Params | None
+    headers: Mapping[str, str] | None
+    data: Mapping[str, str] | None
+    content: bytes | None
+    timeout: float | None  # seconds, instead of the client's
 
 
 @dataclass(frozen=True, slots=True)
