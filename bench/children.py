@@ -26,7 +26,7 @@ def peak_rss_mb() -> float:
 
 async def poll(base_url: str, database: str, account: str, relation: str) -> dict[str, Any]:
     from watcher.config import parse
-    from watcher.poll import Engine
+    from watcher.runtime import Runtime
     from watcher.store import Store
 
     config = parse(
@@ -39,7 +39,7 @@ async def poll(base_url: str, database: str, account: str, relation: str) -> dic
         }
     )
     store = Store.open(Path(database))
-    engine = Engine(config, store)
+    engine = Runtime(config, store)
     gc_tuning.settle()  # as `watcher once` and `watcher run` do
     try:
         started = time.perf_counter()
@@ -94,7 +94,7 @@ async def fleet(
 ) -> dict[str, Any]:
     """Two full cycles of `accounts` watches under one platform budget: baseline, then quiet."""
     from watcher.config import parse
-    from watcher.poll import Engine
+    from watcher.runtime import Runtime
     from watcher.store import Store
 
     config = parse(
@@ -110,7 +110,7 @@ async def fleet(
         }
     )
     store = Store.open(Path(database))
-    engine = Engine(config, store)
+    engine = Runtime(config, store)
     gc_tuning.settle()
     cycles = []
     try:
@@ -229,28 +229,27 @@ async def aiohttp_floor_fleet(
 async def client_and_decoder_fleet(
     base_url: str, targets: list[tuple[str | None, int]], concurrency: int
 ) -> dict[str, Any]:
-    """watcher's own HTTP client (one-connection clients lent per request, as polls use) and
+    """watcher's own HTTP client (one client, one pool, as polls use) and
     its page decoder, `concurrency` requests at a time, and nothing else: no budget, paging
     bookkeeping, compare or commit."""
-    from watcher.connections import Connections
-    from watcher.direct_http import open_client
+    from watcher.http.client import open_client
     from watcher.platforms.audius import _page
 
     urls = fleet_urls(base_url, targets)
     queue = list(reversed(urls))
-    connections = Connections(lambda limits: open_client(timeout=120, headers={}, limits=limits))
+    http = open_client(timeout=120, limits=httpx.Limits(max_connections=None))
 
     async def worker() -> None:
         while queue:
             url = queue.pop()
-            answer = await connections.request("GET", url)
+            answer = await http.request("GET", url)
             if "/following" in url:
                 _page(answer.content)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     seconds = time.perf_counter() - started
-    await connections.aclose()
+    await http.aclose()
     return {"seconds": seconds, "requests": len(urls)}
 
 

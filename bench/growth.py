@@ -8,8 +8,8 @@ from pathlib import Path
 
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 
@@ -62,7 +62,7 @@ def measure_growth(follows: int, quiet_polls: int) -> tuple[float, float, int]:
 
 async def _polls(config: Config, path: Path, clock: FakeClock, n: int) -> int:
     store = Store.open(path)
-    engine = Engine(config, store, clock=clock, retry=RetryPolicy.immediate(2))
+    engine = Runtime(config, store, clock=clock, retry=RetryPolicy.immediate(2))
     events = 0
     try:
         for _ in range(n):

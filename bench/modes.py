@@ -17,8 +17,8 @@ from pathlib import Path
 
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.sim.adversity import MODES
 from watcher.sim.audius import AudiusSim
 
@@ -80,7 +80,7 @@ async def _polls(
     from watcher.store import Store
 
     store = Store.open(path)
-    engine = Engine(config, store, clock=clock, retry=RetryPolicy.immediate(3))
+    engine = Runtime(config, store, clock=clock, retry=RetryPolicy.immediate(3))
     counts: list[int] = []
     failures = events = 0
     try:

@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from watcher.aiohttp_transport import AiohttpTransport
-from watcher.direct_http import DirectClient
+from watcher.http.aiohttp_transport import AiohttpTransport
+from watcher.http.client import DirectClient
 
 # Reads one request's head and answers with the bytes it returns (None: close, no answer).
 Answer = Callable[[bytes], Awaitable[bytes | None]]

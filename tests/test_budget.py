@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.world import SoundCloudWorld, World
-from watcher.budget import RequestBudget
 from watcher.clock import FakeClock
+from watcher.http.budget import RequestBudget
 from watcher.sim.soundcloud import SoundCloudSim
 
 
@@ -166,8 +166,8 @@ def sc(tmp_path: Path) -> Iterator[SoundCloudWorld]:
 def test_many_watches_of_one_platform_stay_within_its_budget(sc: SoundCloudWorld) -> None:
     """Eight watches polled at once: the token, profiles and pages all count."""
     from watcher.config import Config
-    from watcher.poll import Engine
-    from watcher.retry import RetryPolicy
+    from watcher.http.retry import RetryPolicy
+    from watcher.runtime import Runtime
     from watcher.store import Store
 
     clock = VirtualTime()
@@ -185,7 +185,7 @@ def test_many_watches_of_one_platform_stay_within_its_budget(sc: SoundCloudWorld
     factory = functools.partial(RequestBudget, monotonic=clock.monotonic, sleep=clock.sleep)
 
     async def go() -> None:
-        engine = Engine(
+        engine = Runtime(
             config,
             store,
             clock=sc.clock,

@@ -20,9 +20,9 @@ from watcher import metrics
 from watcher.config import load
 from watcher.daemon_lock import DaemonLock
 from watcher.errors import ConfigError
+from watcher.http.retry import RetryPolicy
 from watcher.platforms.audius_kind import AudiusSettings
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.scheduler import Daemon
 from watcher.store import Store
 
@@ -334,8 +334,8 @@ def test_a_reload_of_an_invalid_config_changes_nothing_and_is_counted_as_rejecte
 
     async def go() -> tuple[str | None, str | None, str | None, Daemon]:
         store = Store.open(before.database_path)
-        engine = Engine(before, store, retry=RetryPolicy.immediate(2))
-        daemon = Daemon(before, engine, load_config=lambda: load(path))
+        engine = Runtime(before, store, retry=RetryPolicy.immediate(2))
+        daemon = Daemon(engine, load_config=lambda: load(path))
         task = asyncio.create_task(daemon.run(install_signals=False))
         try:
             for _ in range(1000):  # up to 10 s for the daemon to plan its first poll

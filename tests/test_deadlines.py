@@ -13,13 +13,13 @@ import pytest
 
 from tests.trickle import Mode, Trickler
 from tests.world import SoundCloudWorld, World, run_polls
-from watcher.budget import RequestBudget
 from watcher.clock import FakeClock
 from watcher.config import parse
-from watcher.direct_http import open_client
 from watcher.errors import PlatformError
-from watcher.http import request_json
-from watcher.retry import MAX_PLATFORM_RETRY_AFTER, RetryPolicy
+from watcher.http.budget import RequestBudget
+from watcher.http.client import open_client
+from watcher.http.json_client import JsonClient
+from watcher.http.retry import MAX_PLATFORM_RETRY_AFTER, RetryPolicy
 from watcher.sim.soundcloud import SoundCloudSim
 from watcher.sinks.apprise_sink import send_apprise_within
 from watcher.sinks.webhook import send_webhook
@@ -33,7 +33,7 @@ SLOW_BODY = b'{"data": [' + b" " * 200 + b"]}"  # 40 s at a byte every 0.2 s
 def test_a_platform_trickling_its_answer_times_out_within_the_timeout(mode: Mode) -> None:
     async def fetch(url: str) -> None:
         async with open_client(timeout=TIMEOUT, headers={}) as http:
-            await request_json(http, "GET", url, retry=RetryPolicy.immediate(1))
+            await JsonClient(http, retry=RetryPolicy.immediate(1)).request_json("GET", url)
 
     with Trickler([mode], every=0.2, body=SLOW_BODY) as peer:
         started = time.monotonic()

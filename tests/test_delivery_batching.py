@@ -26,8 +26,8 @@ from tests.receiver import Receiver
 from tests.world import SCHEDULE, SECRET, verified_by
 from watcher.clock import FakeClock, iso
 from watcher.config import Config, parse
-from watcher.direct_http import open_client
 from watcher.events import Event
+from watcher.http.client import open_client
 from watcher.platforms.base import Profile
 from watcher.retry import DELIVERY_DELAYS
 from watcher.sinks.dispatcher import MARK_BATCH, Dispatcher, DispatchReport

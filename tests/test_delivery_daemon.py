@@ -9,11 +9,10 @@ import time
 
 from tests.receiver import Receiver, Recorded
 from tests.world import SCHEDULE, AudiusWorld, curator_following, verified_by
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.scheduler import Daemon
 from watcher.sinks.delivery_loop import DISPATCH_IDLE
-from watcher.sinks.dispatcher import Dispatcher
 from watcher.sinks.sink import SinkOptions
 from watcher.store import Store
 
@@ -31,11 +30,9 @@ def test_the_daemon_sends_pending_deliveries_and_those_each_poll_commits(
     async def scenario(rx: Receiver) -> tuple[list[str], float]:
         config = outbox.config()
         store = Store.open(config.database_path)
-        engine = Engine(config, store, retry=RetryPolicy.immediate(2))
-        dispatcher = Dispatcher(
-            config, store, schedule=SCHEDULE, options=SinkOptions(throttle=False)
-        )
-        daemon = Daemon(config, engine, dispatcher=dispatcher)
+        engine = Runtime(config, store, retry=RetryPolicy.immediate(2))
+        engine.open_dispatcher(schedule=SCHEDULE, options=SinkOptions(throttle=False))
+        daemon = Daemon(engine)
         running = asyncio.create_task(daemon.run(install_signals=False))
         try:
             types = [(await asyncio.to_thread(arrivals.get, timeout=10)).json()["type"]]
@@ -49,7 +46,6 @@ def test_the_daemon_sends_pending_deliveries_and_those_each_poll_commits(
             daemon.stop()
             await asyncio.wait_for(running, timeout=5)
         finally:
-            await dispatcher.aclose()
             await engine.aclose()
             store.close()
         return types, woken_after

@@ -11,10 +11,11 @@ import time
 from tests.receiver import Receiver, Recorded
 from tests.trickle import Trickler
 from tests.world import AudiusWorld, curator_following, verified_by
-from watcher.poll import Engine
-from watcher.retry import DeliverySchedule, RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.retry import DeliverySchedule
+from watcher.runtime import Runtime
 from watcher.scheduler import Daemon
-from watcher.sinks.dispatcher import DELIVERED, RETRYING, Dispatcher
+from watcher.sinks.dispatcher import DELIVERED, RETRYING
 from watcher.sinks.sink import SinkOptions
 from watcher.store import Store
 
@@ -36,11 +37,9 @@ def test_a_hanging_receiver_holds_up_no_other_notifiers_deliveries(
     async def scenario(slow: Trickler) -> tuple[float, int]:
         config = outbox.config()
         store = Store.open(config.database_path)
-        engine = Engine(config, store, retry=RetryPolicy.immediate(2))
-        dispatcher = Dispatcher(
-            config, store, schedule=QUICK_RETRIES, options=SinkOptions(throttle=False)
-        )
-        daemon = Daemon(config, engine, dispatcher=dispatcher)
+        engine = Runtime(config, store, retry=RetryPolicy.immediate(2))
+        engine.open_dispatcher(schedule=QUICK_RETRIES, options=SinkOptions(throttle=False))
+        daemon = Daemon(engine)
         running = asyncio.create_task(daemon.run(install_signals=False))
         try:
             await asyncio.to_thread(arrivals.get, timeout=10)  # the first event, healthy
@@ -56,7 +55,6 @@ def test_a_hanging_receiver_holds_up_no_other_notifiers_deliveries(
             daemon.stop()  # the send in flight finishes and is marked
             await asyncio.wait_for(running, timeout=5)
         finally:
-            await dispatcher.aclose()
             await engine.aclose()
             store.close()
         return healthy_after, slow_requests_meanwhile

@@ -16,17 +16,19 @@ from standardwebhooks import Webhook
 
 from tests.receiver import Receiver
 from tests.world import AudiusWorld
-from watcher.aiohttp_transport import AiohttpTransport
-from watcher.direct_http import (
+from watcher.errors import PlatformError
+from watcher.http.aiohttp_transport import AiohttpTransport
+from watcher.http.client import (
     BodyTooLarge,
     DeadlineExceeded,
     DirectClient,
     environment_proxies,
     open_client,
 )
-from watcher.errors import PlatformError
-from watcher.http import get_json
-from watcher.retry import RetryPolicy
+from watcher.http.identity import USER_AGENT
+from watcher.http.json_client import JsonClient
+from watcher.http.retry import RetryPolicy
+from watcher.http.statuses import PLATFORM_RETRYABLE, TOKEN_RETRYABLE, delivery_is_permanent
 from watcher.sinks.base import SendResult
 from watcher.sinks.webhook import send_webhook
 
@@ -213,7 +215,9 @@ def test_a_platform_answer_over_the_cap_fails_the_request_once_with_a_clear_erro
         async def go() -> None:
             transport = AiohttpTransport()
             async with DirectClient(transport, timeout=5, headers={}, max_body=1_000) as http:
-                await get_json(http, rx.url("/v1/users/1/following"), retry=RetryPolicy())
+                await JsonClient(http, retry=RetryPolicy()).get_json(
+                    rx.url("/v1/users/1/following")
+                )
 
         with pytest.raises(PlatformError) as failure:
             asyncio.run(go())
@@ -272,3 +276,36 @@ def test_a_url_with_another_scheme_is_refused_before_sending() -> None:
 
     with pytest.raises(httpx.UnsupportedProtocol):
         asyncio.run(go())
+
+
+def test_an_injected_transport_gets_the_request_production_sends() -> None:
+    """The transport is the only seam: a platform GET through a test's transport carries the
+    one User-Agent and the params, built by the same client code as through aiohttp."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"data": []})
+
+    async def go() -> tuple[int, object]:
+        async with open_client(timeout=5, transport=httpx.MockTransport(answer)) as http:
+            client = JsonClient(http, retry=RetryPolicy.immediate(1))
+            return await client.get_json("http://audius.invalid/v1/users/x", params={"limit": 5})
+
+    assert asyncio.run(go()) == (200, {"data": []})
+    (request,) = seen
+    assert request.headers["user-agent"] == USER_AGENT
+    assert request.url.params["limit"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("status", "platform", "token", "delivery"),
+    [(429, True, False, True), (503, True, True, True), (409, False, False, True),
+     (404, False, False, False), (501, False, False, False), (507, False, False, True)],
+)  # fmt: skip
+def test_each_caller_retries_its_own_share_of_one_classification(
+    status: int, platform: bool, token: bool, delivery: bool
+) -> None:
+    assert (status in PLATFORM_RETRYABLE) is platform
+    assert (status in TOKEN_RETRYABLE) is token
+    assert (not delivery_is_permanent(status)) is delivery

@@ -18,8 +18,8 @@ from watcher import health, metrics
 from watcher.config import HttpSettings
 from watcher.health import Health
 from watcher.health_server import HealthServer
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.scheduler import Daemon
 from watcher.store import Store
 
@@ -211,8 +211,8 @@ def test_daemon_in_process_serves_the_endpoint_and_stops_it(harness: AudiusWorld
 
     async def go() -> tuple[int, int, str]:
         store = Store.open(config.database_path)
-        engine = Engine(config, store, retry=RetryPolicy.immediate(2))
-        daemon = Daemon(config, engine)
+        engine = Runtime(config, store, retry=RetryPolicy.immediate(2))
+        daemon = Daemon(engine)
         task = asyncio.create_task(daemon.run(install_signals=False))
         try:
             for _ in range(1000):  # up to 10 s for the endpoint to listen

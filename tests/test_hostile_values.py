@@ -15,8 +15,8 @@ import pytest
 from tests.receiver import Receiver
 from tests.world import AudiusWorld, World
 from watcher.clock import FakeClock
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
 from watcher.store import Store
@@ -84,7 +84,7 @@ def test_an_unexpected_exception_is_a_recorded_failed_poll(
     config, store = harness.config(), harness.store()
 
     async def poll_twice() -> list[str | None]:
-        engine = Engine(
+        engine = Runtime(
             config, store, clock=harness.clock, retry=RetryPolicy.immediate(2),
             transport=Exploding(),
         )  # fmt: skip

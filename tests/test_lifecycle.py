@@ -17,9 +17,9 @@ from tests import store_reads
 from tests.world import AudiusWorld
 from watcher.clock import iso
 from watcher.config import Config, parse
-from watcher.poll import Engine
+from watcher.http.retry import RetryPolicy
 from watcher.reload import plan_reload
-from watcher.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.scheduler import START_SPREAD, Daemon, first_run, trigger_of
 from watcher.store import Store
 
@@ -159,8 +159,8 @@ def stop_during_a_stalled_page(harness: AudiusWorld, stall: float, grace: float)
 
     async def go() -> float:
         store = Store.open(config.database_path)
-        engine = Engine(config, store, retry=RetryPolicy.immediate(2))
-        daemon = Daemon(config, engine, shutdown_grace=grace)
+        engine = Runtime(config, store, retry=RetryPolicy.immediate(2))
+        daemon = Daemon(engine, shutdown_grace=grace)
         task = asyncio.create_task(daemon.run(install_signals=False))
         try:
             for _ in range(1000):  # up to 10 s for the poll to reach its stalled page
@@ -219,8 +219,8 @@ def test_a_reload_plans_the_watches_it_adds_and_forgets_those_it_removes(
 
     async def go() -> tuple[str | None, str | None, str | None, str | None]:
         store = Store.open(before.database_path)
-        engine = Engine(before, store, retry=RetryPolicy.immediate(2))
-        daemon = Daemon(before, engine, load_config=lambda: after)
+        engine = Runtime(before, store, retry=RetryPolicy.immediate(2))
+        daemon = Daemon(engine, load_config=lambda: after)
         task = asyncio.create_task(daemon.run(install_signals=False))
         try:
             for _ in range(1000):  # up to 10 s for the daemon to start

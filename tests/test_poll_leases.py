@@ -24,9 +24,10 @@ from tests.test_daemon_process import metric
 from tests.world import World
 from watcher import metrics
 from watcher.clock import FakeClock, iso
-from watcher.poll import Engine, PollReport
+from watcher.http.retry import RetryPolicy
+from watcher.poll import PollReport
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
-from watcher.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.sim.audius import AudiusSim
 from watcher.sim.http import SimRequest
 from watcher.store import LeaseCheck, PollOutcome, Store
@@ -348,7 +349,7 @@ def test_a_cancelled_poll_releases_its_lease(world: LeaseWorld) -> None:
     store = world.store()
 
     async def go() -> None:
-        engine = Engine(config, store, clock=world.clock, retry=RetryPolicy.immediate(2))
+        engine = Runtime(config, store, clock=world.clock, retry=RetryPolicy.immediate(2))
         try:
             task = asyncio.create_task(engine.poll(config.watch[0]))
             assert await asyncio.to_thread(reached.wait, 10)

@@ -11,8 +11,8 @@ import pytest
 
 from tests.world import AudiusWorld
 from watcher import progress
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.runtime import Runtime
 
 # Wider than any line these tests check, whatever terminal runs them (COLUMNS may be 70).
 WIDTH = 120
@@ -89,7 +89,7 @@ def test_a_real_poll_of_a_long_list_drives_its_bar_through_the_paging_helper(
     tty = FakeTty()
 
     async def poll() -> bool:
-        engine = Engine(config, harness.store(), retry=RetryPolicy.immediate(2))
+        engine = Runtime(config, harness.store(), retry=RetryPolicy.immediate(2))
         try:
             return (await engine.poll(config.watch[0])).ok
         finally:

@@ -14,8 +14,8 @@ from standardwebhooks import Webhook
 
 from tests.receiver import Check, Receiver, Recorded
 from watcher import __version__
-from watcher.direct_http import open_client
-from watcher.retry import parse_retry_after
+from watcher.http.client import open_client
+from watcher.http.retry import parse_retry_after
 from watcher.sinks.base import SendResult
 from watcher.sinks.webhook import check_secret, send_webhook, sign
 

@@ -22,8 +22,9 @@ import pytest
 from tests import store_reads
 from watcher.clock import FakeClock, parse_iso
 from watcher.config import Config, parse
-from watcher.poll import Engine, PollReport
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.poll import PollReport
+from watcher.runtime import Runtime
 from watcher.sim.adversity import MODES, Adversity, MidRead
 from watcher.sim.audius import AudiusSim
 from watcher.sim.history import Change
@@ -136,7 +137,7 @@ def play(world: World, database: Path) -> Run:
         store = Store.open(database)
 
         async def go() -> None:
-            engine = Engine(config, store, clock=clock, retry=RetryPolicy.immediate(3))
+            engine = Runtime(config, store, clock=clock, retry=RetryPolicy.immediate(3))
             try:
                 for number in range(POLLS + 4):
                     if number == 1:

@@ -15,9 +15,9 @@ from tests.world import CLIENT_SECRET, SoundCloudWorld
 from watcher.clock import iso
 from watcher.config import load, parse
 from watcher.errors import ConfigError
+from watcher.http.retry import RetryPolicy
 from watcher.platforms.soundcloud_kind import SoundCloudSettings
-from watcher.poll import Engine
-from watcher.retry import RetryPolicy
+from watcher.runtime import Runtime
 from watcher.sim.http import SimRequest
 from watcher.sim.soundcloud import RateLimitShape, SoundCloudSim
 from watcher.store import Store
@@ -335,7 +335,7 @@ def test_engines_starting_together_share_one_token_request(sc: SoundCloudWorld) 
 
     async def go() -> list[bool]:
         engines = [
-            Engine(config, s, clock=sc.clock, retry=RetryPolicy.immediate(2)) for s in stores
+            Runtime(config, s, clock=sc.clock, retry=RetryPolicy.immediate(2)) for s in stores
         ]
         try:
             reports = await asyncio.gather(*(e.poll(config.watch[0]) for e in engines))

@@ -19,9 +19,11 @@ from standardwebhooks import Webhook
 from tests.receiver import Check, Recorded
 from watcher.clock import FakeClock
 from watcher.config import Config, parse
-from watcher.direct_http import open_client
-from watcher.poll import Engine, PollReport
-from watcher.retry import DeliverySchedule, RetryPolicy
+from watcher.http.client import open_client
+from watcher.http.retry import RetryPolicy
+from watcher.poll import PollReport
+from watcher.retry import DeliverySchedule
+from watcher.runtime import Runtime
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
 from watcher.sinks.apprise_sink import ServiceLimits
@@ -69,7 +71,7 @@ class World(Generic[S]):
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeout: float = 5.0
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy.immediate(2))
-    # Further Engine keywords: members_in_memory, budget_factory, transport, holder...
+    # Further Runtime keywords: members_in_memory, budget_factory, transport, holder...
     engine: dict[str, Any] = field(default_factory=dict)
     # How far the clock moves after each poll: past `confirm_after`, as between real polls.
     settle: float = 300.0
@@ -214,11 +216,11 @@ class World(Generic[S]):
 
 def run_polls(config: Config, indexes: list[int] | None = None, **engine: Any) -> list[PollReport]:
     """Poll the watches at `indexes` (all when None) with a fresh store and engine; `engine`
-    holds Engine keywords (clock, retry, transport...)."""
+    holds Runtime keywords (clock, retry, transport...)."""
     store = Store.open(config.database_path)
 
     async def go() -> list[PollReport]:
-        polls = Engine(config, store, **engine)
+        polls = Runtime(config, store, **engine)
         try:
             chosen = [config.watch[i] for i in indexes] if indexes is not None else None
             return await polls.poll_all(chosen)

@@ -184,20 +184,15 @@ def _show_deliveries(sent: DispatchReport, as_json: bool) -> None:
 async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchReport]:
     """Poll every watch, then send every delivery that is due (these polls' and retries)."""
     from watcher import gc_tuning
-    from watcher.poll import Engine
-    from watcher.sinks.dispatcher import Dispatcher
+    from watcher.runtime import Runtime
 
-    engine = Engine(config, store)
+    runtime = Runtime(config, store)
     gc_tuning.settle()
     try:
-        reports = await engine.poll_all()
+        reports = await runtime.poll_all()
+        return reports, await runtime.open_dispatcher().dispatch()
     finally:
-        await engine.aclose()
-    dispatcher = Dispatcher(config, store)
-    try:
-        return reports, await dispatcher.dispatch()
-    finally:
-        await dispatcher.aclose()
+        await runtime.aclose()
 
 
 @cli.command()
@@ -212,7 +207,7 @@ def run(config_path: str | None, log_format: str | None) -> None:
 
     from watcher import gc_tuning
     from watcher.daemon_lock import DaemonLock, DatabaseInUse
-    from watcher.poll import Engine
+    from watcher.runtime import Runtime
     from watcher.scheduler import CannotListen, Daemon
 
     config = _config(config_path)
@@ -223,17 +218,14 @@ def run(config_path: str | None, log_format: str | None) -> None:
         return _config(config_path)
 
     async def main() -> None:
-        from watcher.sinks.dispatcher import Dispatcher
-
         with _store(config, on_loop=True) as store:
-            engine = Engine(config, store)
-            dispatcher = Dispatcher(config, store)
+            runtime = Runtime(config, store)
+            runtime.open_dispatcher()
             gc_tuning.settle()
             try:
-                await Daemon(config, engine, load_config=reload, dispatcher=dispatcher).run()
+                await Daemon(runtime, load_config=reload).run()
             finally:
-                await dispatcher.aclose()
-                await engine.aclose()
+                await runtime.aclose()
 
     try:
         with DaemonLock.acquire(config.database_path):

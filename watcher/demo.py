@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watcher.config import Config, parse
-from watcher.poll import Engine, PollReport
-from watcher.retry import RetryPolicy
+from watcher.http.retry import RetryPolicy
+from watcher.poll import PollReport
+from watcher.runtime import Runtime
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
 from watcher.store import Store
@@ -115,7 +116,7 @@ async def _run(rounds: int | None, pause: float, seed: int, echo: Echo) -> None:
     with tempfile.TemporaryDirectory() as folder, sim.serve() as base_url, cloud.serve():
         config = _demo_config(base_url, cloud, Path(folder) / "demo.db")
         store = Store.open(config.database_path)
-        engine = Engine(config, store, retry=RetryPolicy.immediate())
+        engine = Runtime(config, store, retry=RetryPolicy.immediate())
         try:
             echo(f"simulated Audius at {base_url} (3 replicas, tie order differs per replica)")
             echo(f"simulated SoundCloud at {cloud.base_url} (OAuth tokens, cursor paging)")

@@ -26,13 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watcher import redaction
-from watcher.budget import RequestBudget
 from watcher.clock import Clock, iso, parse_iso
-from watcher.direct_http import Requester
 from watcher.errors import PlatformError
-from watcher.http import HttpStatusError, request_json
+from watcher.http.json_client import HttpStatusError, JsonClient
+from watcher.http.retry import Sleep
+from watcher.http.statuses import TOKEN_RETRYABLE
 from watcher.lock_wait import patiently
-from watcher.retry import RetryPolicy, Sleep
 from watcher.store import Store, StoredToken
 
 # Renew this long before expiry (at most a tenth of the token's life), so a poll that starts
@@ -44,9 +43,6 @@ DEFAULT_LIFETIME = 3600.0
 MAX_LIFETIME = 7 * 86_400.0
 # What may stand in an Authorization header: visible ASCII, no spaces or line breaks.
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,4096}")
-# The token endpoint is not retried on 429: another try within seconds would only spend
-# more of the ration. Timeouts and 5xx are.
-TOKEN_RETRYABLE = frozenset({500, 502, 503, 504})
 # After a failed grant, the same process does not ask again for this long: ten watches
 # polled together with a wrong secret make one token request, not ten.
 FAILURE_COOLDOWN = 60.0
@@ -73,22 +69,20 @@ class TokenKeeper:
         platform: str,
         credentials: ClientCredentials,
         *,
-        http: Requester,
+        http: JsonClient,
         store: Store,
         clock: Clock,
-        retry: RetryPolicy,
-        budget: RequestBudget | None = None,
         lease_seconds: float = 120.0,
         wait_interval: float = 0.2,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.platform = platform
         self._credentials = credentials
-        self._http = http
+        # The token endpoint is not retried on 429: another try within seconds would only
+        # spend more of the ration (see statuses.py). Timeouts and 5xx are.
+        self._http = http.retrying(TOKEN_RETRYABLE)
         self._store = store
         self._clock = clock
-        self._retry = retry
-        self._budget = budget
         self._lease = timedelta(seconds=lease_seconds)
         self._wait_interval = wait_interval
         self._max_waits = max(1, math.ceil(lease_seconds / wait_interval) + 1)
@@ -222,8 +216,7 @@ class TokenKeeper:
             raise self._explain(exc) from None
 
     async def _request(self, form: dict[str, str]) -> StoredToken:
-        answer = await request_json(
-            self._http,
+        answer = await self._http.request_json(
             "POST",
             self._credentials.token_url,
             form=form,
@@ -231,9 +224,6 @@ class TokenKeeper:
                 "Authorization": self._credentials.basic_auth(),
                 "Accept": "application/json",
             },
-            retry=self._retry,
-            budget=self._budget,
-            retryable=TOKEN_RETRYABLE,
         )
         return self._parse(answer.body)
 

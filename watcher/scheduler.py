@@ -28,10 +28,10 @@ from watcher.errors import WatcherError
 from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
 from watcher.next_poll import NextPoll
-from watcher.poll import Engine, log_report
+from watcher.poll import log_report
 from watcher.reload import plan_reload
+from watcher.runtime import Runtime
 from watcher.sinks.delivery_loop import DeliveryLoop
-from watcher.sinks.dispatcher import Dispatcher
 from watcher.store import Store
 
 log = logging.getLogger("watcher")
@@ -90,19 +90,18 @@ SHUTDOWN_GRACE = 5.0
 class Daemon:
     def __init__(
         self,
-        config: Config,
-        engine: Engine,
+        runtime: Runtime,
         *,
         load_config: Callable[[], Config] | None = None,
-        dispatcher: Dispatcher | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
         shutdown_grace: float = SHUTDOWN_GRACE,
     ) -> None:
-        self.config = config
+        """Polls with `runtime`, and delivers with its dispatcher when it has opened one."""
+        self.config = runtime.config
         self.shutdown_grace = shutdown_grace
-        self.engine = engine
-        self.dispatcher = dispatcher
+        self.runtime = runtime
+        dispatcher = runtime.dispatcher
         self.clock = clock or SystemClock()  # what plans and countdowns start from
         self._stop = asyncio.Event()
         self._rng = rng or random.Random()
@@ -111,7 +110,7 @@ class Daemon:
         self._running: set[asyncio.Task[Any]] = set()
         self._load_config = load_config  # SIGHUP re-reads the config with it
         self._scheduler: AsyncIOScheduler | None = None
-        self.health = Health(engine.store, self._watch_keys)
+        self.health = Health(runtime.store, self._watch_keys)
         self.endpoint_url: str | None = None  # once the HTTP endpoint listens
 
     def stop(self) -> None:
@@ -122,7 +121,7 @@ class Daemon:
         assert task is not None
         self._running.add(task)
         try:
-            report = await self.engine.poll(watch)
+            report = await self.runtime.poll(watch)
         except asyncio.CancelledError:
             if not self._stop.is_set():
                 raise
@@ -161,7 +160,7 @@ class Daemon:
         count = len(self.config.watch)
         log.info("watching %d account list(s); stop with Ctrl-C or SIGTERM", count)
         self._announce(self.config.watch)
-        collector = metrics.StoreCollector(self.engine.store, self._watch_labels)
+        collector = metrics.StoreCollector(self.runtime.store, self._watch_labels)
         registry = metrics.current().registry
         registry.register(collector)
         dispatching = asyncio.create_task(self.deliveries.run()) if self.deliveries else None
@@ -195,7 +194,7 @@ class Daemon:
             await asyncio.wait(pending)
 
     def _add_job(self, scheduler: AsyncIOScheduler, watch: Watch, now: datetime) -> None:
-        store = self.engine.store
+        store = self.runtime.store
         # The row exists from now on, so the plan of a watch never polled can be stored too.
         # While another process locks the database the watch's first poll creates it instead:
         # waiting here would stall the loop (this runs from a signal handler too).
@@ -226,9 +225,9 @@ class Daemon:
             if job is not None and job.next_run_time is not None:
                 plans.append(NextPoll(watch, job.next_run_time, now))
         try:
-            with self.engine.store.transaction():
+            with self.runtime.store.transaction():
                 for plan in plans:
-                    self.engine.store.watches.plan_next_poll(plan.watch.key, iso(plan.at))
+                    self.runtime.store.watches.plan_next_poll(plan.watch.key, iso(plan.at))
         except sqlite3.Error as exc:  # the plan still holds; only status cannot show it
             log.warning("could not record the next poll times: %s", exc)
         for plan in plans:
@@ -237,9 +236,9 @@ class Daemon:
     def _forget_plans(self, keys: list[str]) -> None:
         """No daemon plans these watches any more: status goes back to estimating."""
         try:
-            with self.engine.store.transaction():
+            with self.runtime.store.transaction():
                 for key in keys:
-                    self.engine.store.watches.plan_next_poll(key, None)
+                    self.runtime.store.watches.plan_next_poll(key, None)
         except sqlite3.Error as exc:
             log.warning("could not clear the next poll times: %s", exc)
 
@@ -278,10 +277,8 @@ class Daemon:
             log.error("config reload rejected, keeping the running config: %s", exc)
             return
         plan = plan_reload(self.config, new)
-        self.engine.reconfigure(new)
+        self.runtime.reconfigure(new)  # the dispatcher's notifiers included
         self.config = new
-        if self.dispatcher is not None:
-            self.dispatcher.config = new
         now = self.clock.now()
         for key in plan.removed:
             self._scheduler.remove_job(key)
@@ -293,7 +290,7 @@ class Daemon:
             changes: dict[str, Any] = {"args": [watch]}
             if watch.key in plan.retimed:
                 changes["trigger"] = trigger_of(new, watch)
-                changes["next_run_time"] = first_run(new, self.engine.store, watch, now, self._rng)
+                changes["next_run_time"] = first_run(new, self.runtime.store, watch, now, self._rng)
                 replanned.append(watch)
             self._scheduler.modify_job(watch.key, **changes)
         metrics.config_reloaded(ok=True)

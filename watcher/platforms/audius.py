@@ -15,7 +15,7 @@ from urllib.parse import quote, urlparse
 import msgspec
 
 from watcher.errors import AccountNotFound, PlatformError
-from watcher.http import Decode, HttpStatusError, get_json
+from watcher.http.json_client import Decode, HttpStatusError
 from watcher.offset_paging import collect_by_offset
 from watcher.platforms.audius_kind import PROFILE_HOSTS, AudiusSettings
 from watcher.platforms.base import Listing, Members, Profile, Relation, check_counts, int_or_none
@@ -36,8 +36,6 @@ class AudiusClient:
     def __init__(self, context: PlatformContext) -> None:
         settings = context.config.section(self.name, AudiusSettings)
         self._http = context.http
-        self._retry = context.retry
-        self._budget = context.budget
         self._base = settings.base_url
         self._page_size = settings.page_size
         self._max_passes = context.config.defaults.max_passes
@@ -49,13 +47,10 @@ class AudiusClient:
             self._params["app_name"] = settings.app_name
 
     async def _get(self, path: str, decode: Decode, **params: str | int | list[str]) -> Any:
-        _, body = await get_json(
-            self._http,
+        _, body = await self._http.get_json(
             f"{self._base}{path}",
             params={**self._params, **params},
             headers=self._headers,
-            retry=self._retry,
-            budget=self._budget,
             decode=decode,
         )
         return body

@@ -11,27 +11,23 @@ from typing import TYPE_CHECKING
 from watcher.platforms.kind import PlatformKind
 
 if TYPE_CHECKING:
-    from watcher.budget import RequestBudget
     from watcher.clock import Clock
     from watcher.config import Config
-    from watcher.direct_http import Requester
+    from watcher.http.json_client import JsonClient
     from watcher.platforms.base import Platform
-    from watcher.retry import RetryPolicy
     from watcher.store import Store
 
 
 @dataclass(frozen=True)
 class PlatformContext:
-    """What a platform client may use: its settings, a shared HTTP client, the store (tokens),
-    the clock (token expiry) and the platform's request budget, which every one of its
-    requests must pass through."""
+    """What a platform client may use: its settings, its HTTP client (the platform's request
+    budget, retry policy and metrics already composed around every request), the store
+    (tokens) and the clock (token expiry)."""
 
     config: Config
-    http: Requester
+    http: JsonClient
     store: Store
-    retry: RetryPolicy
     clock: Clock
-    budget: RequestBudget
 
 
 Factory = Callable[[PlatformContext], "Platform"]

@@ -21,7 +21,7 @@ import msgspec
 
 from watcher.cursor_paging import CursorPage, collect_by_cursor
 from watcher.errors import AccountNotFound, PlatformError
-from watcher.http import Decode, HttpStatusError, JsonAnswer, request_json
+from watcher.http.json_client import Decode, HttpStatusError, JsonAnswer
 from watcher.oauth import ClientCredentials, TokenKeeper
 from watcher.platforms.base import Listing, Members, Profile, Relation, int_or_none
 from watcher.platforms.registry import PlatformContext, register
@@ -43,8 +43,6 @@ class SoundCloudClient:
     def __init__(self, context: PlatformContext) -> None:
         settings = context.config.section(self.name, SoundCloudSettings)
         self._http = context.http
-        self._retry = context.retry
-        self._budget = context.budget
         self._base = settings.base_url
         self._page_size = settings.page_size
         self._tokens = TokenKeeper(
@@ -53,8 +51,6 @@ class SoundCloudClient:
             http=context.http,
             store=context.store,
             clock=context.clock,
-            retry=context.retry,
-            budget=context.budget,
         )
 
     async def _get(
@@ -88,14 +84,11 @@ class SoundCloudClient:
         token: str,
         decode: Decode | None,
     ) -> JsonAnswer:
-        return await request_json(
-            self._http,
+        return await self._http.request_json(
             "GET",
             url,
             params=params,
             headers={"Accept": "application/json", "Authorization": f"OAuth {token}"},
-            retry=self._retry,
-            budget=self._budget,
             ok_statuses=ok_statuses,
             decode=decode,
         )

@@ -13,14 +13,11 @@ from datetime import datetime
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from watcher.retry import parse_retry_after
+from watcher.http.retry import parse_retry_after
+from watcher.http.statuses import delivery_is_permanent
 
 MASK = "****"
 
-# Statuses where the same request may well succeed later.
-RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
-# 5xx statuses that say the receiver will never handle this request, however often we ask.
-PERMANENT_5XX = frozenset({501, 505})
 MAX_ERROR_LEN = 300
 
 # Schemes whose netloc and path mean what they mean in http: host is a host, path a path.
@@ -144,9 +141,7 @@ def result_for_status(
             gone=True,
             permanent=True,
         )
-    permanent = (400 <= status < 500 and status not in RETRYABLE_STATUSES) or (
-        status in PERMANENT_5XX
-    )
+    permanent = delivery_is_permanent(status)
     return SendResult(
         ok=False,
         status=status,

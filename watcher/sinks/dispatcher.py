@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import Config
-from watcher.direct_http import DirectClient
+from watcher.http.client import DirectClient
 from watcher.lock_wait import patiently
 from watcher.retry import DeliverySchedule
 from watcher.sinks import registry

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from watcher.config_fields import Strict
 
 if TYPE_CHECKING:
-    from watcher.direct_http import DirectClient
+    from watcher.http.client import DirectClient
     from watcher.sinks.apprise_sink import ServiceLimits
     from watcher.sinks.base import SendResult
     from watcher.store import DeliveryRow
@@ -55,8 +55,8 @@ class SinkContext:
 def open_http() -> DirectClient:
     """The HTTP client sinks share, for the dispatcher and `notify-test` alike. Each send
     passes its notifier's own timeout; this one is never used."""
-    from watcher.direct_http import open_client
-    from watcher.sinks.webhook import USER_AGENT
+    from watcher.http.client import open_client
+    from watcher.http.identity import USER_AGENT
 
     return open_client(timeout=30.0, headers={"User-Agent": USER_AGENT})
 

@@ -17,15 +17,14 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks import Webhook
 
-from watcher import __version__
-from watcher.direct_http import DirectClient
+from watcher.http.client import DirectClient
+from watcher.http.identity import USER_AGENT
 from watcher.sinks.base import SendResult, one_line, redact_url, result_for_status
 
 SECRET_PREFIX = "whsec_"
 # The spec recommends 24 to 64 bytes; fewer than 16 is too weak to be worth signing with.
 MIN_SECRET_BYTES = 16
 MAX_SECRET_BYTES = 64
-USER_AGENT = f"watcher/{__version__}"
 
 
 @functools.lru_cache(maxsize=64)

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from watcher.errors import PlatformError
-from watcher.retry import Sleep
+from watcher.http.retry import Sleep
 
 Monotonic = Callable[[], float]
 

@@ -6,7 +6,8 @@ logging. Measured on the 2-core VM against a loopback receiver, that layer is ab
 CPU of a 600 µs webhook POST. `DirectClient` sends the `httpx.Request` to a transport without
 it. The default transport is `AiohttpTransport` (compiled HTTP parsing, about a third of the
 CPU of httpx's own per request); response decoding (gzip included), error classes and
-timeouts stay httpx's, and any httpx transport can be passed instead.
+timeouts stay httpx's, and any httpx transport can be passed instead: the transport is the
+only seam (see transport.py), so either runs this same code.
 
 The client layer does one thing watcher keeps: it routes requests through the proxies the
 environment names (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`). When any is set,
@@ -22,41 +23,28 @@ a second resets them forever; a deadline nothing can stretch is what keeps a pol
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self, Unpack
 
 import httpx
-from yarl import URL
 
-from watcher.aiohttp_transport import AiohttpTransport
+from watcher.http.identity import USER_AGENT, default_tls
+from watcher.http.transport import (
+    HttpxTransport,
+    Outgoing,
+    Parts,
+    ProxiedTransport,
+    Transport,
+)
 
 PROXY_SCHEMES = ("http", "https", "all")
-# A URL made only of characters that go on the wire as they are (valid escapes included):
-# httpx would send it unchanged, so it can skip httpx's URL parsing.
-_PLAIN_URL = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 # The longest answer a platform request reads. A page of 100 Audius users is about 110 KB and
 # SoundCloud's 200 a few hundred: this only stops a broken or hostile answer from filling memory.
 MAX_BODY = 16 * 1024 * 1024
-
-
-class Requester(Protocol):
-    """What platform clients send requests through: a `DirectClient`, or `Connections`
-    lending one-connection clients."""
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str | int | list[str]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | None = None,
-    ) -> httpx.Response: ...
 
 
 def environment_proxies() -> dict[str, str]:
@@ -68,20 +56,25 @@ def environment_proxies() -> dict[str, str]:
 def open_client(
     *,
     timeout: float,
-    headers: Mapping[str, str],
-    transport: httpx.AsyncBaseTransport | None = None,
+    headers: Mapping[str, str] | None = None,
+    transport: Transport | httpx.AsyncBaseTransport | None = None,
     verify: ssl.SSLContext | bool = True,
     limits: httpx.Limits | None = None,
 ) -> DirectClient:
-    """A client that never follows redirects. Its requests go straight to a transport when
-    no proxy is set (or when `transport` is given, as tests do), else through an
-    `httpx.AsyncClient`, which picks the proxy for each URL."""
+    """A client that never follows redirects and says it is watcher (`USER_AGENT`, unless
+    `headers` names another). Its requests go straight to a transport when no proxy is set
+    (or when `transport` is given, as tests do), else through an `httpx.AsyncClient`, which
+    picks the proxy for each URL. Every client verifies TLS with the one `default_tls()`."""
+    from watcher.http.aiohttp_transport import AiohttpTransport
+
     limits = limits or httpx.Limits()
+    tls = default_tls() if verify is True else verify
     if transport is None and environment_proxies():
-        routing = httpx.AsyncClient(follow_redirects=False, limits=limits, verify=verify)
-        transport = _Routed(routing)
-    transport = transport or AiohttpTransport(verify=verify, limits=limits)
-    return DirectClient(transport, timeout=timeout, headers=headers)
+        routing = httpx.AsyncClient(follow_redirects=False, limits=limits, verify=tls)
+        transport = ProxiedTransport(routing)
+    transport = transport or AiohttpTransport(verify=tls, limits=limits)
+    identity = {"User-Agent": USER_AGENT, **(headers or {})}
+    return DirectClient(transport, timeout=timeout, headers=identity)
 
 
 class BodyTooLarge(httpx.RequestError):
@@ -102,33 +95,21 @@ def _deadline_of(timeout: httpx.Timeout) -> float | None:
     return max(phases) if phases else None
 
 
-class _Routed(httpx.AsyncBaseTransport):
-    """Requests sent through an `httpx.AsyncClient` for its proxy routing alone (it adds no
-    headers or cookies to a request already built; redirects are not followed)."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._client.send(request, stream=True)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
 class DirectClient:
     """Requests sent straight to one transport. Redirects are answers, never followed; no
     cookies are kept; the transport is closed with the client."""
 
     def __init__(
         self,
-        transport: httpx.AsyncBaseTransport,
+        transport: Transport | httpx.AsyncBaseTransport,
         *,
         timeout: float,
         headers: Mapping[str, str],
         max_body: int = MAX_BODY,
     ) -> None:
-        self._transport = transport
+        if isinstance(transport, httpx.AsyncBaseTransport):
+            transport = HttpxTransport(transport)
+        self._transport: Transport = transport
         self._max_body = max_body
         self.timeout = httpx.Timeout(timeout)
         # What httpx's client sends by default, plus ours (User-Agent).
@@ -149,51 +130,28 @@ class DirectClient:
         self._timeouts = timeout.as_dict()
         self._deadline = _deadline_of(timeout)
 
-    def _merged_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
-        if not headers:
-            return self._headers
-        return {**self._headers, **{name.lower(): value for name, value in headers.items()}}
-
-    def _build(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str | int | list[str]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | None = None,
-        content: bytes | None = None,
-        timeout: float | None = None,
-    ) -> httpx.Request:
-        merged = self._merged_headers(headers)
+    def outgoing(self, method: str, url: str, **parts: Unpack[Parts]) -> Outgoing:
+        """A request with this client's headers and timeouts (a `timeout` overrides them)."""
+        merged = self._headers
+        if headers := parts.get("headers"):
+            merged = {**merged, **{name.lower(): value for name, value in headers.items()}}
+        timeout = parts.get("timeout")
         timeouts = self._timeouts if timeout is None else httpx.Timeout(timeout).as_dict()
-        request = httpx.Request(
+        return Outgoing(
             method,
             url,
-            params=params,
-            headers=merged,
-            data=data,
-            content=content,
-            extensions={"timeout": timeouts},
+            merged,
+            timeouts,
+            parts.get("params"),
+            parts.get("data"),
+            parts.get("content"),
         )
-        _check_target(request.url.scheme, request.url.host)
-        return request
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        """The transport's answer to `request`, its body unread (the caller closes it)."""
-        response = await self._transport.handle_async_request(request)
-        response.request = request
-        return response
+    async def request(self, method: str, url: str, **parts: Unpack[Parts]) -> httpx.Response:
+        """`send` of the request these arguments make."""
+        return await self.send(self.outgoing(method, url, **parts))
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str | int | list[str]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    async def send(self, request: Outgoing) -> httpx.Response:
         """Send and read the whole body (so the connection is free again); a body longer
         than `max_body` (decoded) raises BodyTooLarge once that much has been read.
 
@@ -204,34 +162,14 @@ class DirectClient:
         deadline = self._deadline
         try:
             async with asyncio.timeout(deadline):
-                return await self._request(method, url, params, headers, data)
+                return await self._read(await self._transport.send(request))
         except (TimeoutError, httpx.TimeoutException) as exc:
             if deadline is None or isinstance(exc, DeadlineExceeded):
                 raise
             raise DeadlineExceeded(deadline) from exc
 
-    async def _request(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str | int | list[str]] | None,
-        headers: Mapping[str, str] | None,
-        data: Mapping[str, str] | None,
-    ) -> httpx.Response:
-        transport = self._transport
-        if data is None and isinstance(transport, AiohttpTransport) and _PLAIN_URL.fullmatch(url):
-            # The platforms' usual request, sent without building an httpx.Request: the URL
-            # is already as it goes on the wire, and params replace its query as in httpx.
-            target = URL(url, encoded=True)
-            if params is not None:
-                target = target.with_query(params)
-            _check_target(target.scheme, target.host)
-            merged = self._merged_headers(headers)
-            response = await transport.open(method, target, merged, self._timeouts)
-        else:
-            response = await self._send(
-                self._build(method, url, params=params, headers=headers, data=data)
-            )
+    async def _read(self, response: httpx.Response) -> httpx.Response:
+        """`response` with its whole body read, within `max_body`, and its connection freed."""
         try:
             length = _declared_length(response.headers)
             if length is not None and length > self._max_body:
@@ -257,8 +195,8 @@ class DirectClient:
     ) -> AsyncIterator[httpx.Response]:
         """The response with its body unread, closed when the block ends."""
         del follow_redirects  # never followed: a redirect is the answer
-        request = self._build(method, url, headers=headers, content=content, timeout=timeout)
-        response = await self._send(request)
+        request = self.outgoing(method, url, headers=headers, content=content, timeout=timeout)
+        response = await self._transport.send(request)
         try:
             yield response
         finally:
@@ -277,16 +215,6 @@ class DirectClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-def _check_target(scheme: str, host: str | None) -> None:
-    """What httpx's client refuses before sending, refused the same way."""
-    if scheme not in ("http", "https") and scheme:
-        raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{scheme}://'.")
-    if not scheme or not host:
-        raise httpx.UnsupportedProtocol(
-            "Request URL is missing an 'http://' or 'https://' protocol."
-        )
 
 
 def _declared_length(headers: httpx.Headers) -> int | None:

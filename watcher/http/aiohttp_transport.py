@@ -1,4 +1,4 @@
-"""An httpx transport that sends requests with aiohttp.
+"""The production transport: requests sent with aiohttp.
 
 Why: on the 2-core VM the benchmark runs on, a 108 KB Audius page costs about 1,000-1,300 µs
 of CPU through httpx's own transport (httpcore, h11 and anyio, all pure Python) and about
@@ -6,24 +6,34 @@ of CPU through httpx's own transport (httpcore, h11 and anyio, all pure Python) 
 requests at a time. A fleet of watches under a platform budget is bound by that CPU, so this
 is what lets one process keep up with the budget.
 
-The rest of watcher still speaks httpx: `DirectClient` hands this an `httpx.Request` (or, for
-a plain GET, the URL and headers it would hold: `open`), and the answer is an `httpx.Response`
-whose body streams from aiohttp undecoded, so httpx decodes it (gzip included) and
-`DirectClient` caps it exactly as before. aiohttp's failures become the httpx exceptions
-httpx's own transport raises for the same fault, so callers catch one family. Tests can
-still inject any httpx transport instead.
+The rest of watcher still speaks httpx: the answer is an `httpx.Response` whose body streams
+from aiohttp undecoded, so httpx decodes it (gzip included) and `DirectClient` caps it.
+aiohttp's failures become the httpx exceptions httpx's own transport raises for the same
+fault, so callers catch one family.
+
+The platforms' usual request (a GET whose URL is already as it goes on the wire) is sent
+without building an `httpx.Request`: httpx parses and normalises its URL and headers again,
+~100 µs, as much as aiohttp's whole send. That shortcut lives here, behind the `Transport`
+seam, so a test passing another transport runs the same client code as production.
 """
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cache
 
 import aiohttp
 import httpx
 from yarl import URL
+
+from watcher.http.identity import default_tls
+from watcher.http.transport import Outgoing, check_target
+
+# A URL made only of characters that go on the wire as they are (valid escapes included):
+# httpx would send it unchanged, so it can skip httpx's URL parsing.
+_PLAIN_URL = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 
 # aiohttp's failures, most specific first, and the httpx exception that means the same.
 _EQUIVALENT: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
@@ -41,12 +51,6 @@ _EQUIVALENT: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] 
 )
 
 
-@cache
-def _default_tls() -> ssl.SSLContext:
-    """httpx's default context, built once: reading the CA bundle costs ~50 ms."""
-    return httpx.create_ssl_context()
-
-
 @contextmanager
 def _as_httpx_errors(request: httpx.Request | None) -> Iterator[None]:
     try:
@@ -58,7 +62,7 @@ def _as_httpx_errors(request: httpx.Request | None) -> Iterator[None]:
         raise  # pragma: no cover -- the table ends with aiohttp.ClientError
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+class AiohttpTransport:
     """Requests through one aiohttp session: its own connection pool, no cookies kept,
     redirects never followed, bodies left encoded for httpx to decode."""
 
@@ -67,7 +71,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ) -> None:
         limits = limits or httpx.Limits()
         # httpx's verification (certifi's CA bundle), not aiohttp's own default (the system's).
-        self._ssl: ssl.SSLContext | bool = _default_tls() if verify is True else verify
+        self._ssl: ssl.SSLContext | bool = default_tls() if verify is True else verify
         self._max_connections = limits.max_connections or 0  # 0: aiohttp's "no limit"
         self._keepalive = limits.keepalive_expiry
         # Built at the first request: an aiohttp session belongs to the running event loop.
@@ -84,33 +88,32 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
-            trust_env=False,  # proxies are routed by httpx (see direct_http)
+            trust_env=False,  # proxies are routed by httpx (see client.open_client)
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
         )
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def send(self, request: Outgoing) -> httpx.Response:
+        if request.data is None and request.content is None and _PLAIN_URL.fullmatch(request.url):
+            # Params replace the URL's query, as in httpx.
+            target = URL(request.url, encoded=True)
+            if request.params is not None:
+                target = target.with_query(request.params)
+            check_target(target.scheme, target.host)
+            answer = await self._start(
+                request.method, target, request.headers, None, request.timeouts, None
+            )
+            return _response(answer, None)
+        built = request.build()
         answer = await self._start(
-            request.method,
-            URL(str(request.url), encoded=True),
-            request.headers.multi_items(),
-            request.content or None,
-            request.extensions.get("timeout", {}),
-            request,
+            built.method,
+            URL(str(built.url), encoded=True),
+            built.headers.multi_items(),
+            built.content or None,
+            request.timeouts,
+            built,
         )
-        return _response(answer, request)
-
-    async def open(
-        self,
-        method: str,
-        url: URL,
-        headers: Mapping[str, str],
-        timeouts: Mapping[str, float | None],
-    ) -> httpx.Response:
-        """A bodiless request sent without building an `httpx.Request` first (httpx parses
-        and normalises its URL and headers again: ~100 µs, as much as aiohttp's whole send).
-        The answer is the same streamed `httpx.Response`, with no `request` attached."""
-        return _response(await self._start(method, url, headers, None, timeouts, None), None)
+        return _response(answer, built)
 
     async def _start(
         self,

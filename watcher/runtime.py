@@ -1,0 +1,134 @@
+"""The running parts built from a config: one HTTP client, the platform clients (each with
+the request budget all its watches share), the poller and the dispatcher.
+
+The CLI (`watcher once`) and the daemon (`watcher run`) both start from here, and a SIGHUP
+reload goes through `reconfigure`, so what a poll runs with is wired in one place and the
+poll itself (poll.py) only polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from watcher.clock import Clock, SystemClock
+from watcher.config import Config, Watch
+from watcher.http.budget import RequestBudget
+from watcher.http.client import open_client
+from watcher.http.json_client import JsonClient
+from watcher.http.retry import RetryPolicy
+from watcher.http.transport import Transport
+from watcher.platforms import registry
+from watcher.platforms.base import Platform
+from watcher.poll import Poller, PollReport
+from watcher.poll_lease import LEASE_DURATION, LeaseHolder
+from watcher.store import Store
+
+if TYPE_CHECKING:
+    from watcher.sinks.dispatcher import Dispatcher
+
+# Builds a platform's budget from (requests per second, max concurrent); tests pass one
+# running on virtual time.
+BudgetFactory = Callable[[float, int], RequestBudget]
+
+
+class Runtime:
+    """Everything a config asks to run, against one store; rebuilt in part on reload."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        transport: Transport | httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        budget_factory: BudgetFactory = RequestBudget,
+        members_in_memory: int = 50_000,
+        holder: LeaseHolder | None = None,
+        lease_duration: timedelta = LEASE_DURATION,
+    ) -> None:
+        self.config = config
+        self.store = store
+        # One client, one connection pool, for every platform: each platform's budget already
+        # bounds how many of its requests are in flight, so the pool sets no limit of its own.
+        self.http = open_client(
+            timeout=config.defaults.timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=None),
+        )
+        self.clock = clock or SystemClock()
+        self._retry = retry or RetryPolicy()
+        self._budget_factory = budget_factory
+        self.platforms: dict[str, Platform] = {
+            name: self._platform(config, name) for name in {w.platform for w in config.watch}
+        }
+        self._retired: list[Platform] = []
+        self.poller = Poller(
+            config,
+            store,
+            self.platforms,
+            clock=self.clock,
+            holder=holder or LeaseHolder.this_process(),
+            lease_duration=lease_duration,
+            members_in_memory=members_in_memory,
+        )
+        self.dispatcher: Dispatcher | None = None
+
+    @property
+    def holder(self) -> LeaseHolder:
+        """Names this runtime in the poll leases it takes (see poll_lease.py)."""
+        return self.poller.holder
+
+    def _platform(self, config: Config, name: str) -> Platform:
+        """A platform client with its own budget, which every one of its requests passes."""
+        settings = config.platform_settings(name)
+        budget = self._budget_factory(settings.requests_per_second, settings.max_concurrent)
+        http = JsonClient(self.http, retry=self._retry, budget=budget)
+        return registry.create(name, registry.PlatformContext(config, http, self.store, self.clock))
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a reloaded config. Platform clients are rebuilt when platform settings changed;
+        polls in flight finish with the clients they started with (closed at `aclose`)."""
+        unchanged = _platform_settings(config) == _platform_settings(self.config)
+        for name in sorted({w.platform for w in config.watch}):
+            if unchanged and name in self.platforms:
+                continue
+            if name in self.platforms:
+                self._retired.append(self.platforms[name])
+            self.platforms[name] = self._platform(config, name)
+        self.http.timeout = httpx.Timeout(config.defaults.timeout)
+        self.config = self.poller.config = config
+        if self.dispatcher is not None:
+            self.dispatcher.config = config
+
+    async def poll(self, watch: Watch) -> PollReport:
+        """Poll one watch (see `Poller.poll`): never raises a WatcherError."""
+        return await self.poller.poll(watch)
+
+    async def poll_all(self, watches: Sequence[Watch] | None = None) -> list[PollReport]:
+        return list(await asyncio.gather(*(self.poll(w) for w in watches or self.config.watch)))
+
+    def open_dispatcher(self, **options: Any) -> Dispatcher:
+        """The dispatcher of this config's notifiers (`options`: the Dispatcher's own), kept
+        up to date on reload and closed with the runtime."""
+        from watcher.sinks.dispatcher import Dispatcher
+
+        self.dispatcher = Dispatcher(self.config, self.store, **options)
+        return self.dispatcher
+
+    async def aclose(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
+        for platform in [*self.platforms.values(), *self._retired]:
+            await platform.aclose()
+        await self.http.aclose()
+
+
+def _platform_settings(config: Config) -> dict[str, object]:
+    """Everything platform clients may depend on: all but watches, notifiers and daemon setup."""
+    return config.model_dump(exclude={"watch", "notifiers", "http", "log"})
