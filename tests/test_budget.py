@@ -10,24 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.world import SoundCloudWorld, World
+from tests.world import SoundCloudWorld, VirtualTime, World
 from watcher.clock import FakeClock
 from watcher.http.budget import RequestBudget
 from watcher.sim.soundcloud import SoundCloudSim
-
-
-class VirtualTime:
-    """Monotonic time that only moves when someone sleeps: budgets run without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
 
 
 def most_in_any_window(starts: list[float], window: float) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.trickle import Mode, Trickler
-from tests.world import SoundCloudWorld, World, run_polls
+from tests.world import SoundCloudWorld, VirtualTime, World, run_polls
 from watcher.clock import FakeClock
 from watcher.config import parse
 from watcher.errors import PlatformError
@@ -145,18 +145,6 @@ def test_a_retry_after_past_the_maximum_fails_the_poll_saying_how_long(
     )
     assert "HTTP 429" in error and "\n" not in error
     assert MAX_PLATFORM_RETRY_AFTER == 300
-
-
-class VirtualTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        await asyncio.sleep(0)
 
 
 def test_the_platforms_other_requests_wait_with_a_long_retry_after() -> None:

@@ -23,15 +23,13 @@ import sqlite_utils
 
 from tests import store_reads
 from tests.receiver import Receiver
-from tests.world import SCHEDULE, SECRET, verified_by
+from tests.world import SECRET, dispatch_due, verified_by
 from watcher.clock import FakeClock, iso
 from watcher.config import Config, parse
 from watcher.events import Event
-from watcher.http.client import open_client
 from watcher.platforms.base import Profile
 from watcher.retry import DELIVERY_DELAYS
-from watcher.sinks.dispatcher import MARK_BATCH, Dispatcher, DispatchReport
-from watcher.sinks.sink import SinkOptions
+from watcher.sinks.dispatcher import MARK_BATCH, DispatchReport
 from watcher.store import AttemptRecord, DeliveryRow, PollOutcome, Route, Store
 from watcher.store.outbox import Outbox as StoreOutbox
 
@@ -105,20 +103,9 @@ class Outbox:
         if statements is not None:
             store.db.conn.set_trace_callback(statements.append)
         try:
-            async with open_client(timeout=30, headers={}) as http:
-                dispatcher = Dispatcher(
-                    config,
-                    store,
-                    clock=self.clock,
-                    schedule=SCHEDULE,
-                    http=http,
-                    options=SinkOptions(throttle=False),
-                    mark_seconds=mark_seconds,
-                )
-                try:
-                    return await dispatcher.dispatch(should_stop)
-                finally:
-                    await dispatcher.aclose()
+            return await dispatch_due(
+                config, store, self.clock, should_stop=should_stop, mark_seconds=mark_seconds
+            )
         finally:
             store.close()
 

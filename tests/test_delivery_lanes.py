@@ -11,13 +11,8 @@ import time
 from tests.receiver import Receiver, Recorded
 from tests.trickle import Trickler
 from tests.world import AudiusWorld, curator_following, verified_by
-from watcher.http.retry import RetryPolicy
 from watcher.retry import DeliverySchedule
-from watcher.runtime import Runtime
-from watcher.scheduler import Daemon
 from watcher.sinks.dispatcher import DELIVERED, RETRYING
-from watcher.sinks.sink import SinkOptions
-from watcher.store import Store
 
 SLOW_TIMEOUT = 1.5
 # Retries come back within a second or two (the first wait is 0 s, rounded up to a second).
@@ -35,28 +30,18 @@ def test_a_hanging_receiver_holds_up_no_other_notifiers_deliveries(
         verify(request)
 
     async def scenario(slow: Trickler) -> tuple[float, int]:
-        config = outbox.config()
-        store = Store.open(config.database_path)
-        engine = Runtime(config, store, retry=RetryPolicy.immediate(2))
-        engine.open_dispatcher(schedule=QUICK_RETRIES, options=SinkOptions(throttle=False))
-        daemon = Daemon(engine)
-        running = asyncio.create_task(daemon.run(install_signals=False))
-        try:
+        async with outbox.daemon(QUICK_RETRIES) as daemon:
             await asyncio.to_thread(arrivals.get, timeout=10)  # the first event, healthy
             await asyncio.to_thread(slow.arrivals.get, timeout=10)  # and it trickles
             hanging_since = time.monotonic()
             outbox.sim.follow(outbox.sim.id_of("curator"), outbox.sim.id_of("artist_36"))
-            await daemon._poll_job(config.watch[0])  # what the scheduler runs on its interval
+            await daemon.poll_job(daemon.runtime.config.watch[0])  # as on its interval
             await asyncio.to_thread(arrivals.get, timeout=10)  # the second event, healthy
             healthy_after = time.monotonic() - hanging_since
             slow_requests_meanwhile = len(slow.requests)
             for _ in range(2):  # the retry of the first event, then the second one
                 await asyncio.to_thread(slow.arrivals.get, timeout=10)
-            daemon.stop()  # the send in flight finishes and is marked
-            await asyncio.wait_for(running, timeout=5)
-        finally:
-            await engine.aclose()
-            store.close()
+        # Leaving the block stopped the daemon: the send in flight finished and was marked.
         return healthy_after, slow_requests_meanwhile
 
     with Receiver(check=check) as fast, Trickler(["headers", "answer"], every=0.2) as slow:

@@ -6,8 +6,10 @@ config as a TOML file for the tests that run the `watcher` command itself."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ from watcher.http.retry import RetryPolicy
 from watcher.poll import PollReport
 from watcher.retry import DeliverySchedule
 from watcher.runtime import Runtime
+from watcher.scheduler import Daemon
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
 from watcher.sinks.apprise_sink import ServiceLimits
@@ -50,6 +53,20 @@ def verified_by(secret: str = SECRET) -> Check:
         Webhook(secret).verify(request.text, request.headers)
 
     return check
+
+
+class VirtualTime:
+    """Monotonic time that only moves when someone sleeps: budgets run without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
 
 
 @dataclass
@@ -177,25 +194,29 @@ class World(Generic[S]):
         """One dispatch of everything due now, as `watcher once` does after its polls."""
         config = self.config()
         store = Store.open(config.database_path)
-
-        async def go() -> DispatchReport:
-            async with open_client(timeout=30, headers={}, verify=TLS) as http:
-                dispatcher = Dispatcher(
-                    config,
-                    store,
-                    clock=self.clock,
-                    schedule=SCHEDULE,
-                    http=http,
-                    options=SinkOptions(throttle=False, limits=apprise_limits),
-                )
-                try:
-                    return await dispatcher.dispatch()
-                finally:
-                    await dispatcher.aclose()
-
+        limits = SinkOptions(throttle=False, limits=apprise_limits)
         try:
-            return asyncio.run(go())
+            return asyncio.run(dispatch_due(config, store, self.clock, options=limits))
         finally:
+            store.close()
+
+    @contextlib.asynccontextmanager
+    async def daemon(self, schedule: DeliverySchedule = SCHEDULE) -> AsyncIterator[Daemon]:
+        """A `watcher run` daemon on this world (real time, no signal handlers), running
+        while the block runs; then stopped as SIGTERM stops it: the sends in flight finish
+        and are marked."""
+        config = self.config()
+        store = Store.open(config.database_path)
+        runtime = Runtime(config, store, retry=self.retry)
+        runtime.open_dispatcher(schedule=schedule, options=SinkOptions(throttle=False))
+        daemon = Daemon(runtime)
+        running = asyncio.create_task(daemon.run(install_signals=False))
+        try:
+            yield daemon
+            daemon.stop()
+            await asyncio.wait_for(running, timeout=5)
+        finally:
+            await runtime.aclose()
             store.close()
 
     # -- what was recorded --------------------------------------------------------------------
@@ -212,6 +233,26 @@ class World(Generic[S]):
             return store.outbox.recent(show=show, limit=1000)
         finally:
             store.close()
+
+
+async def dispatch_due(
+    config: Config,
+    store: Store,
+    clock: FakeClock,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    **dispatcher: Any,
+) -> DispatchReport:
+    """Send every delivery due at `clock`'s time (until `should_stop`), with the schedule
+    known to the second and no pauses between parts; `dispatcher` holds further Dispatcher
+    keywords."""
+    dispatcher.setdefault("options", SinkOptions(throttle=False))
+    async with open_client(timeout=30, headers={}, verify=TLS) as http:
+        sending = Dispatcher(config, store, clock=clock, schedule=SCHEDULE, http=http, **dispatcher)
+        try:
+            return await sending.dispatch(should_stop)
+        finally:
+            await sending.aclose()
 
 
 def run_polls(config: Config, indexes: list[int] | None = None, **engine: Any) -> list[PollReport]:

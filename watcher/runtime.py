@@ -54,8 +54,9 @@ class Runtime:
     ) -> None:
         self.config = config
         self.store = store
-        # One client, one connection pool, for every platform: each platform's budget already
-        # bounds how many of its requests are in flight, so the pool sets no limit of its own.
+        # One client, one connection pool, for every platform and notifier: each platform's
+        # budget bounds how many of its requests are in flight, and each notifier's lane sends
+        # one message at a time, so the pool sets no limit of its own.
         self.http = open_client(
             timeout=config.defaults.timeout,
             transport=transport,
@@ -115,9 +116,11 @@ class Runtime:
 
     def open_dispatcher(self, **options: Any) -> Dispatcher:
         """The dispatcher of this config's notifiers (`options`: the Dispatcher's own), kept
-        up to date on reload and closed with the runtime."""
+        up to date on reload and closed with the runtime. Its sends use the runtime's HTTP
+        client (each with its notifier's own timeout): one client, one pool, one TLS context."""
         from watcher.sinks.dispatcher import Dispatcher
 
+        options.setdefault("http", self.http)
         self.dispatcher = Dispatcher(self.config, self.store, **options)
         return self.dispatcher
 

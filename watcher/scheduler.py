@@ -116,7 +116,8 @@ class Daemon:
     def stop(self) -> None:
         self._stop.set()
 
-    async def _poll_job(self, watch: Watch) -> None:
+    async def poll_job(self, watch: Watch) -> None:
+        """What the scheduler runs for a watch on its interval: poll, log, plan the next."""
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
@@ -203,7 +204,7 @@ class Daemon:
         except sqlite3.Error as exc:
             log.warning("could not record watch %s yet: %s", watch.key, exc)
         scheduler.add_job(
-            self._poll_job,
+            self.poll_job,
             trigger_of(self.config, watch),
             args=[watch],
             id=watch.key,
