@@ -45,6 +45,7 @@ from watcher.sim.http import (
 from watcher.sim.ids import IdCodec
 from watcher.sim.lag import FLAG_CHANGE, ReplicaLag, ReplicaView
 from watcher.sim.ordering import EntryKey, ReplicaOrders
+from watcher.sim.truth import GroundTruth
 
 __all__ = ["Adversity", "AudiusSim", "Change", "SimRequest", "SimUser"]
 
@@ -86,7 +87,7 @@ def _default_name(handle: str) -> str:
     return handle.replace("_", " ").title()
 
 
-class AudiusSim(SimServer):
+class AudiusSim(GroundTruth, SimServer):
     """Simulated Audius: a social graph you mutate from Python, served at `{base_url}`.
 
     Deterministic for a given `seed` (and a given sequence of requests and clock readings). The
@@ -157,11 +158,6 @@ class AudiusSim(SimServer):
     def shuffle_each_request(self, on: bool) -> None:
         with self._lock:
             self._adversity = replace(self._adversity, tie_shuffle=on)
-
-    def now(self) -> float:
-        """The simulated time: the clock's reading, never going backwards."""
-        with self._lock:
-            return self._history.now()
 
     def add_user(
         self,
@@ -294,13 +290,6 @@ class AudiusSim(SimServer):
                 followee_count=graph.following.count(u),
             )
 
-    def following(self, user: str) -> list[str]:
-        """Who `user` follows, as a complete snapshot would show it (visible accounts only)."""
-        return self._listed(user, "following")
-
-    def followers(self, user: str) -> list[str]:
-        return self._listed(user, "followers")
-
     def id_of(self, handle: str) -> str:
         """The id of the account with this handle (case-insensitive); KeyError if none."""
         with self._lock:
@@ -317,29 +306,6 @@ class AudiusSim(SimServer):
     def encode_id(self, number: int) -> str:
         """The well-formed id of any integer, e.g. to ask about an account that never existed."""
         return self._codec.encode(number)
-
-    def history(self) -> list[Change]:
-        """Every effective follow, unfollow, deactivate, reactivate and delete made through
-        this sim's methods (mid-read changes included), oldest first; no-ops are left out."""
-        with self._lock:
-            return self._history.changes(self._codec.encode)
-
-    def state_at(self, user: str, relation: Relation, t: float) -> frozenset[str]:
-        """The true members of `user`'s `following` / `followers` at time `t` (after every
-        change made at or before `t`), deactivated and deleted accounts included."""
-        if relation not in ("following", "followers"):
-            raise ValueError(f"relation must be following or followers, not {relation!r}")
-        with self._lock:
-            number = self._number(user)
-            present = self._graph.edges(relation).members(number)
-            members = self._history.members_at(number, relation, t, present)
-            return frozenset(self._codec.encode(member) for member in members)
-
-    def visible_at(self, user: str, t: float) -> bool:
-        """Whether lists showed `user` at time `t`: neither deactivated nor deleted then."""
-        with self._lock:
-            number = self._number(user)
-            return not self._history.flags_at(number, t, self._graph.flags[number]) & HIDDEN
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -615,6 +581,9 @@ class AudiusSim(SimServer):
             raise ValueError(f"not a usable handle: {handle!r}")
         if self._graph.handle_taken(handle):
             raise ValueError(f"handle already taken: {handle!r}")
+
+    def _encode(self, number: int) -> str:
+        return self._codec.encode(number)
 
     def _number(self, user: str) -> int:
         """The integer of an existing account id (deleted included); KeyError otherwise."""

@@ -40,7 +40,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from watcher.sim.adversity import HONEST, Adversity
-from watcher.sim.graph import DELETED, HIDDEN, Graph, Relation
+from watcher.sim.graph import DELETED, Graph, Relation
 from watcher.sim.history import Change, History
 from watcher.sim.http import (
     Fault,
@@ -52,6 +52,7 @@ from watcher.sim.http import (
     redirect_response,
 )
 from watcher.sim.soundcloud_auth import Monotonic, TokenIssuer
+from watcher.sim.truth import GroundTruth
 
 __all__ = ["Adversity", "Change", "SoundCloudSim", "SoundCloudUser"]
 
@@ -116,7 +117,7 @@ class _Orders:
         return view
 
 
-class SoundCloudSim(SimServer):
+class SoundCloudSim(GroundTruth, SimServer):
     """Simulated SoundCloud: accounts and follows you change from Python, served at `base_url`.
 
     Deterministic for a given `seed` (tokens, traps). `client_id` / `client_secret` are the one
@@ -261,13 +262,6 @@ class SoundCloudSim(SimServer):
                 followings_count=graph.following.count(u),
             )
 
-    def following(self, user: str) -> list[str]:
-        """Whom `user` follows, newest first, as a complete listing would show it."""
-        return self._listed(user, "following")
-
-    def followers(self, user: str) -> list[str]:
-        return self._listed(user, "followers")
-
     def urn_of(self, permalink: str) -> str:
         with self._lock:
             number = self._graph.find_handle(permalink)
@@ -278,35 +272,6 @@ class SoundCloudSim(SimServer):
     def unknown_urn(self) -> str:
         """A well-formed URN that no account has (lists as an empty 200, profile 404)."""
         return _urn(10_000_000)
-
-    def now(self) -> float:
-        """The simulated time: the clock's reading, never going backwards."""
-        with self._lock:
-            return self._history.now()
-
-    def history(self) -> list[Change]:
-        """Every effective follow, unfollow, delete and restore made through this sim's methods
-        (mid-read changes included), oldest first, ids as URNs."""
-        with self._lock:
-            return self._history.changes(_urn)
-
-    def state_at(self, user: str, relation: Relation, t: float) -> frozenset[str]:
-        """The true members of `user`'s `following` / `followers` at time `t` (after every
-        change made at or before `t`), deleted accounts included."""
-        if relation not in ("following", "followers"):
-            raise ValueError(f"relation must be following or followers, not {relation!r}")
-        with self._lock:
-            number = self._number(user)
-            present = self._graph.edges(relation).members(number)
-            return frozenset(
-                _urn(m) for m in self._history.members_at(number, relation, t, present)
-            )
-
-    def visible_at(self, user: str, t: float) -> bool:
-        """Whether lists showed `user` at time `t` (it was not deleted then)."""
-        with self._lock:
-            number = self._number(user)
-            return not self._history.flags_at(number, t, self._graph.flags[number]) & HIDDEN
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -490,6 +455,9 @@ class SoundCloudSim(SimServer):
         if value <= 0 or value % _ID_STRIDE:
             return -1  # well-formed, but no account could have it
         return value // _ID_STRIDE
+
+    def _encode(self, number: int) -> str:
+        return _urn(number)
 
     def _number(self, user: str) -> int:
         number = self._decode(user)
