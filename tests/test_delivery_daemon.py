@@ -8,7 +8,7 @@ import queue
 import time
 
 from tests.receiver import Receiver, Recorded
-from tests.world import AudiusWorld, curator_following, verified_by
+from tests.world import AudiusWorld, one_event_pending, verified_by
 from watcher.sinks.delivery_loop import DISPATCH_IDLE
 
 
@@ -37,11 +37,7 @@ def test_the_daemon_sends_pending_deliveries_and_those_each_poll_commits(
 
     with Receiver(check=check) as rx:
         outbox.webhook("crm", rx.url("/hook"))
-        outbox.watch("curator", "crm")
-        curator, artists = curator_following(outbox)
-        outbox.poll()
-        outbox.sim.follow(curator, artists[35])
-        outbox.poll()  # one delivery pending before the daemon starts
+        one_event_pending(outbox, "crm")
         types, woken_after = asyncio.run(scenario(rx))
 
     assert types == ["following.added", "following.removed"]

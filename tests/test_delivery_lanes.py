@@ -10,7 +10,7 @@ import time
 
 from tests.receiver import Receiver, Recorded
 from tests.trickle import Trickler
-from tests.world import AudiusWorld, curator_following, verified_by
+from tests.world import AudiusWorld, one_event_pending, verified_by
 from watcher.retry import DeliverySchedule
 from watcher.sinks.dispatcher import DELIVERED, RETRYING
 
@@ -47,11 +47,7 @@ def test_a_hanging_receiver_holds_up_no_other_notifiers_deliveries(
     with Receiver(check=check) as fast, Trickler(["headers", "answer"], every=0.2) as slow:
         outbox.webhook("fast", fast.url("/hook"))
         outbox.webhook("slow", slow.url("/hook"), timeout=f"{SLOW_TIMEOUT}s")
-        outbox.watch("curator", "fast", "slow")
-        curator, artists = curator_following(outbox)
-        outbox.poll()
-        outbox.sim.follow(curator, artists[35])
-        outbox.poll()  # one delivery per notifier pending before the daemon starts
+        one_event_pending(outbox, "fast", "slow")
         healthy_after, slow_requests_meanwhile = asyncio.run(scenario(slow))
 
     # The second event reached the healthy receiver while the slow one still hung on the first.
@@ -76,11 +72,7 @@ def test_a_one_shot_dispatch_delivers_to_the_healthy_and_retries_the_hanging_one
     with Receiver() as fast, Trickler(["headers"], every=0.2) as slow:
         outbox.webhook("fast", fast.url("/hook"))
         outbox.webhook("slow", slow.url("/hook"), timeout="1s")
-        outbox.watch("curator", "fast", "slow")
-        curator, artists = curator_following(outbox)
-        outbox.poll()
-        outbox.sim.follow(curator, artists[35])
-        outbox.poll()
+        one_event_pending(outbox, "fast", "slow")
         started = time.monotonic()
         report = outbox.dispatch()
         elapsed = time.monotonic() - started

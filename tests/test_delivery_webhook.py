@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook
 
 from tests.receiver import Receiver
-from tests.world import SECRET, AudiusWorld, curator_following, verified_by
+from tests.world import SECRET, AudiusWorld, curator_following, one_event_pending, verified_by
 from watcher.clock import parse_iso
 from watcher.retry import DELIVERY_DELAYS
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
@@ -84,11 +84,7 @@ def test_a_receiver_down_then_up_gets_each_event_once_with_the_same_id(
 ) -> None:
     with Receiver(check=verified_by()) as rx:
         outbox.webhook("crm", rx.url("/hook"))
-        outbox.watch("curator", "crm")
-        curator, artists = curator_following(outbox)
-        outbox.poll()
-        outbox.sim.follow(curator, artists[35])
-        outbox.poll()
+        one_event_pending(outbox, "crm")
         rx.reply(503)
 
         first = outbox.dispatch()
@@ -158,11 +154,7 @@ def test_a_delivery_is_dead_after_the_whole_schedule_and_can_be_replayed(
 ) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
-        outbox.watch("curator", "crm")
-        curator, artists = curator_following(outbox)
-        outbox.poll()
-        outbox.sim.follow(curator, artists[35])
-        outbox.poll()
+        one_event_pending(outbox, "crm")
         for _ in range(len(DELIVERY_DELAYS) + 1):
             rx.reply(502)
         states = []
@@ -193,11 +185,7 @@ def test_a_delivery_is_dead_after_the_whole_schedule_and_can_be_replayed(
 def test_a_permanent_refusal_is_dead_at_once(outbox: AudiusWorld) -> None:
     with Receiver() as rx:
         outbox.webhook("crm", rx.url("/hook"))
-        outbox.watch("curator", "crm")
-        curator, artists = curator_following(outbox)
-        outbox.poll()
-        outbox.sim.follow(curator, artists[35])
-        outbox.poll()
+        one_event_pending(outbox, "crm")
         rx.reply(400)
         report = outbox.dispatch()
 

@@ -353,3 +353,14 @@ def curator_following(world: AudiusWorld, count: int = 20) -> tuple[str, list[st
 
 AudiusWorld = World[AudiusSim]
 SoundCloudWorld = World[SoundCloudSim]
+
+
+def one_event_pending(world: AudiusWorld, *notify: str) -> tuple[str, list[str]]:
+    """The curator watched for `notify`, its baseline taken, then one follow (of artist 35)
+    polled: one event waits for each notifier. Returns the curator and the 40 artists."""
+    world.watch("curator", *notify)
+    curator, artists = curator_following(world)
+    world.poll()
+    world.sim.follow(curator, artists[35])
+    world.poll()
+    return curator, artists
