@@ -26,6 +26,7 @@ from watcher.store.notifiers import NotifierStates
 from watcher.store.outbox import Outbox
 from watcher.store.polls import PollParts, Polls
 from watcher.store.profiles import Profiles
+from watcher.store.quotas import Quotas
 from watcher.store.tokens import Tokens
 from watcher.store.watches import Watches
 
@@ -67,8 +68,8 @@ LOCK_SLICE = 0.05
 
 class Store:
     """The database, and its table families as parts (`watches`, `leases`, `listings`,
-    `profiles`, `events`, `outbox`, `notifiers`, `tokens`, and `polls`, which records a poll
-    across them in one transaction)."""
+    `profiles`, `events`, `outbox`, `notifiers`, `tokens`, `quotas`, and `polls`, which
+    records a poll across them in one transaction)."""
 
     def __init__(
         self, db: sqlite_utils.Database, *, path: Path | str = "", patience: float = PATIENCE
@@ -84,6 +85,7 @@ class Store:
         self.outbox = Outbox(db)
         self.notifiers = NotifierStates(db)
         self.tokens = Tokens(db)
+        self.quotas = Quotas(db)
         parts = PollParts(
             self.watches, self.leases, self.listings, self.profiles, self.events, self.outbox
         )

@@ -192,12 +192,32 @@ def _v4_honest_polls(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v5_quotas(db: sqlite_utils.Database) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE quota_usage (
+            platform TEXT NOT NULL,
+            period TEXT NOT NULL,
+            used INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, period)
+        );
+        CREATE TABLE platform_holds (
+            platform TEXT PRIMARY KEY,
+            until TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        """,
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1. Only ever append.
 MIGRATIONS: list[Migration] = [
     _v1,
     _v2_outbox,
     _v3_tokens,
     _v4_honest_polls,
+    _v5_quotas,
 ]
 
 
