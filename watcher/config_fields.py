@@ -90,6 +90,10 @@ Timeout = Annotated[float, duration(0.01, 3600)]
 ConfirmAfter = Annotated[float, duration(0, _DAY)]
 Rate = Annotated[float, number(0.01, 10_000)]
 Concurrency = Annotated[int, integer(1, 64)]
+# Requests a platform allows in a period; 0 means no quota.
+Quota = Annotated[int, integer(0, 10_000_000_000)]
+# The share of each quota the planner keeps unspent.
+Reserve = Annotated[float, number(0, 0.5)]
 
 
 class Strict(BaseModel):

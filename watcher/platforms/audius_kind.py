@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import field_validator
 
-from watcher.config_fields import integer, require_http
+from watcher.config_fields import Quota, integer, require_http
 from watcher.platforms.kind import PlatformKind, PlatformSettings
 
 PROFILE_HOSTS = ("audius.co", "www.audius.co")
@@ -22,6 +22,8 @@ class AudiusSettings(PlatformSettings):
     api_key: str = ""
     app_name: str = ""
     page_size: Annotated[int, integer(1, MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
+    # The free plan's monthly quota.
+    requests_per_month: Quota = 500_000
 
     @field_validator("base_url")
     @classmethod

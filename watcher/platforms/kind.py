@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from watcher.config_fields import Concurrency, Rate, Strict
+from watcher.config_fields import Concurrency, Quota, Rate, Reserve, Strict
 
 
 class PlatformSettings(Strict):
@@ -22,6 +22,10 @@ class PlatformSettings(Strict):
 
     requests_per_second: Rate = 10.0
     max_concurrent: Concurrency = 4
+    # Calendar periods in UTC, counted over every process using the database (0: none).
+    requests_per_month: Quota = 0
+    requests_per_day: Quota = 0
+    quota_reserve: Reserve = 0.05
 
     def problem_for_watches(self) -> str | None:
         """Why watches of this platform cannot run with these settings (None: they can)."""
