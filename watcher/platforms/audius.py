@@ -1,6 +1,8 @@
 """Audius: public reads, offset paging over an unstable order, hashid ids.
 
-Facts this client relies on (see API-NOTES): never send `user_id` (403); `limit` is 1..100;
+Facts this client relies on (see API-NOTES): the app's key travels as the query parameter
+`api_key` (with `app_name`), an optional bearer token as `Authorization: Bearer`; never send
+`user_id` (403); `limit` is 1..100;
 an unknown id lists as an empty 200, so existence is checked with `GET /users/{id}`;
 deactivated accounts are left out of lists.
 """
@@ -39,12 +41,8 @@ class AudiusClient:
         self._base = settings.base_url
         self._page_size = settings.page_size
         self._max_passes = context.config.defaults.max_passes
-        self._headers = {"Accept": "application/json"}
-        if settings.api_key:
-            self._headers["Authorization"] = f"Bearer {settings.api_key}"
-        self._params: dict[str, str | int | list[str]] = {}
-        if settings.app_name:
-            self._params["app_name"] = settings.app_name
+        self._headers = _headers(settings)
+        self._params = _credentials(settings)
 
     async def _get(self, path: str, decode: Decode, **params: str | int | list[str]) -> Any:
         _, body = await self._http.get_json(
@@ -123,6 +121,27 @@ class AudiusClient:
 
     async def aclose(self) -> None:
         return None
+
+
+def _credentials(settings: AudiusSettings) -> dict[str, str | int | list[str]]:
+    """The query parameters that identify the app on every request: the API key goes in the
+    query (`api_key`), as the official SDK sends it, or the API never credits it to the app's
+    plan. Errors show URLs without their query string, and the redactor masks `api_key=`."""
+    params: dict[str, str | int | list[str]] = {}
+    if settings.api_key:
+        params["api_key"] = settings.api_key
+    if settings.app_name:
+        params["app_name"] = settings.app_name
+    return params
+
+
+def _headers(settings: AudiusSettings) -> dict[str, str]:
+    """The bearer token is a different credential from the key (it lets an app act for its
+    users) and is sent only when configured."""
+    headers = {"Accept": "application/json"}
+    if settings.bearer_token:
+        headers["Authorization"] = f"Bearer {settings.bearer_token}"
+    return headers
 
 
 def _handle_from(account: str) -> str | None:

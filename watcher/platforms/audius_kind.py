@@ -16,10 +16,16 @@ MAX_PAGE_SIZE = 100
 
 
 class AudiusSettings(PlatformSettings):
-    ENVIRONMENT: ClassVar[dict[str, str]] = {"api_key": "AUDIUS_API_KEY"}
+    ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "api_key": "AUDIUS_API_KEY",
+        "bearer_token": "AUDIUS_BEARER_TOKEN",
+    }
 
     base_url: str = "https://api.audius.co/v1"
+    # Sent as the query parameter `api_key` (the app's identity, credited to its plan).
     api_key: str = ""
+    # Sent as `Authorization: Bearer <token>` only when set: a different credential.
+    bearer_token: str = ""
     app_name: str = ""
     page_size: Annotated[int, integer(1, MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
     # The free plan's monthly quota.

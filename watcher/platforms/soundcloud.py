@@ -6,14 +6,15 @@ Facts this client relies on (see API-NOTES): every request carries `Authorizatio
 offset; an unknown or deleted id lists as an empty 200 while `GET /users/{id}` says 404, so the
 account's existence is checked apart from its list; `followers_count` / `followings_count`
 have been seen at 0 for everyone, so they are never the only check; `/resolve` answers a 302
-whose Location (and body) names the user; ids are URNs (`soundcloud:users:123`), with plain
-numbers still around.
+whose Location (and body) names the user, and takes `on.soundcloud.com` share links too; ids
+are URNs (`soundcloud:users:123`), with plain numbers still around.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,12 +26,13 @@ from watcher.http.json_client import Decode, HttpStatusError, JsonAnswer
 from watcher.oauth import ClientCredentials, TokenKeeper
 from watcher.platforms.base import Listing, Members, Profile, Relation, int_or_none
 from watcher.platforms.registry import PlatformContext, register
-from watcher.platforms.soundcloud_kind import PROFILE_HOSTS, SoundCloudSettings
+from watcher.platforms.soundcloud_kind import PROFILE_HOSTS, SHARE_HOSTS, SoundCloudSettings
 
 URN_PREFIX = "soundcloud:users:"
 _URN = re.compile(r"^soundcloud:users:([0-9]{1,20})$")
 _NUMERIC = re.compile(r"^[0-9]{1,20}$")
 _PERMALINK = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_SHARE_CODE = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _LOCATION_USER = re.compile(
     r"/users/(soundcloud:users:[0-9]{1,20}|soundcloud%3Ausers%3A[0-9]{1,20}|[0-9]{1,20})/?$"
 )
@@ -97,7 +99,8 @@ class SoundCloudClient:
         form = _account_form(account)
         if form is None:
             raise AccountNotFound(
-                f"soundcloud: {account!r} is not a profile URL, permalink, numeric id or URN"
+                f"soundcloud: {account!r} is not a profile URL, share link, permalink, "
+                "numeric id or URN"
             )
         kind, value = form
         if kind == "id":
@@ -107,18 +110,29 @@ class SoundCloudClient:
             if value.startswith(URN_PREFIX):
                 raise AccountNotFound(f"soundcloud: no account {account!r}")
             # An all-digit permalink is possible: fall through to resolve it as one.
-        user_id = await self._resolve_permalink(value)
+        user_id = await self._resolve_account(value if kind == "share" else _profile_url(value))
         found = None if user_id is None else await self.profile(user_id)
         if found is None:
-            raise AccountNotFound(f"soundcloud: no account {account!r}")
+            what = "share link" if kind == "share" else "account"
+            raise AccountNotFound(f"soundcloud: no {what} {account!r}")
         return found
 
-    async def _resolve_permalink(self, permalink: str) -> str | None:
-        """The URN behind soundcloud.com/<permalink>, from /resolve's 302; None if unknown."""
+    async def _resolve_account(self, url: str) -> str | None:
+        """The URN behind a profile URL or an on.soundcloud.com share link, which /resolve
+        takes alike (API-NOTES: 302 or 404); should it point at a profile page instead of
+        the API, that page's permalink is resolved in turn, once."""
+        found = await self._resolve(url)
+        if isinstance(found, _Permalink):
+            found = await self._resolve(_profile_url(found.name))
+        return found if isinstance(found, str) else None
+
+    async def _resolve(self, url: str) -> str | _Permalink | None:
+        """What /resolve says `url` is: a user's URN, a profile page's permalink, or None
+        (unknown, or not a user)."""
         try:
             answer = await self._get(
                 f"{self._base}/resolve",
-                {"url": f"https://soundcloud.com/{permalink}"},
+                {"url": url},
                 ok_statuses=frozenset({200, 301, 302, 303, 307, 308}),
             )
         except HttpStatusError as exc:
@@ -133,7 +147,10 @@ class SoundCloudClient:
             location = body_location if isinstance(body_location, str) else None
         if not location:
             raise PlatformError("soundcloud: /resolve redirected without a location")
-        return _user_id_in(location)
+        user_id = _user_id_in(location)
+        if user_id is None and (form := _account_form(location)) and form[0] == "permalink":
+            return _Permalink(form[1])
+        return user_id
 
     async def profile(self, account_id: str) -> Profile | None:
         try:
@@ -170,23 +187,41 @@ class SoundCloudClient:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Permalink:
+    """A /resolve answer that points at a profile page rather than at the API's user."""
+
+    name: str
+
+
 def _account_form(account: str) -> tuple[str, str] | None:
-    """("id", URN) or ("permalink", name) for what a user wrote; None if it is neither."""
+    """("id", URN), ("permalink", name) or ("share", link) for what a user wrote; None if it
+    is none of them."""
     text = account.strip()
     match = _URN.match(text)
     if match:
         return "id", text
     if _NUMERIC.match(text):
         return "id", URN_PREFIX + text
+    if text.lower().startswith(SHARE_HOSTS):
+        text = f"https://{text}"
     if "://" in text or text.lower().startswith(PROFILE_HOSTS):
         parsed = urlsplit(text if "://" in text else f"https://{text}")
-        if parsed.scheme not in ("http", "https") or parsed.hostname not in PROFILE_HOSTS:
+        if parsed.scheme not in ("http", "https"):
             return None
         parts = [part for part in parsed.path.split("/") if part]
         if len(parts) != 1:
             return None  # a track, a set, a sub-page: not a profile
+        if parsed.hostname in SHARE_HOSTS and _SHARE_CODE.match(parts[0]):
+            return "share", f"https://{parsed.hostname}/{parts[0]}"
+        if parsed.hostname not in PROFILE_HOSTS:
+            return None
         text = parts[0]
     return ("permalink", text) if _PERMALINK.match(text) else None
+
+
+def _profile_url(permalink: str) -> str:
+    return f"https://soundcloud.com/{permalink}"
 
 
 def _path_id(account_id: str) -> str:

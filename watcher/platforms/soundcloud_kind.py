@@ -11,6 +11,8 @@ from watcher.config_fields import Concurrency, Rate, integer, require_http
 from watcher.platforms.kind import PlatformKind, PlatformSettings
 
 PROFILE_HOSTS = ("soundcloud.com", "www.soundcloud.com", "m.soundcloud.com")
+# Share links (`https://on.soundcloud.com/AbCd123`) name an account too; /resolve reads them.
+SHARE_HOSTS = ("on.soundcloud.com",)
 # The API pages at most 200 entries.
 MAX_PAGE_SIZE = 200
 

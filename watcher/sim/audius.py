@@ -10,6 +10,19 @@ Harsher traps are switched on by an `Adversity` (`watcher.sim.adversity`): ties 
 request, replicas that lag each other, a page's order and its profiles from two replicas
 (short pages, 500s), short pages, wrong counts, and the list changing while it is read.
 
+Credentials and limits, as API-NOTES has them: an app sends its key as the query parameter
+`api_key` and may send a bearer token (`Authorization: Bearer`, a different credential). A sim
+given an `api_key` knows that one key and answers any other with 401 (a mistyped key is a
+setup error worth hearing about, not a quiet fall to the anonymous limit); a sim given none
+takes any key as valid. A Bearer header must carry the sim's `bearer_token` (or, as watcher
+sent it before, its `api_key`; such a request is still anonymous) when it knows either, else
+401. Rate limits are off by default, so tests and the bench run at full speed without a key;
+`limits = RateLimits()` (or the constructor's `limits`, as `watcher sim` should) switches on
+the free plan's 10 requests a second and 500,000 a month per key and 5 a second per address
+for requests without a key, answering the rest 429 with a Retry-After (see `rate_limits`).
+The address is the first `X-Forwarded-For` entry, else 127.0.0.1: a loopback sim sees no
+other, and tests name addresses through that header.
+
 Ground truth for property tests: `history()` lists every change made through the sim's
 methods (mid-read changes included) with its time on the sim's `clock`; `state_at()` and
 `visible_at()` say what was true at any moment.
@@ -45,9 +58,10 @@ from watcher.sim.http import (
 from watcher.sim.ids import IdCodec
 from watcher.sim.lag import FLAG_CHANGE, ReplicaLag, ReplicaView
 from watcher.sim.ordering import EntryKey, ReplicaOrders
+from watcher.sim.rate_limits import RateLimiter, RateLimits
 from watcher.sim.truth import GroundTruth
 
-__all__ = ["Adversity", "AudiusSim", "Change", "SimRequest", "SimUser"]
+__all__ = ["Adversity", "AudiusSim", "Change", "RateLimits", "SimRequest", "SimUser"]
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -57,6 +71,7 @@ RENDER_CACHE = 20_000
 _DIGITS = re.compile(r"[0-9]+")
 _HANDLE = re.compile(r"[^\s/?#]+")
 _PROFILE_HOSTS = frozenset({"audius.co", "www.audius.co"})
+LOOPBACK = "127.0.0.1"
 
 BaseFollowers = int | Callable[[int], int]
 
@@ -97,7 +112,9 @@ class AudiusSim(GroundTruth, SimServer):
 
     `adversity` (settable later too) picks the traps beyond the always-on ones; the honest
     default costs nothing. `clock` gives the simulated time in seconds (history times, lag,
-    stale counts); tests pass a fake one they advance, the default is `time.monotonic`.
+    stale counts, requests per second); tests pass a fake one they advance, the default is
+    `time.monotonic`. `calendar` (epoch seconds, default `time.time`) says which UTC month a
+    key's monthly count belongs to. `api_key`, `bearer_token` and `limits`: see the module.
     """
 
     base_path = "/v1"
@@ -109,12 +126,20 @@ class AudiusSim(GroundTruth, SimServer):
         *,
         load_seed: bool = True,
         api_key: str | None = None,
+        bearer_token: str | None = None,
+        limits: RateLimits | None = None,
         log_limit: int | None = 100_000,
         adversity: Adversity = HONEST,
         clock: Callable[[], float] | None = None,
+        calendar: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(log_limit=log_limit)
         self.api_key = api_key
+        self.bearer_token = bearer_token
+        self._clock = clock or time.monotonic
+        self._calendar = calendar
+        self._limiter: RateLimiter | None = None
+        self.limits = limits
         self._adversity = adversity
         self._lock = threading.RLock()
         self._graph = Graph()
@@ -148,6 +173,25 @@ class AudiusSim(GroundTruth, SimServer):
     def adversity(self, adversity: Adversity) -> None:
         with self._lock:
             self._adversity = adversity
+
+    @property
+    def limits(self) -> RateLimits | None:
+        """The rate limits enforced (None: off, the default)."""
+        return None if self._limiter is None else self._limiter.limits
+
+    @limits.setter
+    def limits(self, limits: RateLimits | None) -> None:
+        """Switch limits on (counts start afresh), change them (counts kept), or off."""
+        if limits is None:
+            self._limiter = None
+        elif self._limiter is None:
+            self._limiter = RateLimiter(limits, clock=self._clock, calendar=self._calendar)
+        else:
+            self._limiter.limits = limits
+
+    def used_this_month(self, key: str) -> int:
+        """Requests served to `key` this UTC month while limits were on."""
+        return 0 if self._limiter is None else self._limiter.used_this_month(key)
 
     @property
     def shuffle_each_request(self) -> bool:
@@ -315,8 +359,9 @@ class AudiusSim(GroundTruth, SimServer):
             return error_response(404, "not found")
         if "user_id" in request.query:
             return error_response(403, "user_id requires a request signed by that user's wallet")
-        if not self._authorized(request):
-            return error_response(401, "invalid api key")
+        refused = self._refused_credentials(request) or self._over_limit(request)
+        if refused is not None:
+            return refused
         response = self._router.dispatch(request, path[len(self.base_path) :])
         return response or error_response(404, "route not found")
 
@@ -329,13 +374,30 @@ class AudiusSim(GroundTruth, SimServer):
         router.add("GET", r"/resolve", self._resolve)
         return router
 
-    def _authorized(self, request: SimRequest) -> bool:
-        """The key is optional; only a key that is present and wrong is refused."""
+    def _refused_credentials(self, request: SimRequest) -> SimResponse | None:
+        """401 for a key or bearer token the sim does not know; credentials are optional."""
+        key = request.query.get("api_key")
+        if key is not None and self.api_key is not None and key != self.api_key:
+            return error_response(401, "invalid api key")
         header = request.headers.get("Authorization")
-        if self.api_key is None or header is None:
-            return True
-        scheme, _, key = header.partition(" ")
-        return scheme.lower() == "bearer" and key.strip() == self.api_key
+        known = {c for c in (self.bearer_token, self.api_key) if c is not None}
+        if header is None or not known:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip() in known:
+            return None
+        return error_response(401, "invalid api key")
+
+    def _over_limit(self, request: SimRequest) -> SimResponse | None:
+        """429 for a request past its key's limits, or past its address's without a key."""
+        limiter = self._limiter
+        if limiter is None:
+            return None
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        refusal = limiter.admit(request.query.get("api_key"), forwarded or LOOPBACK)
+        if refusal is None:
+            return None
+        return error_response(429, refusal.message, {"Retry-After": str(refusal.retry_after)})
 
     def _get_user(self, request: SimRequest, params: dict[str, str]) -> SimResponse:
         number = self._codec.decode(params["id"])

@@ -12,7 +12,8 @@ on the same server: point `token_url` at `{base_url}/oauth/token`). Reproduced o
 * an unknown or deleted account lists as an empty 200 while `GET /users/{id}` answers 404;
 * ids are URNs (`soundcloud:users:N`); the plain number N reaches the same account;
 * `/resolve?url=https://soundcloud.com/<permalink>` answers 302 to `/users/<N>` (the body
-  carries the location too);
+  carries the location too); so does a share link made by `share_link(permalink)`
+  (`https://on.soundcloud.com/<code>`), and any other share link is a 404;
 * `counts_broken = True` makes every `followers_count` / `followings_count` 0, as seen live;
 * traps for the paging guards (`paging_trap`): a `next_href` that repeats ("loop"), points at
   another host ("foreign"), or goes back to the start under a new URL ("cycle"); and
@@ -63,6 +64,8 @@ _ID_OFFSET = 100_000_007  # numeric ids look like real ones and are not small in
 _ID_STRIDE = 7_919
 _PERMALINK = re.compile(r"[a-z0-9_-]{1,100}")
 _PROFILE_HOSTS = frozenset({"soundcloud.com", "www.soundcloud.com", "m.soundcloud.com"})
+SHARE_HOST = "on.soundcloud.com"
+_SHARE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _LIST_PATHS: dict[str, Relation] = {"followings": "following", "followers": "followers"}
 FOREIGN_HOST = "api.soundcloud.invalid"
 
@@ -155,6 +158,8 @@ class SoundCloudSim(GroundTruth, SimServer):
         self._adverse_rng = random.Random(f"{seed}:adversity")
         self._history = History(clock or monotonic)
         self._suffixes: dict[str, int] = {}
+        self._share_codes: dict[str, int] = {}  # on.soundcloud.com code -> account
+        self._share_rng = random.Random(f"{seed}:share")
         self._graph.append(None, None, 0, 0)  # integer 0 is no one
         self._router = self._make_router()
 
@@ -269,6 +274,16 @@ class SoundCloudSim(GroundTruth, SimServer):
                 raise KeyError(permalink)
             return _urn(number)
 
+    def share_link(self, user: str) -> str:
+        """A new `https://on.soundcloud.com/<code>` link to `user` (a permalink or URN), as
+        the app's Share button makes; /resolve takes it like the profile URL."""
+        with self._lock:
+            number = self._graph.find_handle(user) if not user.startswith(URN_PREFIX) else None
+            number = self._number(user) if number is None else number
+            code = "".join(self._share_rng.choices(_SHARE_ALPHABET, k=10))
+            self._share_codes[code] = number
+            return f"https://{SHARE_HOST}/{code}"
+
     def unknown_urn(self) -> str:
         """A well-formed URN that no account has (lists as an empty 200, profile 404)."""
         return _urn(10_000_000)
@@ -306,9 +321,12 @@ class SoundCloudSim(GroundTruth, SimServer):
             return json_response(self._render(number, stale))
 
     def _resolve(self, request: SimRequest, params: dict[str, str]) -> SimResponse:
-        permalink = _profile_permalink(request.query.get("url", ""))
+        url = request.query.get("url", "")
+        permalink = _profile_permalink(url)
         with self._lock:
             number = None if permalink is None else self._graph.find_handle(permalink)
+            if number is None:
+                number = self._share_codes.get(_share_code(url) or "")
             if number is None or not self._present(number):
                 return _error(404, "404 - Not Found", "not found")
             location = f"{self.base_url}/users/{_numeric(number)}"
@@ -586,6 +604,14 @@ def _error(status: int, status_text: str, message: str) -> SimResponse:
         },
         status,
     )
+
+
+def _share_code(url: str) -> str | None:
+    """The code in `https://on.soundcloud.com/<code>`; None for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.hostname != SHARE_HOST:
+        return None
+    return parts.path.strip("/") or None
 
 
 def _profile_permalink(url: str) -> str | None:
