@@ -15,7 +15,7 @@ from watcher.sim.soundcloud import SoundCloudSim
 TLS = ssl.create_default_context()
 
 
-def account_id(sc: SoundCloudWorld) -> str:
+def account_id(sc: SoundCloudWorld) -> str | None:
     store = sc.store()
     try:
         return store.watches.all()[0].account_id
