@@ -99,9 +99,9 @@ class Narrator:
 
     def _events(self, report: PollReport) -> None:
         for event in report.events:
-            target = event.target
+            account, target = event.account, event.target
             self.echo(
-                f"    EVENT {event.type}: @{event.account.handle} / {target.name} (@{target.handle})"
+                f"    EVENT {event.type}: @{account.handle} / {target.name} (@{target.handle})"
             )
 
 

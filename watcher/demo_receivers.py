@@ -51,7 +51,7 @@ class _Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 -- http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status = owner.receive(dict(self.headers.items()), body)
@@ -59,7 +59,7 @@ class _Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return  # the demo prints what matters itself
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
