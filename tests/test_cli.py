@@ -162,16 +162,6 @@ def test_status_shows_one_row_per_watch_with_size_and_outcome(
     assert data["size"] == 30 and data["outcome"] == "ok" and data["passes"] >= 1
 
 
-def test_demo_runs_offline_and_reports_churn() -> None:
-    result = watcher("demo", "--rounds", "4", "--interval", "0s", "--seed", "7", cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert "round 0: first polls set the baseline" in result.stdout
-    assert "round 4:" in result.stdout
-    assert "event(s) recorded" in result.stdout
-    # An unfollow shows in the round after it: the demo does not make a newcomer wait.
-    assert "EVENT following.removed: @night-shift-dj / Producer 45" in result.stdout
-
-
 def wait_for_poll(database: Path, deadline: float) -> bool:
     """Wait on a condition with a deadline (not a fixed sleep): a poll committed to the file."""
     end = time.monotonic() + deadline

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -406,18 +407,67 @@ def _status_row(
 
 
 @cli.command()
-@click.option("--rounds", type=click.IntRange(min=1), default=None, help="Stop after N rounds.")
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run exactly N rounds, the first being the baseline (default: until Ctrl-C).",
+)
 @click.option("--interval", default="3s", show_default=True, help="Pause between rounds.")
 @click.option("--seed", type=int, default=None, help="Seed the simulated churn.")
-def demo(rounds: int | None, interval: str, seed: int | None) -> None:
-    """Run the real pipeline against the built-in simulated API, printing events live."""
+@click.option(
+    "--keep",
+    "keep",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the config and database in DIR, for `watcher events` and `status` after.",
+)
+def demo(rounds: int | None, interval: str, seed: int | None, keep: Path | None) -> None:
+    """Show watcher end to end against built-in simulated APIs, no key or network needed.
+
+    The simulators run with their harsh modes on (tie order that changes with every request,
+    short pages, stale counts), so you see watcher repair what the pages hide; each event goes
+    to a local chat receiver (printed as a Discord user would see it) and to a webhook
+    receiver that verifies its signature. Runs until Ctrl-C unless --rounds is given.
+    """
     from watcher.demo import run_demo
 
     try:
         pause = parse_duration(interval)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--interval") from None
-    run_demo(rounds=rounds, pause=pause, seed=seed, echo=click.echo)
+    run_demo(rounds=rounds, pause=pause, seed=seed, keep=keep, echo=click.echo)
+
+
+@cli.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65534),
+    default=8900,
+    show_default=True,
+    help="Audius listens here on 127.0.0.1, SoundCloud on the port after it.",
+)
+@click.option(
+    "--churn-every",
+    default="10s",
+    show_default=True,
+    help="How often an account follows or unfollows someone on each platform (0: never).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed the world and churn.")
+def sim(port: int, churn_every: str, seed: int) -> None:
+    """Run the simulated Audius and SoundCloud APIs until Ctrl-C, to try watcher without a key.
+
+    Prints the config lines to paste into watcher.toml; then run `watcher once` or `watcher
+    run` against it while accounts follow and unfollow each other live.
+    """
+    from watcher.simulate import run_sim
+
+    try:
+        every = parse_duration(churn_every)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--churn-every") from None
+    run_sim(port=port, churn_every=every, seed=seed, echo=click.echo)
 
 
 # -- deliveries ---------------------------------------------------------------------------------

@@ -174,6 +174,7 @@ class _Reader:
                 while offset <= group.end:
                     limit = min(self._page_size, group.end - offset + 1)
                     page = await self.page(offset, limit)
+                    self._listing.repairs += 1
                     self.reread(page)
                     group.seen.update(entry.id for entry in page if _sort_key(entry) == key)
                     offset += limit

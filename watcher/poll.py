@@ -38,11 +38,13 @@ class Tally:
     passes: int = 0
     pages: int = 0
     requests: int = 0
+    repairs: int = 0
 
     def add(self, listing: Listing) -> Listing:
         self.passes += listing.passes
         self.pages += listing.pages
         self.requests += listing.requests
+        self.repairs += listing.repairs
         return listing
 
 
@@ -58,6 +60,8 @@ class PollReport:
     baseline: bool = False
     duration: float = 0.0
     events: list[Event] = field(default_factory=list)
+    # Pages re-read to repair gaps in tie groups (see offset_paging.py); the demo tells of them.
+    repairs: int = 0
     # Why the poll recorded nothing though nothing failed: another process polls the watch.
     skipped: str | None = None
 
@@ -252,6 +256,7 @@ class _Poll:
             baseline=baseline,
             duration=duration,
             events=events,
+            repairs=self.tally.repairs,
         )
 
     def _outcome(

@@ -154,6 +154,9 @@ class Listing:
     pages: int = 0
     requests: int = 0
     positions: int = 0
+    # Pages re-read to fill the gaps of tie groups a pass showed (a repeat pairs with a skip):
+    # what a repair cost, told apart from the passes so that a reader can be told of it.
+    repairs: int = 0
 
 
 class Platform(Protocol):

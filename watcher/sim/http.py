@@ -254,11 +254,12 @@ class SimServer:
             raise RuntimeError("the simulator is not running")
         return f"http://127.0.0.1:{self._server.port}{self.base_path}"
 
-    def start(self) -> str:
-        """Listen on an ephemeral loopback port; returns the base URL clients should use."""
+    def start(self, port: int = 0) -> str:
+        """Listen on a loopback port (0: an ephemeral one); returns the base URL clients should
+        use. A port already in use raises the OSError of the bind."""
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
-        server = LoopServer(self.process, name=f"{type(self).__name__}-http")
+        server = LoopServer(self.process, name=f"{type(self).__name__}-http", port=port)
         server.start()
         self._server = server
         return self.base_url

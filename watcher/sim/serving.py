@@ -38,16 +38,17 @@ class BadRequest(Exception):
 
 
 class LoopServer:
-    """Serves `answer(method, target, headers, body)` on 127.0.0.1 at an ephemeral port."""
+    """Serves `answer(method, target, headers, body)` on 127.0.0.1, at `port` (0: an ephemeral
+    one, as tests want; `watcher sim` asks for a fixed one a config can name)."""
 
-    def __init__(self, answer: Answer, name: str) -> None:
+    def __init__(self, answer: Answer, name: str, port: int = 0) -> None:
         self.answer = answer
         self.connections: set[Connection] = set()
         self._name = name
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
-        self.port = 0
+        self.port = port
 
     def start(self) -> int:
         """Listen and serve from a new thread; returns the port."""
@@ -59,7 +60,7 @@ class LoopServer:
             try:
                 self._server = self._loop.run_until_complete(
                     self._loop.create_server(
-                        lambda: Connection(self), "127.0.0.1", 0, backlog=BACKLOG
+                        lambda: Connection(self), "127.0.0.1", self.port, backlog=BACKLOG
                     )
                 )
             except BaseException as exc:  # handed to start()'s caller
