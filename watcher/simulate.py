@@ -17,8 +17,13 @@ from types import FrameType
 
 from watcher.errors import WatcherError
 from watcher.sim.playground import CURATORS, DJ, RISING, Playground, build
+from watcher.sim.rate_limits import RateLimits
 
 Echo = Callable[[str], None]
+
+
+# The key `watcher sim`'s Audius knows; any other is refused with 401, as a mistyped key.
+SIM_API_KEY = "sim-api-key"
 
 
 class PortBusy(WatcherError):
@@ -31,6 +36,7 @@ def config_text(play: Playground) -> str:
     lines = [
         "[audius]",
         f'base_url = "{audius.base_url}"',
+        f'api_key = "{SIM_API_KEY}"  # rationed like the free plan: 10 requests a second',
         "",
         "[soundcloud]",
         f'base_url = "{soundcloud.base_url}"',
@@ -83,6 +89,9 @@ def _stop_on_signals(stop: threading.Event) -> Callable[[], str]:
 def run_sim(*, port: int, churn_every: float, seed: int, echo: Echo) -> None:
     """Serve until SIGTERM or Ctrl-C, churning every `churn_every` seconds (0: never)."""
     play = build(seed)
+    # Rationed as the real API is: the key at the free plan's limits, fewer without one.
+    play.audius.api_key = SIM_API_KEY
+    play.audius.limits = RateLimits()
     stop = threading.Event()
     stopped_by = _stop_on_signals(stop)
     _listen(play, port)
