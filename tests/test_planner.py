@@ -116,7 +116,7 @@ def test_a_big_list_absorbs_the_stretch_and_small_ones_keep_their_interval() -> 
     assert allowed.binding == "month"
     planned = planner.plan([*small, big], allowed.rate)
     assert all(planned[d.key] == 900.0 for d in small)
-    # 475,000 less 10 × 3 × 2,880 polls = 388,600 for the big one: 201 × 2,592,000 / 388,600
+    # 475,000 less 10 x 3 x 2,880 polls = 388,600 for the big one: 201 x 2,592,000 / 388,600
     assert planned["big"] == 1341.0
 
 
