@@ -40,7 +40,8 @@ def loaded_by(*args: str, cwd: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "command", [("--version",), ("events",), ("status",), ("deliveries",), ("events", "--json")]
+    "command",
+    [("--version",), ("events",), ("status",), ("deliveries",), ("events", "--json"), ("plan",)],
 )
 def test_reading_commands_import_neither_aiohttp_nor_apprise_nor_apscheduler(
     command: tuple[str, ...], tmp_path: Path

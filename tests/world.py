@@ -295,13 +295,14 @@ def config_file(
     tables: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """`folder/watcher.toml` watching `accounts` (curator when none) on the simulated Audius
-    at `base_url`, for the tests that run the `watcher` command: a 5 s timeout and whatever
-    `defaults`, `audius` and other `tables` add."""
+    at `base_url`, for the tests that run the `watcher` command: a 5 s timeout, no monthly
+    quota (a 2 s interval would spend the free plan's; the planner has its own tests) and
+    whatever `defaults`, `audius` and other `tables` add."""
     raw: dict[str, Any] = {
         "database": database,
         "defaults": {"timeout": "5s", **(defaults or {})},
         **(tables or {}),
-        "audius": {"base_url": base_url, **(audius or {})},
+        "audius": {"base_url": base_url, "requests_per_month": 0, **(audius or {})},
         "watch": [{"platform": "audius", "account": a} for a in accounts or ("curator",)],
     }
     path = folder / "watcher.toml"

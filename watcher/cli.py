@@ -27,6 +27,7 @@ from watcher.printable import json_line, printable
 # `deliveries` start without aiohttp, Apprise, APScheduler or even asyncio.
 if TYPE_CHECKING:
     from watcher.config import Config, Watch
+    from watcher.fleet_plan import FleetPlan, PlatformPlan
     from watcher.sinks.dispatcher import DispatchReport
     from watcher.store import Store
 
@@ -108,8 +109,17 @@ def log_format_option(func: F) -> F:
 @cli.command()
 @config_option
 @log_format_option
-def once(config_path: str | None, log_format: str | None) -> None:
-    """Poll every watch once and exit (0: all clean, 1: some failed, 2: config error)."""
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Poll every watch, also those the quota planner has stretched and are not due.",
+)
+def once(config_path: str | None, log_format: str | None, everything: bool) -> None:
+    """Poll every watch once and exit (0: all clean, 1: some failed, 2: config error).
+
+    A watch the quota planner stretched past its interval is skipped until its planned next
+    poll is due (see `watcher plan`); `--all` polls it anyway."""
     import asyncio
 
     from watcher import progress
@@ -121,7 +131,7 @@ def once(config_path: str | None, log_format: str | None) -> None:
     logs.setup("json" if as_json else "text", "info" if as_json else "warning")
     showing = progress.showing(sys.stderr) if not as_json else nullcontext()
     with _store(config, on_loop=True) as store, showing:
-        reports, sent = asyncio.run(_until_sigterm(_poll_once(config, store)))
+        reports, sent = asyncio.run(_until_sigterm(_poll_once(config, store, everything)))
     for report in reports:
         if as_json:
             log_report(report)
@@ -182,15 +192,18 @@ def _show_deliveries(sent: DispatchReport, as_json: bool) -> None:
             click.echo(_plain(outcome.line()), err=not delivered)
 
 
-async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchReport]:
-    """Poll every watch, then send every delivery that is due (these polls' and retries)."""
+async def _poll_once(
+    config: Config, store: Store, everything: bool = False
+) -> tuple[list[Any], DispatchReport]:
+    """Poll every watch that is due (all with `everything`), then send every delivery that is
+    due (these polls' and retries)."""
     from watcher import gc_tuning
     from watcher.runtime import Runtime
 
     runtime = Runtime(config, store)
     gc_tuning.settle()
     try:
-        reports = await runtime.poll_all()
+        reports = await runtime.poll_due(everything=everything)
         return reports, await runtime.open_dispatcher().dispatch()
     finally:
         await runtime.aclose()
@@ -329,7 +342,13 @@ def status(config_path: str | None, as_json: bool) -> None:
     now = SystemClock().now()
     daemon_running = daemon_holds(config.database_path)
     with _store(config) as store:
-        rows = [_status_row(config, store, watch, now, daemon_running) for watch in config.watch]
+        from watcher.fleet_plan import plan_fleet
+
+        plan = plan_fleet(config, store, now)
+        rows = [
+            _status_row(config, store, watch, now, daemon_running, plan.intervals()[watch.key])
+            for watch in config.watch
+        ]
         keys = {watch.key for watch in config.watch}
         from watcher import health
 
@@ -353,6 +372,7 @@ def status(config_path: str | None, as_json: bool) -> None:
         "OUTCOME",
         "PASSES",
         "TOOK",
+        "EVERY",
         "NEXT POLL",
     ]
     table = [headers] + [
@@ -365,6 +385,7 @@ def status(config_path: str | None, as_json: bool) -> None:
             r["outcome"] or "-",
             "-" if r["passes"] is None else str(r["passes"]),
             "-" if r["duration_ms"] is None else format_duration(r["duration_ms"] / 1000),
+            _every(r["interval_s"], r["planned_interval_s"]),
             r["next_poll_at"],
         ]
         for r in rows
@@ -382,13 +403,29 @@ def status(config_path: str | None, as_json: bool) -> None:
     _print_notifiers(notifiers)
 
 
+def _every(configured: float, planned: float) -> str:
+    """`15m`, or `47m (quota; 15m)` when the planner stretched it."""
+    from watcher.fleet_plan import format_interval
+
+    if planned <= configured:
+        return format_interval(configured)
+    return f"{format_interval(planned)} (quota; {format_interval(configured)})"
+
+
 def _status_row(
-    config: Config, store: Store, watch: Watch, now: datetime, daemon_running: bool
+    config: Config,
+    store: Store,
+    watch: Watch,
+    now: datetime,
+    daemon_running: bool,
+    planned: float,
 ) -> dict[str, Any]:
     from watcher.next_poll import shown_next_poll
 
     row = store.watches.get(watch.key)
-    next_poll = shown_next_poll(config, store, watch, now, daemon_running=daemon_running)
+    next_poll = shown_next_poll(
+        config, store, watch, now, daemon_running=daemon_running, interval=planned
+    )
     return {
         "platform": watch.platform,
         "account": watch.account,
@@ -402,8 +439,95 @@ def _status_row(
         "duration_ms": row.last_duration_ms if row else None,
         "consecutive_failures": row.consecutive_failures if row else 0,
         "baseline_at": row.baseline_at if row else None,
+        "interval_s": config.interval_of(watch),
+        "planned_interval_s": planned,
         "next_poll_at": next_poll,
     }
+
+
+@cli.command("plan")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per watch, then platform.")
+def plan_command(config_path: str | None, as_json: bool) -> None:
+    """How often each watch polls to stay within its platform's quotas, and what that costs."""
+    from watcher.fleet_plan import plan_fleet
+
+    config = _config(config_path)
+    with _store(config) as store:
+        plan = plan_fleet(config, store, SystemClock().now())
+    if as_json:
+        for line in _plan_rows(plan):
+            click.echo(_json(line))
+        return
+    _print_plan(plan)
+
+
+def _plan_rows(plan: FleetPlan) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [
+        {
+            "platform": w.watch.platform,
+            "account": w.watch.account,
+            "relation": w.watch.relation,
+            "requests_per_poll": round(w.cost, 2),
+            "interval_s": w.interval,
+            "planned_interval_s": w.planned,
+            "requests_per_month": w.requests_per_month,
+        }
+        for w in plan.watches
+    ]
+    for name, p in plan.platforms.items():
+        quota = {
+            "per_month": p.per_month,
+            "per_day": p.per_day,
+            "used_month": p.used_month,
+            "used_day": p.used_day,
+            "projected_month": p.projected_month,
+            "resets_at": p.month_resets_at,
+        }
+        rows.append({"platform": name, "quota": quota})
+    return rows
+
+
+def _print_plan(plan: FleetPlan) -> None:
+    from watcher.fleet_plan import format_interval
+
+    if not plan.watches:
+        click.echo("no [[watch]] entries in the config")
+        return
+    headers = ["PLATFORM", "ACCOUNT", "RELATION", "REQ/POLL", "EVERY", "PLANNED", "REQ/MONTH"]
+    table = [headers] + [
+        [
+            w.watch.platform,
+            _plain(w.watch.account),
+            w.watch.relation,
+            f"{w.cost:.1f}",
+            format_interval(w.interval),
+            format_interval(w.planned) + (" (stretched)" if w.stretched else ""),
+            f"{w.requests_per_month:,}",
+        ]
+        for w in plan.watches
+    ]
+    _print_table(table)
+    click.echo()
+    for p in plan.platforms.values():
+        click.echo(_quota_line(p))
+
+
+def _quota_line(p: PlatformPlan) -> str:
+    """`audius: quota 500,000 a month (5% reserve), none a day; used ...; projected ...`."""
+    month = f"{p.per_month:,} a month" if p.per_month else "no monthly quota"
+    day = f"{p.per_day:,} a day" if p.per_day else "none a day"
+    verdict = (
+        f"intervals stretched to stay within the {p.binding_word()} quota"
+        if p.binding
+        else "every watch on its configured interval"
+    )
+    return (
+        f"{p.platform}: quota {month}, {day} ({p.reserve:.0%} kept in reserve);"
+        f" used {p.used_month:,} this month, {p.used_day:,} today;"
+        f" projected {p.projected_month:,} this month, {p.projected_day:,} today;"
+        f" month resets {p.month_resets_at}, day {p.day_resets_at}; {verdict}"
+    )
 
 
 @cli.command()

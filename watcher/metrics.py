@@ -26,6 +26,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from watcher.clock import parse_iso
 
 if TYPE_CHECKING:
+    from watcher.fleet_plan import FleetPlan
     from watcher.store import Store
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -146,11 +147,18 @@ class StoreCollector:
     stops being reported even though its rows stay in the database.
     """
 
-    def __init__(self, store: Store, watches: Callable[[], Iterable[WatchKey]]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        watches: Callable[[], Iterable[WatchKey]],
+        plan: Callable[[], FleetPlan | None] | None = None,
+    ) -> None:
         self._store = store
         self._watches = watches
+        self._plan = plan  # the daemon's quota plan in force, if it has one
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._plan_metrics()
         try:
             yield from self._watch_metrics()
             yield from self._delivery_metrics()
@@ -186,6 +194,31 @@ class StoreCollector:
             if row.last_poll_at:
                 last.add_metric(values, parse_iso(row.last_poll_at).timestamp())
         yield from (size, failures, last)
+
+    def _plan_metrics(self) -> Iterator[Metric]:
+        """The quota plan in force: no database read, the daemon keeps it up to date."""
+        plan = self._plan() if self._plan is not None else None
+        if plan is None:
+            return
+        projected = GaugeMetricFamily(
+            "watcher_quota_projected",
+            "Requests the platform is projected to have been sent by the end of the UTC"
+            " period (month or day) at the planned intervals.",
+            labels=["platform", "period"],
+        )
+        for name, platform in plan.platforms.items():
+            projected.add_metric([name, "month"], platform.projected_month)
+            projected.add_metric([name, "day"], platform.projected_day)
+        planned = GaugeMetricFamily(
+            "watcher_watch_planned_interval_seconds",
+            "Seconds between polls of this watch as the quota planner has it (its configured"
+            " interval unless a quota needs it stretched).",
+            labels=["platform", "account", "relation"],
+        )
+        for entry in plan.watches:
+            w = entry.watch
+            planned.add_metric([w.platform, w.account, w.relation], entry.planned)
+        yield from (projected, planned)
 
     def _delivery_metrics(self) -> Iterator[Metric]:
         states = self._store.outbox.states()

@@ -62,10 +62,17 @@ def format_wait(seconds: float) -> str:
 
 
 def shown_next_poll(
-    config: Config, store: Store, watch: Watch, now: datetime, *, daemon_running: bool
+    config: Config,
+    store: Store,
+    watch: Watch,
+    now: datetime,
+    *,
+    daemon_running: bool,
+    interval: float | None = None,
 ) -> str:
     """What status shows: the running daemon's plan while it lies ahead, else an estimate
-    from the last poll (`due`, the time, or `at start` for a watch never polled)."""
+    from the last poll (`due`, the time, or `at start` for a watch never polled) and
+    `interval` (the planned one; the configured one when None)."""
     if daemon_running:
         planned = store.watches.planned_next_poll(watch.key)
         if planned is not None and parse_iso(planned) > now:
@@ -73,5 +80,6 @@ def shown_next_poll(
     row = store.watches.get(watch.key)
     if row is None or row.last_poll_at is None:
         return "at start"
-    due = parse_iso(row.last_poll_at) + timedelta(seconds=config.interval_of(watch))
+    every = interval if interval is not None else config.interval_of(watch)
+    due = parse_iso(row.last_poll_at) + timedelta(seconds=every)
     return "due" if due <= now else iso(due)

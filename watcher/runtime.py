@@ -114,6 +114,24 @@ class Runtime:
     async def poll_all(self, watches: Sequence[Watch] | None = None) -> list[PollReport]:
         return list(await asyncio.gather(*(self.poll(w) for w in watches or self.config.watch)))
 
+    async def poll_due(self, *, everything: bool = False) -> list[PollReport]:
+        """What `watcher once` polls: every watch, except those the quota planner stretched
+        whose planned next poll is not due yet (a skip report each), unless `everything`."""
+        from watcher.fleet_plan import plan_fleet, skip_reason
+
+        if everything:
+            return await self.poll_all()
+        plan = plan_fleet(self.config, self.store, self.clock.now())
+        skipped: dict[str, PollReport] = {}
+        for watch in self.config.watch:
+            row = self.store.watches.get(watch.key)
+            reason = skip_reason(plan, watch, row.last_poll_at if row else None)
+            if reason is not None:
+                skipped[watch.key] = PollReport(watch, ok=True, skipped=reason)
+        due = [w for w in self.config.watch if w.key not in skipped]
+        polled = iter(await self.poll_all(due) if due else [])
+        return [skipped[w.key] if w.key in skipped else next(polled) for w in self.config.watch]
+
     def open_dispatcher(self, **options: Any) -> Dispatcher:
         """The dispatcher of this config's notifiers (`options`: the Dispatcher's own), kept
         up to date on reload and closed with the runtime. Its sends use the runtime's HTTP

@@ -25,9 +25,11 @@ from watcher import metrics
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import Config, Watch
 from watcher.errors import WatcherError
+from watcher.fleet_plan import FleetPlan, plan_fleet, watch_cost, watch_costs
 from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
 from watcher.next_poll import NextPoll
+from watcher.plan_log import PlanLog
 from watcher.poll import log_report
 from watcher.reload import plan_reload
 from watcher.runtime import Runtime
@@ -43,12 +45,19 @@ START_SPREAD = 3.0
 
 
 def first_run(
-    config: Config, store: Store, watch: Watch, now: datetime, rng: random.Random | None = None
+    config: Config,
+    store: Store,
+    watch: Watch,
+    now: datetime,
+    rng: random.Random | None = None,
+    *,
+    interval: float | None = None,
 ) -> datetime:
     """When a watch next polls after a start: from its last poll, so restarts do not stampede.
 
     A watch never polled runs at once (within START_SPREAD). An overdue watch runs soon,
-    spread over its jitter so a fleet does not fire at once.
+    spread over its jitter so a fleet does not fire at once. `interval`: the planned one
+    (the configured one when None).
     """
     uniform = (rng or random).uniform
     jitter = config.jitter_of(watch)
@@ -56,13 +65,16 @@ def first_run(
     if row is None or row.last_poll_at is None:
         return now + timedelta(seconds=uniform(0, min(jitter, START_SPREAD)))
     spread = timedelta(seconds=uniform(0, jitter))
-    due = parse_iso(row.last_poll_at) + timedelta(seconds=config.interval_of(watch))
+    every = interval if interval is not None else config.interval_of(watch)
+    due = parse_iso(row.last_poll_at) + timedelta(seconds=every)
     return due if due > now + spread else now + spread
 
 
-def trigger_of(config: Config, watch: Watch) -> IntervalTrigger:
-    """Runs every interval plus a random 0..jitter (jitter capped by `Config.jitter_of`)."""
-    return IntervalTrigger(seconds=config.interval_of(watch), jitter=config.jitter_of(watch))
+def trigger_of(config: Config, watch: Watch, interval: float | None = None) -> IntervalTrigger:
+    """Runs every interval (the planned one when given) plus a random 0..jitter (jitter capped
+    by `Config.jitter_of`)."""
+    every = interval if interval is not None else config.interval_of(watch)
+    return IntervalTrigger(seconds=every, jitter=config.jitter_of(watch))
 
 
 class CannotListen(WatcherError):
@@ -112,6 +124,10 @@ class Daemon:
         self._scheduler: AsyncIOScheduler | None = None
         self.health = Health(runtime.store, self._watch_keys)
         self.endpoint_url: str | None = None  # once the HTTP endpoint listens
+        # The quota plan the jobs follow, each watch's cost per poll, and its log line.
+        self.plan: FleetPlan | None = None
+        self._costs: dict[str, float] = {}
+        self._plan_log = PlanLog()
 
     def stop(self) -> None:
         self._stop.set()
@@ -135,7 +151,8 @@ class Daemon:
                 self.deliveries.wake()  # its deliveries may be due now
         log_report(report)
         if not self._stop.is_set():
-            self._announce([watch])
+            retimed = self._replan([watch])
+            self._announce([watch, *(w for w in retimed if w.key != watch.key)])
 
     async def run(self, *, install_signals: bool = True) -> None:
         loop = asyncio.get_running_loop()
@@ -148,6 +165,7 @@ class Daemon:
         scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
         self._scheduler = scheduler
         now = self.clock.now()
+        self._replan(None, apply=False)
         for watch in self.config.watch:
             self._add_job(scheduler, watch, now)
         scheduler.add_job(
@@ -161,7 +179,9 @@ class Daemon:
         count = len(self.config.watch)
         log.info("watching %d account list(s); stop with Ctrl-C or SIGTERM", count)
         self._announce(self.config.watch)
-        collector = metrics.StoreCollector(self.runtime.store, self._watch_labels)
+        collector = metrics.StoreCollector(
+            self.runtime.store, self._watch_labels, plan=lambda: self.plan
+        )
         registry = metrics.current().registry
         registry.register(collector)
         dispatching = asyncio.create_task(self.deliveries.run()) if self.deliveries else None
@@ -203,17 +223,72 @@ class Daemon:
             store.watches.ensure(watch.key, watch.platform, watch.account, watch.relation, iso(now))
         except sqlite3.Error as exc:
             log.warning("could not record watch %s yet: %s", watch.key, exc)
+        every = self._planned(watch)
         scheduler.add_job(
             self.poll_job,
-            trigger_of(self.config, watch),
+            trigger_of(self.config, watch, every),
             args=[watch],
             id=watch.key,
             name=watch.key,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
-            next_run_time=first_run(self.config, store, watch, now, self._rng),
+            next_run_time=first_run(self.config, store, watch, now, self._rng, interval=every),
         )
+
+    def _planned(self, watch: Watch) -> float:
+        """The watch's interval as the quota plan has it (as configured before any plan)."""
+        intervals = self.plan.intervals() if self.plan is not None else {}
+        return intervals.get(watch.key, self.config.interval_of(watch))
+
+    def _replan(self, polled: list[Watch] | None, *, apply: bool = True) -> list[Watch]:
+        """Plan the fleet again, with the costs of `polled` re-read (every watch's when None);
+        retime the jobs whose planned interval changed, and return their watches.
+
+        Costs change only when a watch is polled, so the store is read for those alone.
+        """
+        store = self.runtime.store
+        try:
+            if polled is None:
+                self._costs = watch_costs(self.config, store)
+            for watch in polled or []:
+                self._costs[watch.key] = watch_cost(self.config, store, watch)
+            plan = plan_fleet(self.config, store, self.clock.now(), self._costs)
+        except sqlite3.Error as exc:  # the plan in force still holds
+            log.warning("could not plan the quotas again: %s", exc)
+            return []
+        self.plan = plan
+        line = self._plan_log.changed(plan)
+        if line is not None:
+            log.info(line)
+        return self._retime(plan) if apply else []
+
+    def _retime(self, plan: FleetPlan) -> list[Watch]:
+        """Jobs whose interval differs from the plan's follow the plan from their last poll."""
+        if self._scheduler is None:
+            return []
+        now, retimed = self.clock.now(), []
+        for entry in plan.watches:
+            job = self._scheduler.get_job(entry.watch.key)
+            if job is None or abs(job.trigger.interval_length - entry.planned) < 0.5:
+                continue
+            watch = entry.watch
+            self._scheduler.modify_job(
+                watch.key,
+                trigger=trigger_of(self.config, watch, entry.planned),
+                next_run_time=self._next_after_last_poll(watch, entry.planned, now),
+            )
+            retimed.append(watch)
+        return retimed
+
+    def _next_after_last_poll(self, watch: Watch, every: float, now: datetime) -> datetime:
+        """Last poll + `every` + a jitter, or soon when that is past."""
+        row = self.runtime.store.watches.get(watch.key)
+        spread = timedelta(seconds=self._rng.uniform(0, self.config.jitter_of(watch)))
+        if row is None or row.last_poll_at is None:
+            return now + spread
+        due = parse_iso(row.last_poll_at) + timedelta(seconds=every) + spread
+        return max(due, now + spread)
 
     def _announce(self, watches: list[Watch]) -> None:
         """Log and store when each of `watches` polls next, as APScheduler has planned it."""
@@ -284,16 +359,23 @@ class Daemon:
         for key in plan.removed:
             self._scheduler.remove_job(key)
         self._forget_plans(plan.removed)
+        self._replan(None, apply=False)
         for watch in plan.added:
             self._add_job(self._scheduler, watch, now)
         replanned = list(plan.added)
         for watch in plan.changed:
             changes: dict[str, Any] = {"args": [watch]}
             if watch.key in plan.retimed:
-                changes["trigger"] = trigger_of(new, watch)
-                changes["next_run_time"] = first_run(new, self.runtime.store, watch, now, self._rng)
+                every = self._planned(watch)
+                changes["trigger"] = trigger_of(new, watch, every)
+                changes["next_run_time"] = first_run(
+                    new, self.runtime.store, watch, now, self._rng, interval=every
+                )
                 replanned.append(watch)
             self._scheduler.modify_job(watch.key, **changes)
         metrics.config_reloaded(ok=True)
         log.info(plan.summary())
+        if self.plan is not None:
+            known = {w.key for w in replanned}
+            replanned += [w for w in self._retime(self.plan) if w.key not in known]
         self._announce(replanned)

@@ -135,6 +135,16 @@ class Polls(Part):
             baseline=outcome.baseline,
         )
 
+    def recent_requests(self, watch_id: int, *, since: str | None, limit: int) -> list[int]:
+        """Requests the watch's newest `limit` good polls started after `since` spent on
+        its list (the planner's cost of a poll); newest first, over the index by watch."""
+        rows = self.db.execute(
+            "SELECT requests FROM polls WHERE watch_id = ? AND outcome = 'ok'"
+            " AND requests IS NOT NULL AND started_at > ? ORDER BY id DESC LIMIT ?",
+            [watch_id, since or "", limit],
+        ).fetchall()
+        return [int(row[0]) for row in rows]
+
     def record_failure(
         self,
         watch_id: int,
