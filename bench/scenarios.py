@@ -373,6 +373,53 @@ def startup(quick: bool) -> list[Figure]:
     return measure(quick)
 
 
+def counts_check(quick: bool) -> list[Figure]:
+    """9: check = "counts": requests per quiet poll of 2,000 follows, and what it delays."""
+    from bench.counts import measure_check
+
+    follows, polls, every = 2_000, 12, 4  # in-process and a few seconds: no smaller quick size
+    full, counts = measure_check("full", follows, polls), measure_check("counts", follows, polls)
+    if full.false_events or counts.false_events:
+        raise RuntimeError("a poll reported an event nobody made: the benchmark world is broken")
+    label = f"{follows:,} follows, {polls} polls"
+    figures = [
+        Figure(9, f"requests per quiet poll, check = full, {label}", full.mean, "", note="today"),
+        Figure(
+            9,
+            f"requests per quiet poll, check = counts, full_every {every}, {label}",
+            counts.mean,
+            "",
+            6,
+            note=f"{min(counts.quiet_requests)}-{max(counts.quiet_requests)} a poll",
+        ),
+    ]
+    for cost in (full, counts):
+        follow = max(pair.follow for pair in cost.pairs)
+        unfollow = max(pair.unfollow for pair in cost.pairs)
+        counted = cost.check == "counts"
+        figures.append(
+            Figure(
+                9,
+                f"polls to report a follow + unfollow in one interval, check = {cost.check}",
+                follow,
+                "",
+                every if counted else None,
+                note=f"worst of {len(cost.pairs)} phases: follow reported, unfollow seen",
+            )
+        )
+        figures.append(
+            Figure(
+                9,
+                f"polls until that unfollow is confirmed, check = {cost.check}",
+                unfollow,
+                "",
+                every + 1 if counted else None,
+                note="absence is believed a poll after it is seen" if counted else "",
+            )
+        )
+    return figures
+
+
 SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     1: quiet_poll_30k,
     3: followers_1m,
@@ -381,4 +428,5 @@ SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     6: deliveries,
     7: adversity_modes,
     8: startup,
+    9: counts_check,
 }

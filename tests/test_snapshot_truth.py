@@ -115,25 +115,26 @@ class World:
                 self.deactivated.discard(chosen)
 
 
-def config_for(base_url: str, database: Path) -> Config:
+def config_for(base_url: str, database: Path, watch: dict[str, object] | None = None) -> Config:
+    """The curator's watch, with `watch`'s further keys (such as `check`)."""
     return parse(
         {
             "database": str(database),
             "defaults": {"jitter": 0, "timeout": 5, "confirm_after": CONFIRM_AFTER},
             "audius": {"base_url": base_url, "requests_per_second": 10_000, "page_size": 20},
-            "watch": [{"platform": "audius", "account": "curator"}],
+            "watch": [{"platform": "audius", "account": "curator", **(watch or {})}],
         }
     )
 
 
-def play(world: World, database: Path) -> Run:
+def play(world: World, database: Path, watch: dict[str, object] | None = None) -> Run:
     """About thirty polls with churn between most of them, then an hour's rest and a few
-    quiet polls."""
+    quiet polls; `watch` adds keys to the watch's config."""
     sim, clock, rng = world.sim, world.clock, world.rng
     run = Run(sim, world.curator)
     quiet_from = POLLS - 4
     with sim.serve() as base_url:
-        config = config_for(base_url, database)
+        config = config_for(base_url, database, watch)
         store = Store.open(database)
 
         async def go() -> None:

@@ -26,7 +26,9 @@ from pydantic import (
 from watcher.config_fields import ALERT_TYPES as ALERT_TYPES
 from watcher.config_fields import EVENT_TYPES as EVENT_TYPES
 from watcher.config_fields import (
+    Check,
     ConfirmAfter,
+    FullEvery,
     Interval,
     Jitter,
     Strict,
@@ -64,6 +66,9 @@ class Defaults(Strict):
     confirm_after: ConfirmAfter = 60.0
     # Failed polls in a row before a watch alerts its notifiers (once); 0 turns alerts off.
     alert_after: Annotated[int, integer(0, 1000)] = 3
+    # "counts": skip reading an unchanged list, reading it at least every `full_every`-th poll.
+    check: Check = "full"
+    full_every: FullEvery = 4
 
 
 # One `[notifiers.NAME]` table: the kind its `type` names picks the model (sinks/registry.py).
@@ -80,6 +85,8 @@ class Watch(Strict):
     interval: Interval | None = None
     jitter: Jitter | None = None
     notify: list[str] = Field(default_factory=list)
+    check: Check | None = None
+    full_every: FullEvery | None = None
 
     @field_validator("account")
     @classmethod
@@ -210,6 +217,12 @@ class Config(_WithPlatforms):
 
     def interval_of(self, watch: Watch) -> float:
         return watch.interval if watch.interval is not None else self.defaults.interval
+
+    def check_of(self, watch: Watch) -> tuple[Check, int]:
+        """(check, full_every) of a watch: its own keys, else `[defaults]`."""
+        check = watch.check if watch.check is not None else self.defaults.check
+        every = watch.full_every if watch.full_every is not None else self.defaults.full_every
+        return check, every
 
     def jitter_of(self, watch: Watch) -> float:
         """The random delay (0..this) added to each run: as configured, at most a tenth of the

@@ -94,6 +94,10 @@ Concurrency = Annotated[int, integer(1, 64)]
 Quota = Annotated[int, integer(0, 10_000_000_000)]
 # The share of each quota the planner keeps unspent.
 Reserve = Annotated[float, number(0, 0.5)]
+# How a poll decides whether to read the list: always ("full"), or only when the watched
+# relation's count moved, at least every `full_every`-th poll ("counts"; see quiet_check.py).
+Check = Literal["full", "counts"]
+FullEvery = Annotated[int, integer(1, 1000)]
 
 
 class Strict(BaseModel):

@@ -23,8 +23,8 @@ RECENT_POLLS = 12
 # The cost of a watch known by nothing yet (no poll, no stored profile): a profile and ten
 # pages, a list of 1,000 on Audius.
 DEFAULT_COST = 11.0
-# Every poll reads the watched account's profile before its list; `polls.requests` counts
-# the list's requests only.
+# Every poll reads the watched account's profile before its list (`polls.requests` counts
+# it with every other request; an estimate from the profile's count adds it).
 PROFILE_REQUESTS = 1
 _PERIOD_WORDS = {"month": "monthly", "day": "daily"}
 
@@ -42,7 +42,7 @@ def watch_cost(config: Config, store: Store, watch: Watch) -> float:
     if row.baseline_at is not None:
         recent = store.polls.recent_requests(row.id, since=row.baseline_at, limit=RECENT_POLLS)
         if recent:
-            return PROFILE_REQUESTS + fmean(recent)
+            return fmean(recent)
     if row.account_id is not None:
         profile = store.profiles.get(watch.platform, [row.account_id]).get(row.account_id)
         count = profile.count_of(watch.relation) if profile is not None else None

@@ -115,8 +115,35 @@ def platform_scope(platform: str) -> Iterator[None]:
         _platform.reset(token)
 
 
+class RequestTally:
+    """The platform requests (every attempt) one piece of work made, across the tasks it
+    starts: what a poll really cost, for its record (a planner budgets with it)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_tally: ContextVar[RequestTally | None] = ContextVar("watcher_request_tally", default=None)
+
+
+@contextmanager
+def requests_tallied() -> Iterator[RequestTally]:
+    """Tally the platform requests made inside this block (this task and those it starts)."""
+    tally = RequestTally()
+    token = _tally.set(tally)
+    try:
+        yield tally
+    finally:
+        _tally.reset(token)
+
+
 def platform_request(platform: str | None, status: int | str) -> None:
     """One HTTP attempt to a platform; `platform=None` means the one of the poll in progress."""
+    tally = _tally.get()
+    if tally is not None:
+        tally.count += 1
     name = platform or _platform.get()
     _current.platform_requests.labels(name, str(status)).inc()
     if status == 429:

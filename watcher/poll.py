@@ -20,6 +20,7 @@ from watcher.events import Event
 from watcher.lock_wait import patiently
 from watcher.platforms.base import Listing, Platform, Profile
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
+from watcher.quiet_check import reason_to_read
 from watcher.redaction import redact
 from watcher.sinks.base import one_line
 from watcher.sinks.routing import routes
@@ -33,17 +34,16 @@ BASELINE_ROUNDS = 3
 
 @dataclass(slots=True)
 class Tally:
-    """What one poll's reads cost, over every pass it made."""
+    """What one poll's list reads covered, over every pass it made (its requests are tallied
+    apart, all of them: see `metrics.requests_tallied`)."""
 
     passes: int = 0
     pages: int = 0
-    requests: int = 0
     repairs: int = 0
 
     def add(self, listing: Listing) -> Listing:
         self.passes += listing.passes
         self.pages += listing.pages
-        self.requests += listing.requests
         self.repairs += listing.repairs
         return listing
 
@@ -64,6 +64,8 @@ class PollReport:
     repairs: int = 0
     # Why the poll recorded nothing though nothing failed: another process polls the watch.
     skipped: str | None = None
+    # A counts check found the relation's count unchanged and did not read the list.
+    counts_only: bool = False
 
     @property
     def outcome(self) -> str:
@@ -80,6 +82,8 @@ class PollReport:
         added = sum(1 for e in self.events if e.type.endswith(".added"))
         removed = len(self.events) - added
         note = " (baseline)" if self.baseline else "" if self.complete else " (incomplete)"
+        if self.counts_only:
+            note = " (count unchanged, list not read)"
         return (
             f"ok {who}: {self.size} entries, {self.passes} pass(es), {self.pages} page(s),"
             f" +{added} -{removed}{note} in {self.duration:.2f}s"
@@ -101,6 +105,7 @@ class PollReport:
             "removed": len(self.events) - added,
             "complete": self.complete,
             "baseline": self.baseline,
+            "counts_only": self.counts_only,
             "duration_s": round(self.duration, 3),
         }
 
@@ -172,8 +177,9 @@ class Poller:
             row = self.store.watches.get(watch.key) or row
             platform = self.platforms[watch.platform]
             members = self.store.listings.scratch(self.members_in_memory)
-            one = _Poll(self, watch, row, platform, members, lease, started, clock_start)
-            with progress.on_page(lease.keep):
+            with progress.on_page(lease.keep), metrics.requests_tallied() as spent:
+                one = _Poll(self, watch, row, platform, members, lease, started, clock_start)
+                one.spent = spent
                 return await one.run()
         finally:
             if members is not None:
@@ -194,6 +200,8 @@ class _Poll:
     started: datetime
     clock_start: float  # time.monotonic() at the start, for the duration
     tally: Tally = field(default_factory=Tally)
+    # Every platform request the poll made (retries and profile reads included).
+    spent: metrics.RequestTally = field(default_factory=metrics.RequestTally)
 
     @property
     def store(self) -> Store:
@@ -208,12 +216,25 @@ class _Poll:
         try:
             account = await self._account()
             self.lease.keep()
+            if self._list_unneeded(account):
+                return await self._commit(account, Changes(), baseline=False, counts_only=True)
             listing = self.tally.add(await self._read(account, self.members))
             baseline, changes = await self._changes(account, listing)
         except Exception as exc:
             return await self._failed(failure_reason(exc, self.watch))
         complete = baseline or (self.row.baseline_at is not None and listing.complete)
         return await self._commit(account, changes, baseline=baseline, complete=complete)
+
+    def _list_unneeded(self, account: Profile) -> bool:
+        """Whether a counts check may stop at the profile (see quiet_check.py)."""
+        check, full_every = self.config.check_of(self.watch)
+        if check != "counts" or self.row.baseline_at is None:
+            return False
+        stored = self.store.polls.counts_check_state(self.row.id)
+        why = reason_to_read(account.count_of(self.watch.relation), stored, full_every)
+        if why is not None:
+            log.debug("%s reads its list: %s", self.watch.key, why)
+        return why is None
 
     async def _changes(self, account: Profile, listing: Listing) -> tuple[bool, Changes]:
         """(whether a baseline was taken, the changes against what is stored)."""
@@ -231,7 +252,13 @@ class _Poll:
         return False, changes
 
     async def _commit(
-        self, account: Profile, changes: Changes, *, baseline: bool, complete: bool
+        self,
+        account: Profile,
+        changes: Changes,
+        *,
+        baseline: bool,
+        complete: bool = True,
+        counts_only: bool = False,
     ) -> PollReport:
         """Record the poll and its events in one transaction, unless the lease was lost."""
         finished = self.poller.clock.now()
@@ -240,6 +267,8 @@ class _Poll:
         outcome = self._outcome(
             account, changes, events, (finished, duration), baseline=baseline, complete=complete
         )
+        if counts_only:  # the stored list stands as it is: its size is the last one read
+            outcome.size, outcome.counts_only = self.row.size or 0, True
         committed = await patiently(
             self.store, self.store.polls.commit, self.platform.name, outcome
         )
@@ -257,6 +286,7 @@ class _Poll:
             duration=duration,
             events=events,
             repairs=self.tally.repairs,
+            counts_only=counts_only,
         )
 
     def _outcome(
@@ -290,10 +320,11 @@ class _Poll:
             size=len(self.members),
             passes=self.tally.passes,
             pages=self.tally.pages,
-            requests=self.tally.requests,
+            requests=self.spent.count,
             complete=complete,
             added=len(changes.added),
             removed=len(changes.removed),
+            relation_count=account.count_of(self.watch.relation),
             routes=routes(self.config, self.watch),
             recovered=recovered,
             lease=self.lease.check,

@@ -94,6 +94,13 @@ class Listings(Part):
         )
         return [str(t) for (t,) in cursor.fetchall()]
 
+    def state_counts(self, watch_id: int) -> dict[str, int]:
+        """How many of the watch's stored members are in each state."""
+        cursor = self.db.execute(
+            "SELECT state, COUNT(*) FROM edges WHERE watch_id = ? GROUP BY state", [watch_id]
+        )
+        return {str(state): int(count) for state, count in cursor.fetchall()}
+
     def apply(
         self,
         watch_id: int,

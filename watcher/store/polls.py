@@ -11,6 +11,7 @@ import sqlite_utils
 from watcher.alerts import Alert
 from watcher.events import Event
 from watcher.platforms.base import Profile
+from watcher.quiet_check import LastListRead, StoredState
 from watcher.redaction import redact
 from watcher.store.base import Part, transaction
 from watcher.store.events import Events
@@ -45,6 +46,10 @@ class PollOutcome:
     complete: bool = True
     added: int = 0
     removed: int = 0
+    # The watched relation's count as the profile showed it when the poll started, and whether
+    # the poll read only that profile (a counts check that found it unchanged).
+    relation_count: int | None = None
+    counts_only: bool = False
     # A first listing (no baseline yet): every member becomes present in SQL, and when the
     # listing is complete (`baseline`) stored edges it lacks are dropped. No events.
     adopt: ScratchMembers | None = None
@@ -122,6 +127,8 @@ class Polls(Part):
                 "complete": outcome.complete,
                 "added": outcome.added,
                 "removed": outcome.removed,
+                "relation_count": outcome.relation_count,
+                "counts_only": outcome.counts_only,
             }
         )
         self.parts.watches.record_ok(
@@ -136,14 +143,37 @@ class Polls(Part):
         )
 
     def recent_requests(self, watch_id: int, *, since: str | None, limit: int) -> list[int]:
-        """Requests the watch's newest `limit` good polls started after `since` spent on
-        its list (the planner's cost of a poll); newest first, over the index by watch."""
+        """Requests the watch's newest `limit` good polls started after `since` spent, every
+        one counted (the planner's cost of a poll); newest first, over the index by watch."""
         rows = self.db.execute(
             "SELECT requests FROM polls WHERE watch_id = ? AND outcome = 'ok'"
             " AND requests IS NOT NULL AND started_at > ? ORDER BY id DESC LIMIT ?",
             [watch_id, since or "", limit],
         ).fetchall()
         return [int(row[0]) for row in rows]
+
+    def counts_check_state(self, watch_id: int) -> StoredState:
+        """What a counts check weighs (quiet_check.py): the watch's last list read, how many
+        counts-only polls followed it, and its stored members."""
+        states = self.parts.listings.state_counts(watch_id)
+        return StoredState(
+            self._last_list_read(watch_id), sum(states.values()), states.get("pending", 0)
+        )
+
+    def _last_list_read(self, watch_id: int) -> LastListRead | None:
+        row = self.db.execute(
+            "SELECT id, complete, relation_count FROM polls WHERE watch_id = ?"
+            " AND outcome = 'ok' AND counts_only = 0 ORDER BY id DESC LIMIT 1",
+            [watch_id],
+        ).fetchone()
+        if row is None:
+            return None
+        (since,) = self.db.execute(
+            "SELECT COUNT(*) FROM polls WHERE watch_id = ? AND id > ? AND outcome = 'ok'"
+            " AND counts_only = 1",
+            [watch_id, row[0]],
+        ).fetchone()
+        return LastListRead(bool(row[1]), row[2], int(since))
 
     def record_failure(
         self,

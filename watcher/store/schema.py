@@ -211,6 +211,23 @@ def _v5_quotas(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_counts_check(db: sqlite_utils.Database) -> None:
+    """What a counts check (`check = "counts"`) compares with, kept per poll of the watch.
+
+    `polls.relation_count` is the watched relation's count as the account's profile showed it
+    when the poll started; `polls.counts_only` marks a poll that read only that profile. Kept
+    with the poll rather than in `accounts`: that row is refreshed by any watch whose list or
+    events show the account, so it is no record of what this watch's last list read saw.
+    """
+    _script(
+        db,
+        """
+        ALTER TABLE polls ADD COLUMN relation_count INTEGER;
+        ALTER TABLE polls ADD COLUMN counts_only INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1. Only ever append.
 MIGRATIONS: list[Migration] = [
     _v1,
@@ -218,6 +235,7 @@ MIGRATIONS: list[Migration] = [
     _v3_tokens,
     _v4_honest_polls,
     _v5_quotas,
+    _v6_counts_check,
 ]
 
 
