@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.daemons import Running
 from tests.world import AudiusWorld, SoundCloudWorld, World
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
@@ -58,3 +59,18 @@ def outbox(sim: AudiusSim, tmp_path: Path) -> Iterator[AudiusWorld]:
     """A world on Audius for delivery tests: the clock at the real now, standing still."""
     with sim.serve() as base_url:
         yield World.for_deliveries(sim, base_url, tmp_path / "watcher.db")
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[..., Running]]:
+    """Starts `watcher run` processes; each is killed at the end of the test."""
+    started: list[Running] = []
+
+    def start(config: Path, *extra: str) -> Running:
+        process = Running(config, *extra)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.daemons import ROOT, Running, polls_of, wait_until
 from tests.test_cli import watcher
-from tests.test_daemon_process import ROOT, Running, polls_of, wait_until
 from tests.world import config_file
 from watcher.clock import iso, parse_iso
 from watcher.daemon_lock import lock_path
@@ -36,20 +36,6 @@ def base_url() -> Iterator[str]:
     sim.follow_many(curator, sim.add_users(30, prefix="artist", base_followers=lambda i: i % 2))
     with sim.serve() as url:
         yield url
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[[Path], Running]]:
-    started: list[Running] = []
-
-    def start(config: Path) -> Running:
-        process = Running(config)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.kill()
 
 
 def write_config(

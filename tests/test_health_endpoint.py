@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_daemon_process import metric
+from tests.daemons import metric
 from tests.world import AudiusWorld
 from watcher import health, metrics
 from watcher.config import HttpSettings

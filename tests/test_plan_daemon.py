@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_daemon_process import Running, polls_of, wait_until
+from tests.daemons import Running, polls_of, wait_until
 from tests.world import config_file
 from watcher.sim.audius import AudiusSim
 
@@ -21,19 +21,6 @@ def base_url() -> Iterator[str]:
     sim.follow_many(curator, sim.add_users(30, prefix="artist"))
     with sim.serve() as url:
         yield url
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[[Path], Running]]:
-    started: list[Running] = []
-
-    def start(config: Path) -> Running:
-        started.append(Running(config))
-        return started[-1]
-
-    yield start
-    for process in started:
-        process.kill()
 
 
 def daemon_config(tmp_path: Path, base_url: str, per_month: int) -> Path:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import store_reads
-from tests.test_daemon_process import metric
+from tests.daemons import metric
 from tests.world import World
 from watcher import metrics
 from watcher.clock import FakeClock, iso
