@@ -120,8 +120,10 @@ def once(config_path: str | None, log_format: str | None) -> None:
     logs.setup("json" if as_json else "text", "info" if as_json else "warning")
     showing = progress.showing(sys.stderr) if not as_json else nullcontext()
     with _store(config, on_loop=True) as store, showing:
-        reports, sent = asyncio.run(_until_sigterm(_poll_once(config, store)))
+        reports, sent, pauses = asyncio.run(_until_sigterm(_poll_once(config, store)))
     for report in reports:
+        if report.paused:
+            continue  # said once per platform below
         if as_json:
             log_report(report)
             continue
@@ -130,8 +132,11 @@ def once(config_path: str | None, log_format: str | None) -> None:
             target = event.target
             click.echo(f"  {event.type} {_plain(target.name)} (@{_plain(target.handle)})")
     _show_deliveries(sent, as_json)
+    for line in pauses:
+        click.echo(line, err=True)
     # A delivery that will be retried needs nobody; a dead one or a disabled notifier does.
-    if not all(report.ok for report in reports) or sent.needs_attention:
+    # A paused platform (quota spent, rate-limited) polled nothing: that needs someone too.
+    if not all(report.ok for report in reports) or sent.needs_attention or pauses:
         sys.exit(EXIT_FAILED)
 
 
@@ -181,8 +186,9 @@ def _show_deliveries(sent: DispatchReport, as_json: bool) -> None:
             click.echo(_plain(outcome.line()), err=not delivered)
 
 
-async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchReport]:
-    """Poll every watch, then send every delivery that is due (these polls' and retries)."""
+async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchReport, list[str]]:
+    """Poll every watch, then send every delivery that is due (these polls' and retries);
+    also the one line of each platform that was paused (quota spent, rate-limited)."""
     from watcher import gc_tuning
     from watcher.runtime import Runtime
 
@@ -190,7 +196,8 @@ async def _poll_once(config: Config, store: Store) -> tuple[list[Any], DispatchR
     gc_tuning.settle()
     try:
         reports = await runtime.poll_all()
-        return reports, await runtime.open_dispatcher().dispatch()
+        sent = await runtime.open_dispatcher().dispatch()
+        return reports, sent, [pause.line for pause in runtime.pauses()]
     finally:
         await runtime.aclose()
 
