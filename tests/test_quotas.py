@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -206,7 +207,7 @@ def test_two_paces_on_one_database_never_start_closer_than_the_rate(tmp_path: Pa
         store.close()
     starts.sort()
     assert len(starts) == 30
-    assert all(b - a >= 0.1 - 1e-9 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(starts))
 
 
 def test_a_run_settles_what_it_claimed(harness: AudiusWorld) -> None:
