@@ -92,20 +92,16 @@ class QuotaGate:
         self._block_size = block
         self._block: _Block | None = None
         self._paused: PlatformPaused | None = None
-        self._holds_read_at: datetime | None = None
+        self._fresh_until = datetime.min.replace(tzinfo=UTC)
         self.pauses: list[PlatformPaused] = []  # every pause this gate met, for `once`
 
     def admit(self) -> None:
         """Count one request, or raise PlatformPaused if none may be sent now."""
         now = self._clock.now()
         block = self._block
-        if (
-            block is not None
-            and block.left > 0
-            and now < block.turns_at
-            and self._holds_read_at is not None
-            and now - self._holds_read_at < HOLD_CHECK
-        ):
+        # One comparison on the way of every request: `_fresh_until` is the earlier of the
+        # day's turn and the next read of the holds.
+        if block is not None and block.left > 0 and now < self._fresh_until:
             block.left -= 1
             return
         self._admit_slowly(now)
@@ -121,9 +117,9 @@ class QuotaGate:
             self.settle()
             block = self._claim(now)
         block.left -= 1
+        self._fresh_until = min(block.turns_at, now + HOLD_CHECK)
 
     def _read_holds(self, now: datetime) -> None:
-        self._holds_read_at = now
         hold = self.store.quotas.held(self.platform, now)
         if hold is not None:
             self._pause(PlatformHeld(self.platform, parse_iso(hold.until)))
@@ -149,7 +145,7 @@ class QuotaGate:
     def hold(self, until: datetime, reason: str) -> None:
         """No request to this platform before `until`, in any process on the database."""
         self.store.quotas.hold(self.platform, until, reason)
-        self._holds_read_at = None  # read back on the next request
+        self._fresh_until = datetime.min.replace(tzinfo=UTC)  # read back on the next request
         paused = PlatformHeld(self.platform, until)
         if all(p.line != paused.line for p in self.pauses):
             self.pauses.append(paused)
