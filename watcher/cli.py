@@ -131,8 +131,10 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
     logs.setup("json" if as_json else "text", "info" if as_json else "warning")
     showing = progress.showing(sys.stderr) if not as_json else nullcontext()
     with _store(config, on_loop=True) as store, showing:
-        reports, sent = asyncio.run(_until_sigterm(_poll_once(config, store, everything)))
+        reports, sent, pauses = asyncio.run(_until_sigterm(_poll_once(config, store, everything)))
     for report in reports:
+        if report.paused:
+            continue  # said once per platform below
         if as_json:
             log_report(report)
             continue
@@ -141,8 +143,11 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
             target = event.target
             click.echo(f"  {event.type} {_plain(target.name)} (@{_plain(target.handle)})")
     _show_deliveries(sent, as_json)
+    for line in pauses:
+        click.echo(line, err=True)
     # A delivery that will be retried needs nobody; a dead one or a disabled notifier does.
-    if not all(report.ok for report in reports) or sent.needs_attention:
+    # A paused platform (quota spent, rate-limited) polled nothing: that needs someone too.
+    if not all(report.ok for report in reports) or sent.needs_attention or pauses:
         sys.exit(EXIT_FAILED)
 
 
@@ -194,9 +199,10 @@ def _show_deliveries(sent: DispatchReport, as_json: bool) -> None:
 
 async def _poll_once(
     config: Config, store: Store, everything: bool = False
-) -> tuple[list[Any], DispatchReport]:
+) -> tuple[list[Any], DispatchReport, list[str]]:
     """Poll every watch that is due (all with `everything`), then send every delivery that is
-    due (these polls' and retries)."""
+    due (these polls' and retries); also the one line of each platform that was paused
+    (quota spent, rate-limited)."""
     from watcher import gc_tuning
     from watcher.runtime import Runtime
 
@@ -204,7 +210,8 @@ async def _poll_once(
     gc_tuning.settle()
     try:
         reports = await runtime.poll_due(everything=everything)
-        return reports, await runtime.open_dispatcher().dispatch()
+        sent = await runtime.open_dispatcher().dispatch()
+        return reports, sent, [pause.line for pause in runtime.pauses()]
     finally:
         await runtime.aclose()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -23,7 +23,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from watcher.clock import parse_iso
+from watcher.clock import Clock, SystemClock, parse_iso
+from watcher.store.quotas import Limits, QuotaUse
 
 if TYPE_CHECKING:
     from watcher.fleet_plan import FleetPlan
@@ -178,10 +179,14 @@ class StoreCollector:
         self,
         store: Store,
         watches: Callable[[], Iterable[WatchKey]],
+        quotas: Callable[[], Mapping[str, Limits]] | None = None,
+        clock: Clock | None = None,
         plan: Callable[[], FleetPlan | None] | None = None,
     ) -> None:
         self._store = store
         self._watches = watches
+        self._quotas = quotas  # each watched platform's limits, from the running config
+        self._clock = clock or SystemClock()
         self._plan = plan  # the daemon's quota plan in force, if it has one
 
     def collect(self) -> Iterator[Metric]:
@@ -190,6 +195,7 @@ class StoreCollector:
             yield from self._watch_metrics()
             yield from self._delivery_metrics()
             yield from self._token_metrics()
+            yield from self._quota_metrics()
         except sqlite3.Error as exc:
             # A scrape must not take the daemon down; the gap in the series says enough.
             log.warning("metrics: cannot read the database: %s", exc)
@@ -289,3 +295,30 @@ class StoreCollector:
             grants.add_metric([token.platform], token.grants)
         yield expiry
         yield grants
+
+    def _quota_metrics(self) -> Iterator[Metric]:
+        if self._quotas is None:
+            return
+        labels = ["platform", "period"]
+        limit = GaugeMetricFamily(
+            "watcher_quota_limit",
+            "Requests the platform allows per calendar month or day in UTC (0: no quota).",
+            labels=labels,
+        )
+        used = GaugeMetricFamily(
+            "watcher_quota_used",
+            "Requests counted against the platform's quota this month or day, by every process"
+            " on the database (claimed in blocks: see the README's Quotas).",
+            labels=labels,
+        )
+        counted = self._store.quotas.all_used(self._clock.now())
+        for platform, limits in sorted(self._quotas().items()):
+            use = counted.get(platform, QuotaUse(0, 0))
+            for period, allowed, spent in (
+                ("month", limits.per_month, use.month),
+                ("day", limits.per_day, use.day),
+            ):
+                limit.add_metric([platform, period], allowed)
+                used.add_metric([platform, period], spent)
+        yield limit
+        yield used

@@ -17,6 +17,7 @@ from watcher.clock import Clock, iso
 from watcher.config import Config, Watch
 from watcher.errors import AccountNotFound, AccountUnavailable, WatcherError
 from watcher.events import Event
+from watcher.http.quota import PlatformPaused
 from watcher.lock_wait import patiently
 from watcher.platforms.base import Listing, Platform, Profile
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
@@ -62,8 +63,10 @@ class PollReport:
     events: list[Event] = field(default_factory=list)
     # Pages re-read to repair gaps in tie groups (see offset_paging.py); the demo tells of them.
     repairs: int = 0
-    # Why the poll recorded nothing though nothing failed: another process polls the watch.
+    # Why the poll recorded nothing though nothing failed: another process polls the watch,
+    # or the platform is paused (its quota spent, a rate limit's hold: `paused`).
     skipped: str | None = None
+    paused: bool = False
     # A counts check found the relation's count unchanged and did not read the list.
     counts_only: bool = False
 
@@ -220,6 +223,10 @@ class _Poll:
                 return await self._commit(account, Changes(), baseline=False, counts_only=True)
             listing = self.tally.add(await self._read(account, self.members))
             baseline, changes = await self._changes(account, listing)
+        except PlatformPaused as exc:
+            # The platform's pause, not this watch's failure: reported once per platform.
+            duration = time.monotonic() - self.clock_start
+            return PollReport(self.watch, ok=True, skipped=exc.line, paused=True, duration=duration)
         except Exception as exc:
             return await self._failed(failure_reason(exc, self.watch))
         complete = baseline or (self.row.baseline_at is not None and listing.complete)

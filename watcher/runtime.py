@@ -20,13 +20,17 @@ from watcher.config import Config, Watch
 from watcher.http.budget import RequestBudget
 from watcher.http.client import open_client
 from watcher.http.json_client import JsonClient
+from watcher.http.quota import PlatformPaused, QuotaGate
 from watcher.http.retry import RetryPolicy
+from watcher.http.shared_pace import SharedPace
 from watcher.http.transport import Transport
+from watcher.lock_wait import patiently
 from watcher.platforms import registry
 from watcher.platforms.base import Platform
 from watcher.poll import Poller, PollReport
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder
 from watcher.store import Store
+from watcher.store.quotas import Limits
 
 if TYPE_CHECKING:
     from watcher.sinks.dispatcher import Dispatcher
@@ -65,6 +69,9 @@ class Runtime:
         self.clock = clock or SystemClock()
         self._retry = retry or RetryPolicy()
         self._budget_factory = budget_factory
+        self.gates: dict[str, QuotaGate] = {}
+        self._retired_gates: list[QuotaGate] = []
+        self._in_flight: dict[str, int] = {}
         self.platforms: dict[str, Platform] = {
             name: self._platform(config, name) for name in {w.platform for w in config.watch}
         }
@@ -86,11 +93,23 @@ class Runtime:
         return self.poller.holder
 
     def _platform(self, config: Config, name: str) -> Platform:
-        """A platform client with its own budget, which every one of its requests passes."""
+        """A platform client with its own budget and quota gate, which every one of its
+        requests passes; the budget keeps to the pace all processes on the database share."""
         settings = config.platform_settings(name)
         budget = self._budget_factory(settings.requests_per_second, settings.max_concurrent)
-        http = JsonClient(self.http, retry=self._retry, budget=budget)
+        budget.share(
+            SharedPace(
+                name, self.store, settings.requests_per_second, budget.monotonic, budget.sleep
+            )
+        )
+        limits = Limits(settings.requests_per_month, settings.requests_per_day)
+        self.gates[name] = gate = QuotaGate(name, self.store, self.clock, limits)
+        http = JsonClient(self.http, retry=self._retry, budget=budget, quota=gate)
         return registry.create(name, registry.PlatformContext(config, http, self.store, self.clock))
+
+    def pauses(self) -> list[PlatformPaused]:
+        """The platforms paused during this runtime's polls (quota spent, held), one each."""
+        return [pause for gate in self.gates.values() for pause in gate.pauses[-1:]]
 
     def reconfigure(self, config: Config) -> None:
         """Take a reloaded config. Platform clients are rebuilt when platform settings changed;
@@ -101,6 +120,7 @@ class Runtime:
                 continue
             if name in self.platforms:
                 self._retired.append(self.platforms[name])
+                self._retired_gates.append(self.gates[name])
             self.platforms[name] = self._platform(config, name)
         self.http.timeout = httpx.Timeout(config.defaults.timeout)
         self.config = self.poller.config = config
@@ -108,8 +128,18 @@ class Runtime:
             self.dispatcher.config = config
 
     async def poll(self, watch: Watch) -> PollReport:
-        """Poll one watch (see `Poller.poll`): never raises a WatcherError."""
-        return await self.poller.poll(watch)
+        """Poll one watch (see `Poller.poll`): never raises a WatcherError. When no other
+        poll of its platform is in flight, the requests its gate claimed but did not send go
+        back to the quota, so the database's count is what was sent between polls."""
+        name = watch.platform
+        self._in_flight[name] = self._in_flight.get(name, 0) + 1
+        try:
+            return await self.poller.poll(watch)
+        finally:
+            self._in_flight[name] -= 1
+            gate = self.gates.get(name)
+            if not self._in_flight[name] and gate is not None:
+                await patiently(self.store, gate.settle)
 
     async def poll_all(self, watches: Sequence[Watch] | None = None) -> list[PollReport]:
         return list(await asyncio.gather(*(self.poll(w) for w in watches or self.config.watch)))
@@ -147,6 +177,8 @@ class Runtime:
             await self.dispatcher.aclose()
         for platform in [*self.platforms.values(), *self._retired]:
             await platform.aclose()
+        for gate in [*self.gates.values(), *self._retired_gates]:
+            await patiently(self.store, gate.settle)
         await self.http.aclose()
 
 

@@ -21,20 +21,22 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher import metrics
+from watcher import metrics, quota_alerts
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import Config, Watch
 from watcher.errors import WatcherError
 from watcher.fleet_plan import FleetPlan, plan_fleet, watch_cost, watch_costs
 from watcher.health import HEARTBEAT_EVERY, Health
 from watcher.health_server import HealthServer
+from watcher.http.quota import QuotaSpent
 from watcher.next_poll import NextPoll
 from watcher.plan_log import PlanLog
-from watcher.poll import log_report
+from watcher.poll import PollReport, log_report
 from watcher.reload import plan_reload
 from watcher.runtime import Runtime
 from watcher.sinks.delivery_loop import DeliveryLoop
 from watcher.store import Store
+from watcher.store.quotas import Limits
 
 log = logging.getLogger("watcher")
 
@@ -128,6 +130,7 @@ class Daemon:
         self.plan: FleetPlan | None = None
         self._costs: dict[str, float] = {}
         self._plan_log = PlanLog()
+        self._said: set[str] = set()  # the platform pauses already logged
 
     def stop(self) -> None:
         self._stop.set()
@@ -149,10 +152,25 @@ class Daemon:
             self._running.discard(task)
             if self.deliveries is not None:
                 self.deliveries.wake()  # its deliveries may be due now
-        log_report(report)
+        if report.paused:
+            self._paused(report)
+        else:
+            log_report(report)
         if not self._stop.is_set():
             retimed = self._replan([watch])
             self._announce([watch, *(w for w in retimed if w.key != watch.key)])
+
+    def _paused(self, report: PollReport) -> None:
+        """A poll the platform's pause stopped: said once per pause, not once per poll; a
+        spent quota also alerts the platform's notifiers, once per period (quota_alerts.py)."""
+        for pause in self.runtime.pauses():
+            if pause.line in self._said:
+                continue
+            self._said.add(pause.line)
+            log.warning(pause.line)
+            if isinstance(pause, QuotaSpent):
+                runtime = self.runtime
+                quota_alerts.announce(runtime.config, runtime.store, pause, runtime.clock.now())
 
     async def run(self, *, install_signals: bool = True) -> None:
         loop = asyncio.get_running_loop()
@@ -180,7 +198,11 @@ class Daemon:
         log.info("watching %d account list(s); stop with Ctrl-C or SIGTERM", count)
         self._announce(self.config.watch)
         collector = metrics.StoreCollector(
-            self.runtime.store, self._watch_labels, plan=lambda: self.plan
+            self.runtime.store,
+            self._watch_labels,
+            self._quota_limits,
+            self.runtime.clock,
+            plan=lambda: self.plan,
         )
         registry = metrics.current().registry
         registry.register(collector)
@@ -320,6 +342,15 @@ class Daemon:
 
     def _watch_keys(self) -> set[str]:
         return {watch.key for watch in self.config.watch}
+
+    def _quota_limits(self) -> dict[str, Limits]:
+        """Each watched platform's quotas, as the running config says."""
+        config = self.runtime.config
+        return {
+            name: Limits(settings.requests_per_month, settings.requests_per_day)
+            for name in sorted({w.platform for w in config.watch})
+            for settings in [config.platform_settings(name)]
+        }
 
     def _watch_labels(self) -> list[metrics.WatchKey]:
         return [(w.key, w.platform, w.account, w.relation) for w in self.config.watch]

@@ -24,11 +24,18 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from watcher.errors import PlatformError
 from watcher.http.retry import Sleep
 
 Monotonic = Callable[[], float]
+
+
+class SharedStarts(Protocol):
+    """A pace shared with other processes (shared_pace.py): `start` returns when one may."""
+
+    async def start(self) -> None: ...
 
 
 class RequestBudget:
@@ -58,6 +65,19 @@ class RequestBudget:
         self._running.set()
         # (until, reason, patience): the platform asked everyone to wait until `until`.
         self._held: tuple[float, str, float] | None = None
+        self._shared: SharedStarts | None = None
+
+    @property
+    def monotonic(self) -> Monotonic:
+        return self._monotonic
+
+    @property
+    def sleep(self) -> Sleep:
+        return self._sleep
+
+    def share(self, starts: SharedStarts) -> None:
+        """Also keep to `starts`, the pace every process on the database shares."""
+        self._shared = starts
 
     def hold(self, seconds: float, reason: str, *, patience: float) -> None:
         """No request starts for `seconds`; one that would wait longer than `patience` for
@@ -102,9 +122,14 @@ class RequestBudget:
             while True:
                 await self._running.wait()
                 now = self._monotonic()
-                while self._starts and now - self._starts[0] >= self._window:
+                # A nanosecond's tolerance: a sleep to exactly the window's end may land a
+                # rounding error short of it, and sleeping that error again changes nothing.
+                while self._starts and now - self._starts[0] >= self._window - 1e-9:
                     self._starts.popleft()
                 if len(self._starts) < self._per_window:
+                    if self._shared is not None:
+                        await self._shared.start()
+                        now = self._monotonic()
                     self._starts.append(now)
                     return
                 await self._sleep(self._starts[0] + self._window - now)

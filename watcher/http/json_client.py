@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +15,9 @@ import msgspec
 from watcher.errors import PlatformError
 from watcher.http.budget import RequestBudget
 from watcher.http.client import BodyTooLarge, DeadlineExceeded, DirectClient
-from watcher.http.layers import Layer, WithinBudget, compose, counted
+from watcher.http.layers import Layer, WithinBudget, WithinQuota, compose, counted
+from watcher.http.quota import QuotaGate, held_line
+from watcher.http.rate_limit import reset_seconds
 from watcher.http.retry import RetryPolicy, parse_retry_after
 from watcher.http.transport import Outgoing, Params
 
@@ -54,19 +57,28 @@ class JsonClient:
     """
 
     def __init__(
-        self, http: DirectClient, *, retry: RetryPolicy, budget: RequestBudget | None = None
+        self,
+        http: DirectClient,
+        *,
+        retry: RetryPolicy,
+        budget: RequestBudget | None = None,
+        quota: QuotaGate | None = None,
     ) -> None:
         self.http = http
         self.retry = retry
         self.budget = budget
-        layers: list[Layer] = [counted]
+        self.quota = quota
+        layers: list[Layer] = [WithinQuota(quota)] if quota is not None else []
+        layers.append(counted)
         if budget is not None:
             layers.append(WithinBudget(budget))
         self._attempt = compose(http.send, layers)
 
     def retrying(self, statuses: frozenset[int]) -> JsonClient:
-        """The same client and budget, trying again on `statuses` only."""
-        return JsonClient(self.http, retry=self.retry.retrying(statuses), budget=self.budget)
+        """The same client, budget and quota, trying again on `statuses` only."""
+        return JsonClient(
+            self.http, retry=self.retry.retrying(statuses), budget=self.budget, quota=self.quota
+        )
 
     async def get_json(
         self,
@@ -137,6 +149,8 @@ class JsonClient:
         if status not in self.retry.retryable:
             raise error
         retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if status == 429:
+            retry_after = reset_seconds(response, self._now(), retry_after)
         if retry_after is not None and not self.retry.waits_out(retry_after):
             raise self._asked_to_wait(error, retry_after)
         return _TryAgain(error, retry_after, rate_limited=status == 429)
@@ -162,7 +176,15 @@ class JsonClient:
         )
         if self.budget is not None:
             self.budget.hold(seconds, reason, patience=self.retry.max_retry_after)
+        if self.quota is not None:
+            # Every process on the database waits it out too (no futile retries meanwhile).
+            until = self._now() + timedelta(seconds=seconds)
+            self.quota.hold(until, reason)
+            reason = f"{held_line(self.quota.platform, until)}: {reason}"
         return HttpStatusError(reason, answer.status)
+
+    def _now(self) -> datetime:
+        return self.quota.now() if self.quota is not None else datetime.now(UTC)
 
 
 def _decoded(response: httpx.Response, what: str, decode: Decode | None) -> JsonAnswer | _TryAgain:

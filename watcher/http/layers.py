@@ -7,6 +7,7 @@ passed into every platform call. Retries wrap the composed attempt (json_client.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,7 +15,9 @@ import httpx
 
 from watcher import metrics
 from watcher.http.budget import RequestBudget
+from watcher.http.quota import QuotaGate
 from watcher.http.transport import Outgoing
+from watcher.lock_wait import patiently
 
 Send = Callable[[Outgoing], Awaitable[httpx.Response]]
 Layer = Callable[[Outgoing, Send], Awaitable[httpx.Response]]
@@ -57,3 +60,18 @@ class WithinBudget:
     async def __call__(self, request: Outgoing, send: Send) -> httpx.Response:
         async with self.budget.slot():
             return await send(request)
+
+
+@dataclass(frozen=True, slots=True)
+class WithinQuota:
+    """Each attempt is counted against the platform's quotas before it is sent, and none is
+    sent while the quota is spent or the platform is held (see quota.py)."""
+
+    gate: QuotaGate
+
+    async def __call__(self, request: Outgoing, send: Send) -> httpx.Response:
+        try:
+            self.gate.admit()
+        except sqlite3.OperationalError:  # locked by another process: wait off the loop
+            await patiently(self.gate.store, self.gate.admit)
+        return await send(request)

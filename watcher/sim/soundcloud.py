@@ -37,6 +37,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
@@ -70,8 +71,15 @@ _LIST_PATHS: dict[str, Relation] = {"followings": "following", "followers": "fol
 FOREIGN_HOST = "api.soundcloud.invalid"
 
 PagingTrap = Literal["loop", "foreign", "cycle"]
-RateLimitShape = Literal["code", "error", "text"]
+RateLimitShape = Literal["code", "error", "text", "documented"]
+# The 429 body SoundCloud documents, with its `reset_time` (see `rate_limit`).
+_DOCUMENTED_RATE_LIMIT = (
+    '{{"errors":[{{"meta":{{"rate_limit":{{"group":"plays","max_nr_of_requests":15000,'
+    '"time_window":"PT24H"}},"remaining_requests":0,"reset_time":"{reset}"}}}}]}}'
+)
+DOCUMENTED_RESET = datetime(2015, 6, 1, 9, 49, 40, tzinfo=UTC)
 _RATE_LIMIT_BODIES: dict[RateLimitShape, str] = {
+    "documented": _DOCUMENTED_RATE_LIMIT.format(reset="2015/06/01 09:49:40 +0000"),
     "code": '{"code":429,"message":"Too Many Requests","link":"","status":"429 - Too Many'
     ' Requests","errors":[{"error_message":"rate limit exceeded"}],"error":null}',
     "error": '{"error":"Rate Limit Exceeded"}',
@@ -239,15 +247,22 @@ class SoundCloudSim(GroundTruth, SimServer):
         times: int | None = 1,
         after: int = 0,
         headers: dict[str, str] | None = None,
+        reset_time: datetime | None = None,
     ) -> Fault:
-        """Answer 429 in one of the shapes seen live; headers may be nonsense, as seen live."""
+        """Answer 429 in one of the shapes seen live (headers may be nonsense, as seen live),
+        or in the documented one, whose `reset_time` says when the window resets (by default
+        the documentation's own example)."""
+        body = _RATE_LIMIT_BODIES[shape]
+        if shape == "documented" and reset_time is not None:
+            reset = reset_time.astimezone(UTC).strftime("%Y/%m/%d %H:%M:%S +0000")
+            body = _DOCUMENTED_RATE_LIMIT.format(reset=reset)
         return self.faults.add(
             path_contains,
             kind="status",
             status=429,
             times=times,
             after=after,
-            body=_RATE_LIMIT_BODIES[shape],
+            body=body,
             headers=headers,
         )
 

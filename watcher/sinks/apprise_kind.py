@@ -29,6 +29,7 @@ from watcher.sinks.message import (
     event_title,
     notify_test_body,
     notify_test_title,
+    quota_message,
 )
 from watcher.sinks.sink import Attempt, NotifierSettings, SinkContext, SinkKind
 
@@ -135,6 +136,8 @@ def _combine(failures: Sequence[SendResult], total: int) -> SendResult:
 
 def _message(settings: AppriseSettings, rows: Sequence[DeliveryRow], fmt: str) -> tuple[str, str]:
     """Title and body in `fmt`: an alert, one event, or a digest of one poll's events."""
+    if rows[0].kind == "alert" and rows[0].envelope()["type"] == "quota.exhausted":
+        return quota_message(rows[0].envelope()["data"], fmt)
     if rows[0].kind == "alert":
         alert = Alert.from_envelope(rows[0].envelope())
         return alert_title(alert, fmt), alert_body(alert, fmt)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from typing import Literal, cast, get_args
+from typing import Any, Literal, cast, get_args
 from urllib.parse import quote, unquote, urlsplit
 
 from watcher.alerts import FAILING, Alert
@@ -277,6 +277,23 @@ def alert_title(alert: Alert, fmt: str = "text") -> str:
     if alert.type == FAILING:
         return f"Watch failing: {_watched(alert, form)} ({alert.failures} polls in a row)"
     return f"Watch recovered: {_watched(alert, form)}"
+
+
+def quota_message(data: dict[str, Any], fmt: str) -> tuple[str, str]:
+    """Title and body of a `quota.exhausted` alert: no poll of the platform until it resets."""
+    form = _check_format(fmt)
+    platform = safe_text(str(data.get("platform", "")), form)
+    when = "this month" if data.get("period") == "month" else "today"
+    resets = safe_text(str(data.get("resets_at", "")), form)
+    title = f"Quota spent: {platform}"
+    body = _lines(
+        [
+            f"All {data.get('limit')} requests to {platform} allowed {when} are spent.",
+            f"No watch of {platform} is polled until the quota resets at {resets}.",
+        ],
+        form,
+    )
+    return title, body
 
 
 def alert_body(alert: Alert, fmt: str) -> str:

@@ -13,7 +13,11 @@ from datetime import UTC, datetime
 
 from watcher.clock import iso
 from watcher.redaction import redact
-from watcher.store.base import Part
+from watcher.store.base import Part, transaction
+
+# A block never takes more than this share of what is left of a quota, so near the end of a
+# period the requests claimed but not yet sent by one process are few (see `claim`).
+_BLOCK_SHARE = 8
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,22 @@ class Hold:
 
     until: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A platform's quotas (0: none)."""
+
+    per_month: int = 0
+    per_day: int = 0
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Requests a claim granted, and the use it saw (granted ones included)."""
+
+    granted: int
+    use: QuotaUse
 
 
 def month_key(now: datetime) -> str:
@@ -80,3 +100,78 @@ class Quotas(Part):
             [platform, iso(now)],
         ).fetchone()
         return Hold(row[0], row[1]) if row else None
+
+    def claim(self, platform: str, wanted: int, now: datetime, limits: Limits) -> Grant:
+        """Up to `wanted` requests from the platform's month and day, counted at once and
+        atomically (under the write lock), never past a limit: no process can overshoot.
+
+        Near the end of a quota a block shrinks to an eighth of what is left, so what one
+        process claimed but did not send yet cannot starve the others for long.
+        """
+        with transaction(self.db):
+            use = self.used(platform, now)
+            rooms = [
+                limit - used
+                for limit, used in ((limits.per_month, use.month), (limits.per_day, use.day))
+                if limit > 0
+            ]
+            grant = wanted
+            if rooms:
+                room = min(rooms)
+                grant = min(wanted, max(1, room // _BLOCK_SHARE)) if room > 0 else 0
+            self.count(platform, grant, now)
+        return Grant(grant, QuotaUse(use.month + grant, use.day + grant))
+
+    def give_back(self, platform: str, requests: int, claimed_at: datetime) -> None:
+        """Return requests claimed at `claimed_at` but never sent, to the periods they came
+        from (a month that has turned since gets them back, not the new one)."""
+        if requests <= 0:
+            return
+        with transaction(self.db):
+            for period in (month_key(claimed_at), day_key(claimed_at)):
+                self.db.execute(
+                    "UPDATE quota_usage SET used = MAX(0, used - ?)"
+                    " WHERE platform = ? AND period = ?",
+                    [requests, platform, period],
+                )
+
+    def all_used(self, now: datetime) -> dict[str, QuotaUse]:
+        """Every platform's use in the current month and day (for /metrics)."""
+        month, day = month_key(now), day_key(now)
+        found: dict[str, dict[str, int]] = {}
+        for platform, period, used in self.db.execute(
+            "SELECT platform, period, used FROM quota_usage WHERE period IN (?, ?)", [month, day]
+        ).fetchall():
+            found.setdefault(platform, {})[period] = int(used)
+        return {
+            name: QuotaUse(periods.get(month, 0), periods.get(day, 0))
+            for name, periods in found.items()
+        }
+
+    def alert_once(self, platform: str, period: str, now: datetime) -> bool:
+        """True for the first caller, in any process, to report `platform`'s `period`
+        (a key like `month:2026-12`) spent; False for every later one."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO quota_alerts (platform, period, sent_at) VALUES (?, ?, ?)",
+            [platform, period, iso(now)],
+        )
+        return cursor.rowcount == 1
+
+    def claim_pace(self, platform: str, span: float, now: float) -> float:
+        """The start of `span` seconds of the platform's request pace that belong to the
+        caller alone: each process claims the next free stretch, so their stretches never
+        overlap. `now` is CLOCK_MONOTONIC (the same in every process of this machine); a
+        stretch absurdly far ahead (a reboot reset the clock) is forgotten."""
+        with transaction(self.db):
+            row = self.db.execute(
+                "SELECT next_free FROM platform_pace WHERE platform = ?", [platform]
+            ).fetchone()
+            start = now
+            if row is not None and now < row[0] < now + 3600:
+                start = row[0]
+            self.db.execute(
+                "INSERT INTO platform_pace (platform, next_free) VALUES (?, ?)"
+                " ON CONFLICT(platform) DO UPDATE SET next_free = excluded.next_free",
+                [platform, start + span],
+            )
+        return float(start)

@@ -228,6 +228,26 @@ def _v6_counts_check(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7_shared_pace(db: sqlite_utils.Database) -> None:
+    """The shared request pace per platform and the quota alerts already sent (one per
+    platform and period, whichever process noticed first)."""
+    _script(
+        db,
+        """
+        CREATE TABLE platform_pace (
+            platform TEXT PRIMARY KEY,
+            next_free REAL NOT NULL
+        );
+        CREATE TABLE quota_alerts (
+            platform TEXT NOT NULL,
+            period TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (platform, period)
+        );
+        """,
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1. Only ever append.
 MIGRATIONS: list[Migration] = [
     _v1,
@@ -236,6 +256,7 @@ MIGRATIONS: list[Migration] = [
     _v4_honest_polls,
     _v5_quotas,
     _v6_counts_check,
+    _v7_shared_pace,
 ]
 
 
