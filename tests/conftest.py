@@ -29,6 +29,14 @@ def harness(
 
 
 @pytest.fixture
+def audius(sim: AudiusSim, tmp_path: Path) -> Iterator[AudiusWorld]:
+    """A world on Audius, once: for tests that do not depend on where listings are held
+    (those that run processes, say)."""
+    with sim.serve() as base_url:
+        yield World(sim, base_url, tmp_path / "watcher.db")
+
+
+@pytest.fixture
 def sc(tmp_path: Path) -> Iterator[SoundCloudWorld]:
     """A world on SoundCloud."""
     sim = SoundCloudSim(seed=5)

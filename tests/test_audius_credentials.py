@@ -33,10 +33,10 @@ def confirmed_removal(world: AudiusWorld) -> None:
         assert world.poll().ok
 
 
-def test_the_api_key_is_a_query_parameter_on_every_request(harness: AudiusWorld) -> None:
-    harness.settings.update(api_key=API_KEY, app_name="watcher-tests")
-    confirmed_removal(harness)
-    seen = api_requests(harness.sim)
+def test_the_api_key_is_a_query_parameter_on_every_request(audius: AudiusWorld) -> None:
+    audius.settings.update(api_key=API_KEY, app_name="watcher-tests")
+    confirmed_removal(audius)
+    seen = api_requests(audius.sim)
     paths = {r.path.rsplit("/", 1)[-1] if "/handle/" not in r.path else "handle" for r in seen}
     assert {"handle", "following", "users"} <= paths  # resolve, pages, bulk profiles
     assert any(r.path.count("/") == 3 and r.path.startswith("/v1/users/") for r in seen)
@@ -46,18 +46,18 @@ def test_the_api_key_is_a_query_parameter_on_every_request(harness: AudiusWorld)
         assert "authorization" not in request.headers
 
 
-def test_no_key_sends_no_key_parameter(harness: AudiusWorld) -> None:
-    confirmed_removal(harness)
-    for request in api_requests(harness.sim):
+def test_no_key_sends_no_key_parameter(audius: AudiusWorld) -> None:
+    confirmed_removal(audius)
+    for request in api_requests(audius.sim):
         assert "api_key" not in request.query and "authorization" not in request.headers
 
 
 def test_a_bearer_token_is_sent_as_authorization_only_when_configured(
-    harness: AudiusWorld,
+    audius: AudiusWorld,
 ) -> None:
-    harness.settings.update(api_key=API_KEY, bearer_token=BEARER_TOKEN)
-    confirmed_removal(harness)
-    for request in api_requests(harness.sim):
+    audius.settings.update(api_key=API_KEY, bearer_token=BEARER_TOKEN)
+    confirmed_removal(audius)
+    for request in api_requests(audius.sim):
         assert request.headers.get("Authorization") == f"Bearer {BEARER_TOKEN}"
         assert request.query.get("api_key") == API_KEY
 

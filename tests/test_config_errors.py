@@ -312,14 +312,14 @@ def test_opening_a_store_or_its_daemon_lock_creates_no_folders(tmp_path: Path) -
 
 
 def test_a_reload_of_an_invalid_config_changes_nothing_and_is_counted_as_rejected(
-    harness: AudiusWorld, caplog: pytest.LogCaptureFixture
+    audius: AudiusWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sim = harness.sim
+    sim = audius.sim
     for handle in ("curator", "scout"):
         sim.follow_many(sim.add_user(handle=handle), sim.add_users(3, prefix=f"{handle}-a"))
-    path = harness.db_path.parent / "watcher.toml"
+    path = audius.db_path.parent / "watcher.toml"
     top = (
-        f'database = "{harness.db_path}"\n[audius]\nbase_url = "{harness.base_url}"\n'
+        f'database = "{audius.db_path}"\n[audius]\nbase_url = "{audius.base_url}"\n'
         "requests_per_second = 10000\n"
     )
     curator = '[[watch]]\nplatform = "audius"\naccount = "curator"\ninterval = "1h"\n'

@@ -98,23 +98,23 @@ def test_a_host_in_no_proxy_is_reached_directly(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_polls_go_through_the_proxy_the_environment_names(
-    harness: AudiusWorld, monkeypatch: pytest.MonkeyPatch
+    audius: AudiusWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The simulator plays the proxy: it is asked for absolute URLs on a host that does not
     resolve, which only a proxied request can reach."""
-    artists = harness.sim.add_users(3, prefix="artist", base_followers=lambda i: i + 1)
-    curator = harness.sim.add_user(handle="curator", name="Curator", base_followers=5)
-    harness.sim.follow_many(curator, artists)
-    port = harness.base_url.split(":")[2].split("/")[0]
-    path = harness.base_url.split(str(port), 1)[1]
+    artists = audius.sim.add_users(3, prefix="artist", base_followers=lambda i: i + 1)
+    curator = audius.sim.add_user(handle="curator", name="Curator", base_followers=5)
+    audius.sim.follow_many(curator, artists)
+    port = audius.base_url.split(":")[2].split("/")[0]
+    path = audius.base_url.split(str(port), 1)[1]
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-    harness.base_url = f"http://audius.example.invalid{path}"
-    harness.watches.append({"platform": "audius", "account": "curator"})
+    audius.base_url = f"http://audius.example.invalid{path}"
+    audius.watches.append({"platform": "audius", "account": "curator"})
 
-    report = harness.poll()
+    report = audius.poll()
 
     assert report.ok and report.size == 3
-    assert harness.sim.request_count >= 2
+    assert audius.sim.request_count >= 2
 
 
 def test_cookies_a_receiver_sets_are_not_sent_back() -> None:

@@ -148,14 +148,14 @@ def test_healthz_fails_while_shutting_down(store: Store) -> None:
 
 
 def test_metrics_read_deliveries_tokens_and_list_sizes_from_the_database(
-    harness: AudiusWorld,
+    audius: AudiusWorld,
 ) -> None:
-    sim = harness.sim
+    sim = audius.sim
     curator = sim.add_user(handle="curator", base_followers=5)
     sim.follow_many(curator, sim.add_users(7, prefix="artist"))
-    harness.watches.append({"platform": "audius", "account": "curator"})
-    assert harness.poll().ok
-    store = harness.store()
+    audius.watches.append({"platform": "audius", "account": "curator"})
+    assert audius.poll().ok
+    store = audius.store()
     try:
         watch_id = store.watches.all()[0].id
         for state in ("pending", "pending", "dead", "delivered"):
@@ -185,14 +185,14 @@ def test_metrics_read_deliveries_tokens_and_list_sizes_from_the_database(
     assert expiry == datetime(2026, 11, 22, 13, tzinfo=UTC).timestamp()
 
 
-def test_every_platform_request_and_429_is_counted_under_its_platform(harness: AudiusWorld) -> None:
+def test_every_platform_request_and_429_is_counted_under_its_platform(audius: AudiusWorld) -> None:
     counters = metrics.reset()
-    sim = harness.sim
+    sim = audius.sim
     curator = sim.add_user(handle="curator", base_followers=5)
     sim.follow_many(curator, sim.add_users(3, prefix="artist"))
     sim.faults.add("/following", status=429, headers={"Retry-After": "0"})
-    harness.watches.append({"platform": "audius", "account": "curator"})
-    assert harness.poll().ok
+    audius.watches.append({"platform": "audius", "account": "curator"})
+    assert audius.poll().ok
     text = counters.exposition().decode()
     assert metric(text, "watcher_platform_throttled_total", platform="audius") == 1
     assert metric(text, "watcher_platform_requests_total", platform="audius", status="429") == 1
@@ -202,11 +202,11 @@ def test_every_platform_request_and_429_is_counted_under_its_platform(harness: A
     assert metric(text, "watcher_polls_total", platform="audius", outcome="ok") == 1
 
 
-def test_daemon_in_process_serves_the_endpoint_and_stops_it(harness: AudiusWorld) -> None:
-    sim = harness.sim
+def test_daemon_in_process_serves_the_endpoint_and_stops_it(audius: AudiusWorld) -> None:
+    sim = audius.sim
     sim.follow_many(sim.add_user(handle="curator"), sim.add_users(4, prefix="artist"))
-    harness.watches.append({"platform": "audius", "account": "curator"})
-    plain = harness.config()
+    audius.watches.append({"platform": "audius", "account": "curator"})
+    plain = audius.config()
     config = plain.model_copy(update={"http": HttpSettings(listen="127.0.0.1:0")})
 
     async def go() -> tuple[int, int, str]:

@@ -77,15 +77,15 @@ class Exploding(httpx.AsyncBaseTransport):
 
 
 def test_an_unexpected_exception_is_a_recorded_failed_poll(
-    harness: AudiusWorld,
+    audius: AudiusWorld,
 ) -> None:
-    harness.sim.add_user("curator")
-    harness.watches.append({"platform": "audius", "account": "curator"})
-    config, store = harness.config(), harness.store()
+    audius.sim.add_user("curator")
+    audius.watches.append({"platform": "audius", "account": "curator"})
+    config, store = audius.config(), audius.store()
 
     async def poll_twice() -> list[str | None]:
         engine = Runtime(
-            config, store, clock=harness.clock, retry=RetryPolicy.immediate(2),
+            config, store, clock=audius.clock, retry=RetryPolicy.immediate(2),
             transport=Exploding(),
         )  # fmt: skip
         try:
@@ -94,7 +94,7 @@ def test_an_unexpected_exception_is_a_recorded_failed_poll(
                 (report,) = await engine.poll_all()
                 assert not report.ok
                 errors.append(report.error)
-                harness.clock.advance(60)
+                audius.clock.advance(60)
             return errors
         finally:
             await engine.aclose()
@@ -115,20 +115,20 @@ def test_a_token_with_a_line_break_is_refused_and_an_absurd_lifetime_is_capped(
     sim = SoundCloudSim(seed=2)
     sim.add_user("curator")
     with sim.serve() as base_url:
-        harness = World(sim, base_url, tmp_path / "w.db", FakeClock())
-        harness.watch("curator")
+        audius = World(sim, base_url, tmp_path / "w.db", FakeClock())
+        audius.watch("curator")
         sim.faults.add(
             "/oauth/token",
             status=200,
             body='{"access_token": "tok-12345\\r\\nX-Injected: 1", "expires_in": 3600}',
         )
-        refused = harness.poll()
+        refused = audius.poll()
         sim.tokens.lifetime = float("inf")  # answered as `"expires_in": Infinity`
-        first = harness.poll()
-        harness.clock.advance(3 * 86_400)
-        second = harness.poll()
+        first = audius.poll()
+        audius.clock.advance(3 * 86_400)
+        second = audius.poll()
         grants = sum(1 for r in sim.requests if r.path == "/oauth/token")
-        store = Store.open(harness.db_path)
+        store = Store.open(audius.db_path)
         try:
             token = store.tokens.get("soundcloud")
         finally:

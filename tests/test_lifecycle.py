@@ -148,14 +148,14 @@ def test_settings_taken_at_start_are_reported_as_needing_a_restart() -> None:
     assert plan.summary().endswith("restart to apply: database, http, log")
 
 
-def stop_during_a_stalled_page(harness: AudiusWorld, stall: float, grace: float) -> float:
+def stop_during_a_stalled_page(audius: AudiusWorld, stall: float, grace: float) -> float:
     """Run a daemon until its first poll waits on a page stalled for `stall` seconds, then
     stop it; returns how long the stop took."""
-    sim = harness.sim
+    sim = audius.sim
     sim.follow_many(sim.add_user(handle="curator"), sim.add_users(5, prefix="artist"))
-    harness.watches.append({"platform": "audius", "account": "curator", "jitter": "0s"})
+    audius.watches.append({"platform": "audius", "account": "curator", "jitter": "0s"})
     sim.faults.add("/following", kind="timeout", delay=stall, times=1)
-    config = harness.config()
+    config = audius.config()
 
     async def go() -> float:
         store = Store.open(config.database_path)
@@ -178,10 +178,10 @@ def stop_during_a_stalled_page(harness: AudiusWorld, stall: float, grace: float)
     return asyncio.run(go())
 
 
-def test_a_stop_lets_an_in_flight_poll_finish_within_the_grace(harness: AudiusWorld) -> None:
-    took = stop_during_a_stalled_page(harness, stall=0.3, grace=5.0)
+def test_a_stop_lets_an_in_flight_poll_finish_within_the_grace(audius: AudiusWorld) -> None:
+    took = stop_during_a_stalled_page(audius, stall=0.3, grace=5.0)
     assert 0.2 < took < 2
-    store = harness.store()
+    store = audius.store()
     try:
         (row,) = store.watches.all()
         assert row.last_outcome == "ok" and row.size == 5  # it finished and committed
@@ -190,11 +190,11 @@ def test_a_stop_lets_an_in_flight_poll_finish_within_the_grace(harness: AudiusWo
 
 
 def test_a_stop_abandons_a_stalled_poll_after_the_grace_and_it_commits_nothing(
-    harness: AudiusWorld, caplog: pytest.LogCaptureFixture
+    audius: AudiusWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    took = stop_during_a_stalled_page(harness, stall=30, grace=0.3)
+    took = stop_during_a_stalled_page(audius, stall=30, grace=0.3)
     assert 0.3 <= took < 2
-    store = harness.store()
+    store = audius.store()
     try:
         (row,) = store.watches.all()
         assert row.last_poll_at is None and row.baseline_at is None
@@ -206,15 +206,15 @@ def test_a_stop_abandons_a_stalled_poll_after_the_grace_and_it_commits_nothing(
 
 
 def test_a_reload_plans_the_watches_it_adds_and_forgets_those_it_removes(
-    harness: AudiusWorld, caplog: pytest.LogCaptureFixture
+    audius: AudiusWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sim = harness.sim
+    sim = audius.sim
     for handle in ("curator", "scout"):
         sim.follow_many(sim.add_user(handle=handle), sim.add_users(3, prefix=f"{handle}-a"))
-    harness.watches.append({"platform": "audius", "account": "curator", "interval": "1h"})
-    before = harness.config()
-    harness.watches[0] = {"platform": "audius", "account": "scout", "interval": "1h"}
-    after = harness.config()
+    audius.watches.append({"platform": "audius", "account": "curator", "interval": "1h"})
+    before = audius.config()
+    audius.watches[0] = {"platform": "audius", "account": "scout", "interval": "1h"}
+    after = audius.config()
     curator, scout = "audius:curator:following", "audius:scout:following"
 
     async def go() -> tuple[str | None, str | None, str | None, str | None]:

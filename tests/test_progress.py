@@ -80,16 +80,16 @@ def test_page_reports_outside_any_tracked_poll_go_nowhere() -> None:
 
 
 def test_a_real_poll_of_a_long_list_drives_its_bar_through_the_paging_helper(
-    harness: AudiusWorld,
+    audius: AudiusWorld,
 ) -> None:
-    sim = harness.sim
+    sim = audius.sim
     sim.follow_many(sim.add_user(handle="curator"), sim.add_users(450, prefix="artist"))
-    harness.watches.append({"platform": "audius", "account": "curator"})
-    config = harness.config()
+    audius.watches.append({"platform": "audius", "account": "curator"})
+    config = audius.config()
     tty = FakeTty()
 
     async def poll() -> bool:
-        engine = Runtime(config, harness.store(), retry=RetryPolicy.immediate(2))
+        engine = Runtime(config, audius.store(), retry=RetryPolicy.immediate(2))
         try:
             return (await engine.poll(config.watch[0])).ok
         finally:

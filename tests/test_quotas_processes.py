@@ -20,24 +20,24 @@ RATE = 20
 
 
 def test_two_processes_keep_to_one_rate_together_counted_at_the_server(
-    harness: AudiusWorld, tmp_path: Path
+    audius: AudiusWorld, tmp_path: Path
 ) -> None:
     arrivals: list[float] = []
     lock = threading.Lock()
 
-    @harness.sim.on_request
+    @audius.sim.on_request
     def arrived(request: SimRequest) -> None:
         with lock:
             arrivals.append(time.monotonic())
 
     for name in ("one", "two"):
-        curator = harness.sim.add_user(name, name.title())
-        harness.sim.follow_many(curator, harness.sim.add_users(800, prefix=name))
-    harness.settings = {"requests_per_second": RATE}
+        curator = audius.sim.add_user(name, name.title())
+        audius.sim.follow_many(curator, audius.sim.add_users(800, prefix=name))
+    audius.settings = {"requests_per_second": RATE}
     configs = []
     for name in ("one", "two"):
-        harness.watches = [{"platform": "audius", "account": name}]
-        configs.append(harness.write_config(tmp_path / f"{name}.toml"))
+        audius.watches = [{"platform": "audius", "account": name}]
+        configs.append(audius.write_config(tmp_path / f"{name}.toml"))
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "watcher", "once", "--config", str(config)],
@@ -58,7 +58,7 @@ def test_two_processes_keep_to_one_rate_together_counted_at_the_server(
     )
     assert len(arrivals) > 3 * RATE  # both polled, for several seconds
     assert busiest <= RATE
-    store = Store.open(harness.db_path)
+    store = Store.open(audius.db_path)
     try:
         counted = store.quotas.used("audius", datetime.now(UTC))
     finally:
@@ -67,14 +67,14 @@ def test_two_processes_keep_to_one_rate_together_counted_at_the_server(
 
 
 def test_once_says_a_spent_quota_in_one_line_and_exits_1(
-    harness: AudiusWorld, tmp_path: Path
+    audius: AudiusWorld, tmp_path: Path
 ) -> None:
-    harness.curator(10)
-    harness.watch()
-    harness.watch("curator", relation="followers")
-    harness.settings["requests_per_month"] = 40
-    config = harness.write_config(tmp_path / "watcher.toml")
-    store = Store.open(harness.db_path)
+    audius.curator(10)
+    audius.watch()
+    audius.watch("curator", relation="followers")
+    audius.settings["requests_per_month"] = 40
+    config = audius.write_config(tmp_path / "watcher.toml")
+    store = Store.open(audius.db_path)
     store.quotas.count("audius", 40, datetime.now(UTC))
     store.close()
     result = run_watcher(config, "once")
@@ -83,4 +83,4 @@ def test_once_says_a_spent_quota_in_one_line_and_exits_1(
     assert result.stderr.strip().splitlines() == [
         f"quota spent: audius 40/40 requests this month (resets {resets})"
     ]
-    assert harness.sim.request_count == 0
+    assert audius.sim.request_count == 0
