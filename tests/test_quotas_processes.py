@@ -84,3 +84,43 @@ def test_once_says_a_spent_quota_in_one_line_and_exits_1(
         f"quota spent: audius 40/40 requests this month (resets {resets})"
     ]
     assert audius.sim.request_count == 0
+
+
+def test_two_processes_keep_to_one_max_concurrent_together_counted_at_the_server(
+    audius: AudiusWorld, tmp_path: Path
+) -> None:
+    audius.sim.latency = 0.05  # requests last long enough to overlap
+    audius.settings = {"requests_per_second": 200, "max_concurrent": 2}
+    configs = []
+    for name in ("one", "two"):
+        audius.watches = []
+        for index in range(3):
+            curator = audius.sim.add_user(f"{name}{index}", f"{name} {index}")
+            audius.sim.follow_many(curator, audius.sim.add_users(300, prefix=f"{name}{index}-"))
+            audius.watches.append({"platform": "audius", "account": f"{name}{index}"})
+        configs.append(audius.write_config(tmp_path / f"{name}.toml"))
+
+    alone = _start(configs[0], tmp_path)  # alone, one process uses both slots
+    _, err = alone.communicate(timeout=120)
+    assert alone.returncode == 0, err
+    assert audius.sim.most_in_flight == 2
+    audius.sim.most_in_flight = 0
+    audius.sim.reset_log()
+
+    runs = [_start(config, tmp_path) for config in configs]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    assert audius.sim.request_count > 20  # both polled (the first watches again)
+    assert audius.sim.most_in_flight == 2
+
+
+def _start(config: Path, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "once", "--config", str(config)],
+        cwd=cwd,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

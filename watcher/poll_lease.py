@@ -150,18 +150,22 @@ class PollLease:
         )
 
     def _gone(self, lease: PollLeaseRow) -> bool:
-        """True only when the holder surely no longer runs: a pid of this host that is free.
-        (A reused pid looks alive: the lease is then waited out, the safe side.)"""
-        if lease.host != self._holder.host or lease.pid <= 0:  # kill(0) signals our group
-            return False
-        try:
-            os.kill(lease.pid, 0)
-        except ProcessLookupError:
-            return True
-        except OSError:  # exists, but not ours to signal
-            return False
-        return False
+        return holder_gone(lease.pid, lease.host, self._holder.host)
 
     def _name(self, lease: PollLeaseRow) -> str:
         where = "" if lease.host == self._holder.host else f" on {lease.host}"
         return f"pid {lease.pid}{where}"
+
+
+def holder_gone(pid: int, host: str, this_host: str) -> bool:
+    """True only when a holder surely no longer runs: a pid of this host that is free.
+    (A reused pid looks alive: the lease is then waited out, the safe side.)"""
+    if host != this_host or pid <= 0:  # kill(0) signals our group
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but not ours to signal
+        return False
+    return False

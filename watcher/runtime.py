@@ -23,6 +23,7 @@ from watcher.http.json_client import JsonClient
 from watcher.http.quota import PlatformPaused, QuotaGate
 from watcher.http.retry import RetryPolicy
 from watcher.http.shared_pace import SharedPace
+from watcher.http.shared_slots import SharedSlots
 from watcher.http.transport import Transport
 from watcher.lock_wait import patiently
 from watcher.platforms import registry
@@ -72,6 +73,8 @@ class Runtime:
         self.gates: dict[str, QuotaGate] = {}
         self._retired_gates: list[QuotaGate] = []
         self._in_flight: dict[str, int] = {}
+        self._slots: list[SharedSlots] = []
+        self._holder = holder or LeaseHolder.this_process()
         self.platforms: dict[str, Platform] = {
             name: self._platform(config, name) for name in {w.platform for w in config.watch}
         }
@@ -81,7 +84,7 @@ class Runtime:
             store,
             self.platforms,
             clock=self.clock,
-            holder=holder or LeaseHolder.this_process(),
+            holder=self._holder,
             lease_duration=lease_duration,
             members_in_memory=members_in_memory,
         )
@@ -94,7 +97,8 @@ class Runtime:
 
     def _platform(self, config: Config, name: str) -> Platform:
         """A platform client with its own budget and quota gate, which every one of its
-        requests passes; the budget keeps to the pace all processes on the database share."""
+        requests passes; the budget keeps to the pace and the concurrency all processes on
+        the database share."""
         settings = config.platform_settings(name)
         budget = self._budget_factory(settings.requests_per_second, settings.max_concurrent)
         budget.share(
@@ -102,6 +106,11 @@ class Runtime:
                 name, self.store, settings.requests_per_second, budget.monotonic, budget.sleep
             )
         )
+        slots = SharedSlots(
+            name, self.store, settings.max_concurrent, self._holder, budget.monotonic
+        )
+        budget.share_slots(slots)
+        self._slots.append(slots)
         limits = Limits(settings.requests_per_month, settings.requests_per_day)
         self.gates[name] = gate = QuotaGate(name, self.store, self.clock, limits)
         http = JsonClient(self.http, retry=self._retry, budget=budget, quota=gate)
@@ -179,6 +188,8 @@ class Runtime:
             await platform.aclose()
         for gate in [*self.gates.values(), *self._retired_gates]:
             await patiently(self.store, gate.settle)
+        for slots in self._slots:
+            await patiently(self.store, slots.release_all)
         await self.http.aclose()
 
 

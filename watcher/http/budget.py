@@ -23,7 +23,7 @@ import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Protocol
 
 from watcher.errors import PlatformError
@@ -36,6 +36,12 @@ class SharedStarts(Protocol):
     """A pace shared with other processes (shared_pace.py): `start` returns when one may."""
 
     async def start(self) -> None: ...
+
+
+class SharedConcurrency(Protocol):
+    """Slots shared with other processes (shared_slots.py): one held per request in flight."""
+
+    def slot(self) -> AbstractAsyncContextManager[None]: ...
 
 
 class RequestBudget:
@@ -66,6 +72,7 @@ class RequestBudget:
         # (until, reason, patience): the platform asked everyone to wait until `until`.
         self._held: tuple[float, str, float] | None = None
         self._shared: SharedStarts | None = None
+        self._shared_slots: SharedConcurrency | None = None
 
     @property
     def monotonic(self) -> Monotonic:
@@ -79,6 +86,10 @@ class RequestBudget:
         """Also keep to `starts`, the pace every process on the database shares."""
         self._shared = starts
 
+    def share_slots(self, slots: SharedConcurrency) -> None:
+        """Also keep to `slots`, the concurrency every process on the database shares."""
+        self._shared_slots = slots
+
     def hold(self, seconds: float, reason: str, *, patience: float) -> None:
         """No request starts for `seconds`; one that would wait longer than `patience` for
         it raises PlatformError(`reason`) instead of waiting."""
@@ -91,8 +102,10 @@ class RequestBudget:
         """Hold one concurrent slot, started within the rate, for the length of one request."""
         await self._wait_out_hold()
         async with self._slots:
-            await self._pace()
-            yield
+            shared = self._shared_slots
+            async with shared.slot() if shared is not None else nullcontext():
+                await self._pace()
+                yield
 
     @asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:

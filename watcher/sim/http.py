@@ -230,6 +230,9 @@ class SimServer:
         self.faults = Faults()
         self.errors: list[BaseException] = []  # exceptions raised by routes and hooks
         self._hooks: list[Hook] = []
+        # Requests between arrival and answer, now and at most (tests of max_concurrent).
+        self.in_flight = 0
+        self.most_in_flight = 0
         self._log: deque[SimRequest] = deque(maxlen=log_limit)
         self._count = 0
         self._log_lock = threading.Lock()
@@ -314,9 +317,14 @@ class SimServer:
     ) -> SimResponse:
         """Log, delay, run hooks, inject any fault, route: the answer to one HTTP request."""
         request = self._record(method, target, headers, body)
-        if self.latency > 0:
-            await asyncio.sleep(self.latency)
-        response = self._run_hooks(request) or await self._answer(request)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency > 0:
+                await asyncio.sleep(self.latency)
+            response = self._run_hooks(request) or await self._answer(request)
+        finally:
+            self.in_flight -= 1
         request.status = response.status
         return response
 

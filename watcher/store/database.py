@@ -27,6 +27,7 @@ from watcher.store.outbox import Outbox
 from watcher.store.polls import PollParts, Polls
 from watcher.store.profiles import Profiles
 from watcher.store.quotas import Quotas
+from watcher.store.slots import ConcurrencySlots
 from watcher.store.tokens import Tokens
 from watcher.store.watches import Watches
 
@@ -86,6 +87,7 @@ class Store:
         self.notifiers = NotifierStates(db)
         self.tokens = Tokens(db)
         self.quotas = Quotas(db)
+        self.slots = ConcurrencySlots(db)
         parts = PollParts(
             self.watches, self.leases, self.listings, self.profiles, self.events, self.outbox
         )

@@ -248,6 +248,24 @@ def _v7_shared_pace(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v8_concurrency_slots(db: sqlite_utils.Database) -> None:
+    """`max_concurrent` shared by every process: a row per platform slot leased (slots.py)."""
+    _script(
+        db,
+        """
+        CREATE TABLE platform_slots (
+            platform TEXT NOT NULL,
+            slot INTEGER NOT NULL,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            until REAL NOT NULL,
+            PRIMARY KEY (platform, slot)
+        );
+        """,
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1. Only ever append.
 MIGRATIONS: list[Migration] = [
     _v1,
@@ -257,6 +275,7 @@ MIGRATIONS: list[Migration] = [
     _v5_quotas,
     _v6_counts_check,
     _v7_shared_pace,
+    _v8_concurrency_slots,
 ]
 
 
