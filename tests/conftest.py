@@ -37,6 +37,17 @@ def audius(sim: AudiusSim, tmp_path: Path) -> Iterator[AudiusWorld]:
 
 
 @pytest.fixture
+def curator_url() -> Iterator[str]:
+    """A simulated Audius, served, in which `curator` follows 30 artists (one page): for the
+    tests that run the `watcher` command against it."""
+    sim = AudiusSim(seed=7, replicas=1)
+    curator = sim.add_user(handle="curator", name="Curator", base_followers=10)
+    sim.follow_many(curator, sim.add_users(30, prefix="artist"))
+    with sim.serve() as url:
+        yield url
+
+
+@pytest.fixture
 def sc(tmp_path: Path) -> Iterator[SoundCloudWorld]:
     """A world on SoundCloud."""
     sim = SoundCloudSim(seed=5)

@@ -7,14 +7,10 @@ import calendar
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.commands import run_watcher
 from tests.world import config_file
-from watcher.sim.audius import AudiusSim
 
 WATCH_KEYS = {
     "platform",
@@ -33,26 +29,20 @@ SKIPPED = re.compile(
 )
 
 
-@pytest.fixture
-def base_url() -> Iterator[str]:
-    sim = AudiusSim(seed=3, replicas=1)
-    curator = sim.add_user(handle="curator", name="Curator", base_followers=10)
-    sim.follow_many(curator, sim.add_users(30, prefix="artist"))
-    with sim.serve() as url:
-        yield url
-
-
-def tight(tmp_path: Path, base_url: str, per_month: int = 1_000) -> Path:
+def tight(tmp_path: Path, curator_url: str, per_month: int = 1_000) -> Path:
     """curator's 30 follows (2 requests a poll) every 15 minutes: 5,760 requests a month."""
     return config_file(
-        tmp_path, base_url, defaults={"interval": "15m"}, audius={"requests_per_month": per_month}
+        tmp_path,
+        curator_url,
+        defaults={"interval": "15m"},
+        audius={"requests_per_month": per_month},
     )
 
 
 def test_plan_json_prints_each_watch_then_each_platform_with_exactly_the_documented_keys(
-    tmp_path: Path, base_url: str
+    tmp_path: Path, curator_url: str
 ) -> None:
-    config = tight(tmp_path, base_url)
+    config = tight(tmp_path, curator_url)
     assert run_watcher(config, "once").returncode == 0
     result = run_watcher(config, "plan", "--json")
     assert result.returncode == 0, result.stderr
@@ -82,8 +72,10 @@ def test_plan_json_prints_each_watch_then_each_platform_with_exactly_the_documen
     assert "audius: quota 1,000 a month" in table.stdout
 
 
-def test_within_the_quota_plan_keeps_the_configured_interval(tmp_path: Path, base_url: str) -> None:
-    config = tight(tmp_path, base_url, per_month=500_000)
+def test_within_the_quota_plan_keeps_the_configured_interval(
+    tmp_path: Path, curator_url: str
+) -> None:
+    config = tight(tmp_path, curator_url, per_month=500_000)
     watch = json.loads(run_watcher(config, "plan", "--json").stdout.splitlines()[0])
     assert watch["planned_interval_s"] == watch["interval_s"] == 900
     # before its first poll and with no profile stored: the stated default, 11 requests
@@ -91,9 +83,9 @@ def test_within_the_quota_plan_keeps_the_configured_interval(tmp_path: Path, bas
 
 
 def test_once_skips_a_stretched_watch_until_its_planned_poll_and_all_polls_it_anyway(
-    tmp_path: Path, base_url: str
+    tmp_path: Path, curator_url: str
 ) -> None:
-    config = tight(tmp_path, base_url)
+    config = tight(tmp_path, curator_url)
     first = run_watcher(config, "once")
     assert first.returncode == 0, first.stderr
     assert "ok audius curator following: 30 entries" in first.stdout  # never polled: due
@@ -112,8 +104,8 @@ def test_once_skips_a_stretched_watch_until_its_planned_poll_and_all_polls_it_an
     assert "skipped" not in forced.stdout
 
 
-def test_once_polls_an_unstretched_watch_on_every_run(tmp_path: Path, base_url: str) -> None:
-    config = tight(tmp_path, base_url, per_month=500_000)
+def test_once_polls_an_unstretched_watch_on_every_run(tmp_path: Path, curator_url: str) -> None:
+    config = tight(tmp_path, curator_url, per_month=500_000)
     for _ in range(2):
         result = run_watcher(config, "once")
         assert result.returncode == 0, result.stderr

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.daemons import Running, polls_of, wait_until
 from tests.world import config_file
-from watcher.sim.audius import AudiusSim
 
 
-@pytest.fixture
-def base_url() -> Iterator[str]:
-    sim = AudiusSim(seed=7, replicas=1)
-    curator = sim.add_user(handle="curator", name="Curator", base_followers=10)
-    sim.follow_many(curator, sim.add_users(30, prefix="artist"))
-    with sim.serve() as url:
-        yield url
-
-
-def daemon_config(tmp_path: Path, base_url: str, per_month: int) -> Path:
+def daemon_config(tmp_path: Path, curator_url: str, per_month: int) -> Path:
     """curator's 30 follows every 2 s (2 requests a poll: 2.6 million a month)."""
     return config_file(
         tmp_path,
-        base_url,
+        curator_url,
         defaults={"interval": "2s", "jitter": "0s"},
         audius={"requests_per_month": per_month},
         tables={"http": {"listen": "127.0.0.1:0"}},
@@ -43,9 +32,9 @@ def seconds(wait: str) -> int:
 
 
 def test_the_daemon_polls_on_the_planned_interval_and_says_so_once(
-    tmp_path: Path, base_url: str, running: Callable[[Path], Running]
+    tmp_path: Path, curator_url: str, running: Callable[[Path], Running]
 ) -> None:
-    daemon = running(daemon_config(tmp_path, base_url, per_month=1_000))
+    daemon = running(daemon_config(tmp_path, curator_url, per_month=1_000))
     daemon.wait_for_line(r"ok audius curator following: 30 entries")
     plans = wait_until(
         lambda: [m.group(1) for line in list(daemon.lines) if (m := re.search(NEXT, line))][1:],
@@ -77,9 +66,9 @@ def test_the_daemon_polls_on_the_planned_interval_and_says_so_once(
 
 
 def test_within_the_quota_the_daemon_keeps_the_configured_interval(
-    tmp_path: Path, base_url: str, running: Callable[[Path], Running]
+    tmp_path: Path, curator_url: str, running: Callable[[Path], Running]
 ) -> None:
-    daemon = running(daemon_config(tmp_path, base_url, per_month=100_000_000))
+    daemon = running(daemon_config(tmp_path, curator_url, per_month=100_000_000))
     database = tmp_path / "watcher.db"
     wait_until(lambda: polls_of(database, "curator") >= 3, f"too few polls:\n{daemon.stderr}")
     assert not [line for line in daemon.lines if "quota plan" in line]
