@@ -522,7 +522,7 @@ def _print_plan(plan: FleetPlan) -> None:
 
 def _quota_line(p: PlatformPlan) -> str:
     """`audius: quota 500,000 a month (5% reserve), none a day; used ...; projected ...`."""
-    month = f"{p.per_month:,} a month" if p.per_month else "no monthly quota"
+    month = f"{p.per_month:,} a month" if p.per_month else "none a month"
     day = f"{p.per_day:,} a day" if p.per_day else "none a day"
     verdict = (
         f"intervals stretched to stay within the {p.binding_word()} quota"
