@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from watcher import planner
+from watcher.periods import day_of, month_of
 from watcher.planner import LONGEST_INTERVAL, Demand, Period
 
 NOW = datetime(2026, 12, 6, 10, 0, 0, tzinfo=UTC)
-MONTH = planner.month_of(NOW)
-DAY = planner.day_of(NOW)
+MONTH = month_of(NOW)
+DAY = day_of(NOW)
 
 
 def random_fleet(rng: random.Random) -> list[Demand]:
@@ -109,7 +110,7 @@ def test_a_big_list_absorbs_the_stretch_and_small_ones_keep_their_interval() -> 
     """Ten 200-follow lists every 15 minutes and one 20,000-follow list every 5, on the free
     plan at the start of a 30-day month: the small ones fit; the big one is stretched."""
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    month = Period("month", 500_000, 0, *planner.month_of(start))
+    month = Period("month", 500_000, 0, *month_of(start))
     small = [Demand(f"s{i}", 3, 900.0) for i in range(10)]
     big = Demand("big", 201, 300.0)
     allowed = planner.allowance([month], 0.05, start)
@@ -137,8 +138,8 @@ def test_the_tighter_period_binds() -> None:
 
 def test_months_and_days_are_utc_calendar_periods() -> None:
     late = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
-    assert planner.month_of(late) == (
+    assert month_of(late) == (
         datetime(2026, 12, 1, tzinfo=UTC),
         datetime(2027, 1, 1, tzinfo=UTC),
     )
-    assert planner.day_of(late)[1] - planner.day_of(late)[0] == timedelta(days=1)
+    assert day_of(late)[1] - day_of(late)[0] == timedelta(days=1)

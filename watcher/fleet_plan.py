@@ -15,6 +15,7 @@ from watcher import planner
 from watcher.clock import iso, parse_iso
 from watcher.config import Config, Watch
 from watcher.next_poll import format_wait
+from watcher.periods import day_of, month_of
 from watcher.store import Store
 
 # Polls a watch's cost is averaged over: enough to span a `full_every` cycle of a
@@ -120,8 +121,8 @@ def plan_fleet(
     """Each watch's planned interval and each platform's quota picture at `now`; `costs`
     (by watch key) saves re-reading them (the daemon keeps them up to date itself)."""
     known = dict(costs) if costs is not None else {}
-    month_start, month_end = planner.month_of(now)
-    day_start, day_end = planner.day_of(now)
+    month_start, month_end = month_of(now)
+    day_start, day_end = day_of(now)
     month_seconds = (month_end - month_start).total_seconds()
     watches: list[WatchPlan] = []
     platforms: dict[str, PlatformPlan] = {}

@@ -19,7 +19,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import accumulate
 
 # No plan stretches an interval past the longest one a config may set (30 days).
@@ -65,20 +65,6 @@ class Allowance:
 
     rate: float | None
     binding: str | None
-
-
-def month_of(now: datetime) -> tuple[datetime, datetime]:
-    """The UTC calendar month around `now`: its first moment and the next month's."""
-    now = now.astimezone(UTC)
-    start = datetime(now.year, now.month, 1, tzinfo=UTC)
-    end = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
-
-
-def day_of(now: datetime) -> tuple[datetime, datetime]:
-    now = now.astimezone(UTC)
-    start = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    return start, datetime.fromtimestamp(start.timestamp() + 86400, tz=UTC)
 
 
 def allowance(periods: Sequence[Period], reserve: float, now: datetime) -> Allowance:

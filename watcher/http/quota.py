@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from watcher.clock import Clock, iso, parse_iso
 from watcher.errors import PlatformError
+from watcher.periods import day_of, month_of
 from watcher.store import Store
 from watcher.store.quotas import Limits
 
@@ -60,14 +61,13 @@ def held_line(platform: str, until: datetime) -> str:
 
 
 def next_month(now: datetime) -> datetime:
-    now = now.astimezone(UTC)
-    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
-    return datetime(year, month, 1, tzinfo=UTC)
+    """When a month's quota spent at `now` resets."""
+    return month_of(now)[1]
 
 
 def next_day(now: datetime) -> datetime:
-    now = now.astimezone(UTC)
-    return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+    """When a day's quota spent at `now` resets (and a claimed block's day ends)."""
+    return day_of(now)[1]
 
 
 @dataclass
@@ -138,17 +138,19 @@ class QuotaGate:
 
     def _pause(self, paused: PlatformPaused) -> None:
         self._paused = paused
+        self._remember(paused)
+        raise paused
+
+    def _remember(self, paused: PlatformPaused) -> None:
+        """Keep each distinct pause once, for `once`'s one line per platform."""
         if all(p.line != paused.line for p in self.pauses):
             self.pauses.append(paused)
-        raise paused
 
     def hold(self, until: datetime, reason: str) -> None:
         """No request to this platform before `until`, in any process on the database."""
         self.store.quotas.hold(self.platform, until, reason)
         self._fresh_until = datetime.min.replace(tzinfo=UTC)  # read back on the next request
-        paused = PlatformHeld(self.platform, until)
-        if all(p.line != paused.line for p in self.pauses):
-            self.pauses.append(paused)
+        self._remember(PlatformHeld(self.platform, until))
 
     def now(self) -> datetime:
         return self._clock.now()
