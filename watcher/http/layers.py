@@ -7,7 +7,6 @@ passed into every platform call. Retries wrap the composed attempt (json_client.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -70,8 +69,5 @@ class WithinQuota:
     gate: QuotaGate
 
     async def __call__(self, request: Outgoing, send: Send) -> httpx.Response:
-        try:
-            self.gate.admit()
-        except sqlite3.OperationalError:  # locked by another process: wait off the loop
-            await patiently(self.gate.store, self.gate.admit)
+        await patiently(self.gate.store, self.gate.admit)  # a lock is waited out off the loop
         return await send(request)

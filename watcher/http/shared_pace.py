@@ -12,8 +12,6 @@ most, and a process that claims a stretch it does not use holds the others back 
 
 from __future__ import annotations
 
-import sqlite3
-
 from watcher.http.budget import Monotonic
 from watcher.http.retry import Sleep
 from watcher.lock_wait import patiently
@@ -53,10 +51,7 @@ class SharedPace:
             await self._claim(now)
 
     async def _claim(self, now: float) -> None:
-        try:
-            begins = self._store.quotas.claim_pace(self.platform, self._span, now)
-        except sqlite3.OperationalError:  # locked by another process: wait off the loop
-            begins = await patiently(
-                self._store, self._store.quotas.claim_pace, self.platform, self._span, now
-            )
+        # Locked by another process: `patiently` waits it out off the loop.
+        claim = self._store.quotas.claim_pace
+        begins = await patiently(self._store, claim, self.platform, self._span, now)
         self._next, self._end = begins, begins + self._span

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import ParamSpec, TypeVar
 
@@ -115,7 +115,7 @@ class SharedSlots:
         if len(self.held) >= self.limit:
             return False
         now = self._monotonic()
-        slot = await self._call(self._claim_now, now)
+        slot = await patiently(self._store, self._claim_now, now)
         if slot is None:
             return False
         self.held.append(slot)
@@ -147,12 +147,6 @@ class SharedSlots:
         while self.held:
             await asyncio.sleep(TICK)
             try:
-                await self._call(self.tidy)
+                await patiently(self._store, self.tidy)
             except sqlite3.Error as exc:  # the leases run out by themselves
                 log.warning("%s: could not tidy concurrency slots: %s", self.platform, exc)
-
-    async def _call(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return call(*args, **kwargs)
-        except sqlite3.OperationalError:  # locked by another process: wait off the loop
-            return await patiently(self._store, call, *args, **kwargs)
