@@ -6,11 +6,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.commands import ROOT, run_watcher
-from tests.world import AudiusWorld
+from tests.world import AudiusWorld, SoundCloudWorld
 from watcher.clock import iso
 from watcher.http.quota import next_month
 from watcher.sim.http import SimRequest
@@ -124,3 +124,23 @@ def _start(config: Path, cwd: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_once_says_a_soundcloud_hold_in_one_line_and_exits_1(
+    sc: SoundCloudWorld, tmp_path: Path
+) -> None:
+    sc.curator(30)
+    sc.watch()
+    reset = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    sc.sim.rate_limit("/followings", shape="documented", times=None, reset_time=reset)
+    config = sc.write_config(tmp_path / "watcher.toml")
+    first = run_watcher(config, "once")
+    assert first.returncode == 1
+    line = f"rate limited by soundcloud until {iso(reset)}"
+    assert line in first.stdout + first.stderr
+    listed = sum(1 for r in sc.sim.requests if r.path.endswith("/followings"))
+    assert listed == 1  # no futile retry
+    second = run_watcher(config, "once")  # another process: held, nothing listed
+    assert second.returncode == 1
+    assert second.stderr.strip().splitlines() == [line]
+    assert sum(1 for r in sc.sim.requests if r.path.endswith("/followings")) == listed
