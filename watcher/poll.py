@@ -276,6 +276,7 @@ class _Poll:
         )
         if counts_only:  # the stored list stands as it is: its size is the last one read
             outcome.size, outcome.counts_only = self.row.size or 0, True
+            outcome.listed = None
         committed = await patiently(
             self.store, self.store.polls.commit, self.platform.name, outcome
         )
@@ -322,6 +323,7 @@ class _Poll:
             delete=changes.delete,
             checked=changes.checked,
             adopt=self.members if row.baseline_at is None else None,
+            listed=self.members,
             events=events,
             baseline=baseline,
             size=len(self.members),
