@@ -158,7 +158,7 @@ def test_a_deactivated_member_stays_in_the_list_marked(audius: AudiusWorld) -> N
     watch_id = store.watches.all()[0].id
     rows = {r[1]: r for r in store.memberships.members(watch_id, "audius")}
     assert len(rows) == 12 and audius.event_types() == []
-    assert rows[audius.handle(artists[5])][7] is True
+    assert rows[audius.handle(artists[5])][7] == 1
     assert [h for h, r in rows.items() if r[7]] == [audius.handle(artists[5])]
 
 
