@@ -124,6 +124,7 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
 
     from watcher import progress
     from watcher.poll import log_report
+    from watcher.wording import describe
 
     config = _config(config_path)
     _require_watches(config)
@@ -140,8 +141,7 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
             continue
         click.echo(_plain(report.line()), err=not report.ok)
         for event in report.events:
-            target = event.target
-            click.echo(f"  {event.type} {_plain(target.name)} (@{_plain(target.handle)})")
+            click.echo(f"  {_plain(describe(event))}")
     _show_deliveries(sent, as_json)
     for line in pauses:
         click.echo(line, err=True)
