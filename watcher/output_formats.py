@@ -133,8 +133,8 @@ def csv_cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return value
-    text = printable(str(value))
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    text = str(value)
+    return ("'" if text.startswith(FORMULA_STARTS) else "") + printable(text)
 
 
 def write_json(rows: Iterable[Row], columns: Sequence[str], out: TextIO) -> int:
