@@ -7,9 +7,9 @@ Rows come from `Events.stream` (one cursor, read in chunks) and go out through
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import Any
 
-from watcher.output_formats import CHUNK, write_rows
+from watcher.output_formats import CHUNK, Output, write_rows
 from watcher.printable import json_line
 from watcher.store import EventRow
 from watcher.wording import describe_envelope
@@ -31,7 +31,7 @@ CSV_COLUMNS = (
 TABLE_COLUMNS = ("time", "platform", "event", "id")
 
 
-def write_events(rows: Iterable[EventRow], fmt: str, out: TextIO) -> int:
+def write_events(rows: Iterable[EventRow], fmt: str, out: Output) -> int:
     """Write `rows` as `fmt` (`table`, `csv`, or `json`: the envelopes webhooks receive, one
     a line); returns how many were written."""
     if fmt == "json":
@@ -41,7 +41,7 @@ def write_events(rows: Iterable[EventRow], fmt: str, out: TextIO) -> int:
     return write_rows((table_row(row) for row in rows), TABLE_COLUMNS, fmt, out)
 
 
-def _write_envelopes(rows: Iterable[EventRow], out: TextIO) -> int:
+def _write_envelopes(rows: Iterable[EventRow], out: Output) -> int:
     written = 0
     lines: list[str] = []
     for row in rows:

@@ -38,7 +38,7 @@ import csv
 import json
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
-from typing import Any, Literal, TextIO, TypeVar, cast, get_args
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 
 import click
 
@@ -58,6 +58,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 Row = Sequence[Any]
 
 
+class Output(Protocol):
+    """Where rows go: `sys.stdout`, an open file, a `StringIO`."""
+
+    def write(self, text: str, /) -> int: ...
+
+
 def format_option(default: Format = "table", help_extra: str = "") -> Callable[[F], F]:
     """The `--format table|csv|json` option (passed to the command as `fmt`)."""
     text = "table: aligned, for people; csv: a spreadsheet's; json: one object per line."
@@ -71,7 +77,7 @@ def format_option(default: Format = "table", help_extra: str = "") -> Callable[[
     )
 
 
-def write_rows(rows: Iterable[Row], columns: Sequence[str], fmt: str, out: TextIO) -> int:
+def write_rows(rows: Iterable[Row], columns: Sequence[str], fmt: str, out: Output) -> int:
     """Write `rows` (each the values of `columns`, in order) to `out` as `fmt`; returns how
     many rows were written. Nothing but the CSV header is written for no rows: the caller
     says on stderr that there were none."""
@@ -81,7 +87,7 @@ def write_rows(rows: Iterable[Row], columns: Sequence[str], fmt: str, out: TextI
     return writer(rows, columns, out)
 
 
-def write_table(rows: Iterable[Row], columns: Sequence[str], out: TextIO) -> int:
+def write_table(rows: Iterable[Row], columns: Sequence[str], out: Output) -> int:
     """An aligned table; widths settle per chunk and only grow (see the module's doc)."""
     headers = [column.upper().replace("_", " ") for column in columns]
     widths = [len(header) for header in headers]
@@ -113,7 +119,7 @@ def table_cell(value: Any) -> str:
     return text if len(text) <= CELL_MAX else text[: CELL_MAX - 1] + "…"
 
 
-def write_csv(rows: Iterable[Row], columns: Sequence[str], out: TextIO) -> int:
+def write_csv(rows: Iterable[Row], columns: Sequence[str], out: Output) -> int:
     """RFC 4180 CSV: the header row, then one record a row, formulas defused."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
@@ -137,7 +143,7 @@ def csv_cell(value: Any) -> Any:
     return ("'" if text.startswith(FORMULA_STARTS) else "") + printable(text)
 
 
-def write_json(rows: Iterable[Row], columns: Sequence[str], out: TextIO) -> int:
+def write_json(rows: Iterable[Row], columns: Sequence[str], out: Output) -> int:
     """JSON Lines: one object per row with exactly the keys of `columns`."""
     keys = list(columns)
     written = 0
