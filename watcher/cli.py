@@ -21,6 +21,7 @@ from watcher import __version__, logs
 from watcher.clock import SystemClock, iso, parse_iso
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError, WatcherError
+from watcher.output_formats import format_option
 from watcher.printable import json_line, printable
 
 # A command imports what it uses, when it runs: `--version`, `events`, `status` and
@@ -124,6 +125,7 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
 
     from watcher import progress
     from watcher.poll import log_report
+    from watcher.wording import describe
 
     config = _config(config_path)
     _require_watches(config)
@@ -140,8 +142,7 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
             continue
         click.echo(_plain(report.line()), err=not report.ok)
         for event in report.events:
-            target = event.target
-            click.echo(f"  {event.type} {_plain(target.name)} (@{_plain(target.handle)})")
+            click.echo(f"  {_plain(describe(event))}")
     _show_deliveries(sent, as_json)
     for line in pauses:
         click.echo(line, err=True)
@@ -291,8 +292,13 @@ def _event_type(value: str | None) -> str | None:
 
 @cli.command()
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one event envelope per line.")
-@click.option("--account", metavar="A", help="Only events of this watched account (handle or id).")
+@format_option(help_extra="json: the event envelopes webhooks receive, one per line.")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@click.option(
+    "--account",
+    metavar="ACCOUNT",
+    help="Only events of this watched account, every relation (handle, id, URL, URN...).",
+)
 @click.option(
     "--type",
     "type_",
@@ -303,28 +309,34 @@ def _event_type(value: str | None) -> str | None:
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the newest N events.")
 def events(
     config_path: str | None,
+    fmt: str,
     as_json: bool,
     account: str | None,
     type_: str | None,
     since: str | None,
     limit: int | None,
 ) -> None:
-    """Recorded events, oldest first."""
+    """Recorded events, oldest first (`no events yet` on stderr when there are none)."""
+    from watcher.account_lookup import AccountLookup
+    from watcher.event_export import write_events
+
+    if as_json and fmt not in ("table", "json"):
+        raise click.UsageError("--json is --format json; give one of them")
     config = _config(config_path)
     type_prefix, since_at = _event_type(type_), _since(since)
     with _store(config) as store:
-        rows = store.events.find(
-            account=account, type_prefix=type_prefix, since=since_at, limit=limit
+        watch_ids = None
+        if account is not None:
+            lookup = AccountLookup(config.watch, store)
+            watch_ids = lookup.store_ids(lookup.watches_of(account))
+        rows = store.events.stream(
+            watch_ids=watch_ids, type_prefix=type_prefix, since=since_at, limit=limit
         )
-    for row in rows:
-        if as_json:
-            click.echo(json_line(row.body))
-            continue
-        target = row.envelope()["data"]["target"]
-        click.echo(
-            f"{row.timestamp}  {row.type:<18} @{_plain(row.account_handle)} -> "
-            f"{_plain(target['name'])} (@{_plain(target['handle'])})  {row.id}"
-        )
+        written = write_events(rows, "json" if as_json else fmt, sys.stdout)
+        if not written:
+            filtered = account is not None or type_ or since
+            any_event = store.events.count() > 0
+            click.echo("no events match" if filtered and any_event else "no events yet", err=True)
 
 
 def _plain(text: str) -> str:
