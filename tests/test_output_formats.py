@@ -154,3 +154,38 @@ def test_memory_stays_flat_however_many_rows_stream(fmt: str) -> None:
         assert out.size > count * 10
     # Ten times the rows, about the same peak: nothing grows with the row count.
     assert peaks[1] < peaks[0] * 1.5, peaks
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_csv_chunks_written_whole_read_as_cell_by_cell_would_write_them(seed: int) -> None:
+    """The CSV writer takes plain chunks as the csv module writes them; any chunk holding a
+    flag, a control character or a formula goes cell by cell. Both must give the same bytes."""
+    import random
+
+    from watcher.output_formats import csv_cell
+
+    rng = random.Random(seed)
+    pieces = ["a", "Zoë", " ", ",", '"', "=1+1", "-", "+", "@x", "\t", "\r\n", "\x1b[2J"]
+    pieces += ["\u202e", "\u200b", "True", "1", "é", "ok"]
+
+    def cell() -> Any:
+        kind = rng.random()
+        if kind < 0.1:
+            return None
+        if kind < 0.2:
+            return rng.random() < 0.5
+        if kind < 0.35:
+            return rng.randint(-5, 10**6)
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+
+    rows = [tuple(cell() for _ in range(4)) for _ in range(CHUNK * 3 + 7)]
+    rows[: CHUNK + 5] = [(str(i), f"name {i}", i, "x") for i in range(CHUNK + 5)]  # plain ones
+    reference = io.StringIO()
+    writer = csv.writer(reference, lineterminator="\r\n")
+    writer.writerow(COLUMNS[:4])
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
+
+    count, text = written("csv", rows, COLUMNS[:4])
+
+    assert count == len(rows)
+    assert text == reference.getvalue()
