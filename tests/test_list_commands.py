@@ -18,6 +18,7 @@ from tests.commands import run_watcher
 from tests.world import AudiusWorld, SoundCloudWorld
 from watcher.cli import cli
 from watcher.clock import iso
+from watcher.sim.soundcloud import SoundCloudSim
 from watcher.store.memberships import MEMBER_COLUMNS
 
 World = AudiusWorld | SoundCloudWorld
@@ -236,10 +237,10 @@ def test_every_account_form_names_the_watch(either: World, tmp_path: Path, form:
     curator, _ = either.curator(2)
     either.watch()
     either.poll()
-    if either.platform == "audius":
-        account_id, host = either.sim.user(curator).id, "audius.co"
-    else:
+    if isinstance(either.sim, SoundCloudSim):
         account_id, host = either.sim.urn_of("curator"), "soundcloud.com"
+    else:
+        account_id, host = either.sim.user(curator).id, "audius.co"
     typed = {
         "handle": "Curator",
         "@handle": "@curator",
