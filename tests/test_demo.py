@@ -52,7 +52,9 @@ def test_demo_runs_exactly_the_rounds_asked_and_shows_the_whole_path(tmp_path: P
     assert events.returncode == 0, events.stderr
     done = re.search(r"done: (\d+) event\(s\) recorded", out)
     assert done is not None and int(done.group(1)) > 0
-    assert len(events.stdout.strip().splitlines()) == int(done.group(1))
+    header, *rows = events.stdout.strip().splitlines()
+    assert header.split() == ["TIME", "PLATFORM", "EVENT", "ID"]
+    assert len(rows) == int(done.group(1))
     status = run_watcher(config, "status")
     assert status.returncode == 0, status.stderr
     assert "tastemaker" in status.stdout and "crm" in status.stdout

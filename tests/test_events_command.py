@@ -264,3 +264,25 @@ def test_an_export_streams_with_flat_memory(tmp_path: Path, fmt: str) -> None:
             store.close()
         assert out.lines == count + (0 if fmt == "json" else 1)
     assert peaks[1] < peaks[0] * 1.3, peaks  # six times the events, the same memory
+
+
+def test_once_its_log_and_events_say_a_follower_event_in_one_sentence(
+    either: World, tmp_path: Path
+) -> None:
+    curator, _ = either.curator(2)
+    either.watch("curator", relation="followers")
+    assert run(either, tmp_path, "--limit", "1").exit_code == 0  # config written
+    config = str(tmp_path / "watcher.toml")
+    CliRunner().invoke(cli, ["once", "--config", config])  # the baseline
+    first, second = either.sim.add_user("fan", "The Fan"), either.sim.add_user("fan2", "fan2")
+    either.sim.follow(first, curator)
+    shown = CliRunner().invoke(cli, ["once", "--config", config])
+    either.sim.follow(second, curator)
+    logged = CliRunner().invoke(cli, ["once", "--config", config, "--log-format", "json"])
+    listed = run(either, tmp_path)
+
+    fan, fan2 = either.handle(first), either.handle(second)
+    assert f"  @{fan} (The Fan) started following @curator\n" in shown.stdout
+    messages = [json.loads(line)["message"] for line in logged.stderr.splitlines()]
+    assert f"@{fan2} started following @curator" in messages  # the name adds nothing
+    assert f"@{fan} (The Fan) started following @curator" in listed.stdout

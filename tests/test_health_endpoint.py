@@ -263,6 +263,7 @@ def test_status_health_line_names_failing_watches_dead_deliveries_and_token_expi
     )
     keys = {"audius:good:following", "audius:bad:following"}
     assert health.summary_line(store, keys, now) == (
-        "health: 1 of 2 watches failing; deliveries: 0 pending, 1 dead;"
+        # `good` was never polled: not ok either.
+        "health: 1 of 2 watches failing, 1 never polled; deliveries: 0 pending, 1 dead;"
         " soundcloud token expires 2026-11-22T13:00:00Z (in 1.0h)"
     )

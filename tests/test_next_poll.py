@@ -48,6 +48,14 @@ def test_a_wait_is_shown_in_its_two_largest_units(seconds: float, shown: str) ->
     assert format_wait(seconds) == shown
 
 
+def test_a_next_poll_line_names_the_account_by_its_handle_once_known() -> None:
+    watch = one_watch().watch[0]
+    plan = NextPoll(watch, NOW + timedelta(seconds=3), NOW, handle="the_a")
+
+    assert plan.line() == "next poll of audius the_a following at 2026-12-06T10:00:05Z (in 3s)"
+    assert (plan.fields()["account"], plan.fields()["configured_account"]) == ("the_a", "A")
+
+
 def test_the_next_poll_line_names_the_watch_the_time_and_the_wait() -> None:
     watch = one_watch().watch[0]
     plan = NextPoll(watch, NOW + timedelta(minutes=14, seconds=58), NOW)
@@ -55,6 +63,7 @@ def test_the_next_poll_line_names_the_watch_the_time_and_the_wait() -> None:
     assert plan.fields() == {
         "platform": "audius",
         "account": "A",
+        "configured_account": "A",
         "relation": "following",
         "next_poll_at": "2026-12-06T10:15:00Z",
         "next_poll_in_s": 898.0,

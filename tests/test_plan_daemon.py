@@ -51,8 +51,8 @@ def test_the_daemon_polls_on_the_planned_interval_and_says_so_once(
 
     metrics = httpx.get(daemon.base_url() + "/metrics", timeout=5).text
     planned = re.search(
-        r'^watcher_watch_planned_interval_seconds\{account="curator",platform="audius",'
-        r'relation="following"\} (\S+)$',
+        r'^watcher_watch_planned_interval_seconds\{account="curator",'
+        r'configured_account="curator",platform="audius",relation="following"\} (\S+)$',
         metrics,
         re.M,
     )

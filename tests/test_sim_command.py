@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -124,7 +125,9 @@ def test_sim_serves_both_platforms_to_a_pasted_config_and_churns_until_sigterm(
         sim.until("sim: ")
     second = run_watcher(config, "once")
     assert second.returncode == 0, second.stderr
-    assert ".added" in second.stdout, second.stdout
+    assert re.search(r"^  @\S+ .*(followed|started following) @", second.stdout, re.M), (
+        second.stdout
+    )
 
     sim.process.send_signal(signal.SIGTERM)
     assert sim.process.wait(timeout=10) == 0

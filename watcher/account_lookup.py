@@ -121,11 +121,12 @@ class AccountLookup:
             )
         if relation is not None and relation not in RELATIONS:
             raise AccountNotWatched(f"unknown relation '{relation}' (following or followers)")
-        wanted = relation or ("following" if len(found) > 1 else found[0].watch.relation)
+        relations = {w.watch.relation for w in found}
+        wanted = relation or ("following" if "following" in relations else found[0].watch.relation)
         for w in found:
             if w.watch.relation == wanted:
                 return w
-        watched = " and ".join(sorted({w.watch.relation for w in found}))
+        watched = " and ".join(sorted(relations))
         raise AccountNotWatched(
             f"no watch covers the {wanted} of '{typed}' (it is watched for {watched} only;"
             f' add a [[watch]] with relation = "{wanted}")'

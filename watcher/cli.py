@@ -479,19 +479,33 @@ def _json(value: object) -> str:
 @cli.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per watch.")
-def status(config_path: str | None, as_json: bool) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Print only what needs someone, one line each, and exit 1 if anything does"
+    " (a failing or never polled watch, a disabled notifier, a dead delivery).",
+)
+def status(config_path: str | None, as_json: bool, check: bool) -> None:
     """One row per watch: size, last poll (time, outcome, passes, duration), next poll."""
     from watcher.daemon_lock import daemon_holds
 
+    if check and as_json:
+        raise click.UsageError("--check prints lines for scripts; leave out --json")
     config = _config(config_path)
+    if check:
+        _check(config)
+        return
     now = SystemClock().now()
     daemon_running = daemon_holds(config.database_path)
     with _store(config) as store:
         from watcher.fleet_plan import plan_fleet
 
         plan = plan_fleet(config, store, now)
+        handles = store.watches.handles()
         rows = [
-            _status_row(config, store, watch, now, daemon_running, plan.intervals()[watch.key])
+            _status_row(
+                config, store, watch, now, daemon_running, plan.intervals()[watch.key], handles
+            )
             for watch in config.watch
         ]
         keys = {watch.key for watch in config.watch}
@@ -526,8 +540,8 @@ def status(config_path: str | None, as_json: bool) -> None:
             _plain(r["account"]),
             r["relation"],
             "-" if r["size"] is None else str(r["size"]),
-            r["last_poll_at"] or "never",
-            r["outcome"] or "-",
+            r["last_poll_at"] or "-",
+            r["outcome"] or "never polled",
             "-" if r["passes"] is None else str(r["passes"]),
             "-" if r["duration_ms"] is None else format_duration(r["duration_ms"] / 1000),
             _every(r["interval_s"], r["planned_interval_s"]),
@@ -548,6 +562,23 @@ def status(config_path: str | None, as_json: bool) -> None:
     _print_notifiers(notifiers)
 
 
+def _check(config: Config) -> None:
+    """`status --check`: one line per problem (exit 1), or one `ok` line (exit 0)."""
+    from watcher import health
+
+    with _store(config) as store:
+        found = health.problems(store, config.watch, list(config.notifiers))
+    for line in found:
+        click.echo(_plain(line))
+    if found:
+        sys.exit(EXIT_FAILED)
+    watches, notifiers = len(config.watch), len(config.notifiers)
+    click.echo(
+        f"ok: {watches} watch{'' if watches == 1 else 'es'} polling,"
+        f" {notifiers} notifier{'' if notifiers == 1 else 's'} delivering"
+    )
+
+
 def _every(configured: float, planned: float) -> str:
     """`15m`, or `47m (quota; 15m)` when the planner stretched it."""
     from watcher.fleet_plan import format_interval
@@ -564,8 +595,10 @@ def _status_row(
     now: datetime,
     daemon_running: bool,
     planned: float,
+    handles: dict[str, str],
 ) -> dict[str, Any]:
     from watcher.next_poll import shown_next_poll
+    from watcher.wording import watched_account
 
     row = store.watches.get(watch.key)
     next_poll = shown_next_poll(
@@ -573,7 +606,8 @@ def _status_row(
     )
     return {
         "platform": watch.platform,
-        "account": watch.account,
+        "account": watched_account(watch.account, handles.get(watch.key)),
+        "configured_account": watch.account,
         "relation": watch.relation,
         "account_id": row.account_id if row else None,
         "size": row.size if row else None,

@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watcher.clock import parse_iso
 from watcher.database_problems import is_locked
 from watcher.durations import format_duration
-from watcher.store import Store, probe_writable
+from watcher.store import Store, WatchRow, probe_writable
+from watcher.wording import watched_account
+
+if TYPE_CHECKING:
+    from watcher.config import Watch
 
 HEARTBEAT_EVERY = 5.0  # seconds between scheduler heartbeats
 STALE_AFTER = 30.0  # a heartbeat older than this means the scheduler stopped running jobs
@@ -84,19 +88,63 @@ class Health:
         }
 
 
+def never_polled(row: WatchRow | None) -> bool:
+    """No poll of the watch was ever recorded (a skipped one records nothing)."""
+    return row is None or row.last_poll_at is None
+
+
+def problems(store: Store, watches: Sequence[Watch], notifiers: Collection[str]) -> list[str]:
+    """What needs someone, one line each, for `watcher status --check`: failing watches,
+    watches never polled, notifiers disabled, dead deliveries. Empty when all is well."""
+    rows = {row.key: row for row in store.watches.all()}
+    handles = store.watches.handles()
+    found = []
+    for watch in watches:
+        row = rows.get(watch.key)
+        who = f"{watch.platform} {watched_account(watch.account, handles.get(watch.key))}"
+        who += f" {watch.relation}"
+        if never_polled(row):
+            found.append(f"watch {who}: never polled")
+        elif row is not None and row.consecutive_failures:
+            since = "" if row.baseline_at else ", never successfully"
+            found.append(
+                f"watch {who}: failing ({row.consecutive_failures} polls in a row{since}):"
+                f" {row.last_error or 'unknown error'}"
+            )
+    disabled = store.notifiers.disabled()
+    counts = store.outbox.counts() if store.outbox.states() is not None else {}
+    for name in notifiers:
+        if name in disabled:
+            since, reason = disabled[name]
+            found.append(f"notifier {name}: disabled since {since}: {reason}")
+        dead = counts.get(name, {}).get("dead", 0)
+        if dead:
+            found.append(
+                f"notifier {name}: {dead} dead deliver{'y' if dead == 1 else 'ies'}"
+                " (`watcher deliveries --dead`)"
+            )
+    return found
+
+
 def _reason(exc: sqlite3.Error) -> str:
     return LOCKED if is_locked(exc) else f"database not readable: {exc}"
 
 
 def summary_line(store: Store, watch_keys: Collection[str], now: datetime) -> str:
-    """One line for `watcher status`: failing watches, deliveries, each token's expiry."""
-    rows = [row for row in store.watches.all() if row.key in watch_keys]
-    failing = sum(1 for row in rows if row.consecutive_failures)
-    parts = [
-        f"{failing} of {len(watch_keys)} watches failing"
-        if failing
-        else f"all {len(watch_keys)} watches ok"
-    ]
+    """One line for `watcher status`: failing and never polled watches, deliveries, each
+    token's expiry. A watch is ok once it polled and its last poll did not fail."""
+    rows = {row.key: row for row in store.watches.all() if row.key in watch_keys}
+    failing = sum(1 for row in rows.values() if row.consecutive_failures)
+    never = sum(1 for key in watch_keys if never_polled(rows.get(key)))
+    total = len(watch_keys)
+    if failing:
+        watches = f"{failing} of {total} watches failing"
+        watches += f", {never} never polled" if never else ""
+    elif never:
+        watches = f"{total - never} of {total} watches ok, {never} never polled"
+    else:
+        watches = f"all {total} watches ok"
+    parts = [watches]
     states = store.outbox.states()
     if states is not None:
         parts.append(

@@ -25,6 +25,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from watcher.clock import Clock, SystemClock, parse_iso
 from watcher.store.quotas import Limits, QuotaUse
+from watcher.wording import watched_account
 
 if TYPE_CHECKING:
     from watcher.fleet_plan import FleetPlan
@@ -166,6 +167,15 @@ def config_reloaded(ok: bool) -> None:
 
 
 WatchKey = tuple[str, str, str, str]  # key, platform, account, relation
+# A watch's labels: `account` names it by its handle once a poll resolved it (as lines do);
+# `configured_account` is the account as the config writes it, which never changes.
+WATCH_LABELS = ["platform", "account", "relation", "configured_account"]
+
+
+def watch_label_values(
+    platform: str, configured: str, relation: str, handle: str | None
+) -> list[str]:
+    return [platform, watched_account(configured, handle), relation, configured]
 
 
 class StoreCollector:
@@ -190,9 +200,13 @@ class StoreCollector:
         self._plan = plan  # the daemon's quota plan in force, if it has one
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._plan_metrics()
         try:
-            yield from self._watch_metrics()
+            handles = self._store.watches.handles()
+        except sqlite3.Error:
+            handles = {}  # the accounts named as configured this once; the reads below log it
+        yield from self._plan_metrics(handles)
+        try:
+            yield from self._watch_metrics(handles)
             yield from self._delivery_metrics()
             yield from self._token_metrics()
             yield from self._quota_metrics()
@@ -200,8 +214,8 @@ class StoreCollector:
             # A scrape must not take the daemon down; the gap in the series says enough.
             log.warning("metrics: cannot read the database: %s", exc)
 
-    def _watch_metrics(self) -> Iterator[Metric]:
-        labels = ["platform", "account", "relation"]
+    def _watch_metrics(self, handles: Mapping[str, str]) -> Iterator[Metric]:
+        labels = WATCH_LABELS
         size = GaugeMetricFamily(
             "watcher_list_size", "Entries in the list at the last good poll.", labels=labels
         )
@@ -220,7 +234,7 @@ class StoreCollector:
             row = rows.get(key)
             if row is None:
                 continue
-            values = [platform, account, relation]
+            values = watch_label_values(platform, account, relation, handles.get(key))
             if row.size is not None:
                 size.add_metric(values, row.size)
             failures.add_metric(values, row.consecutive_failures)
@@ -228,7 +242,7 @@ class StoreCollector:
                 last.add_metric(values, parse_iso(row.last_poll_at).timestamp())
         yield from (size, failures, last)
 
-    def _plan_metrics(self) -> Iterator[Metric]:
+    def _plan_metrics(self, handles: Mapping[str, str]) -> Iterator[Metric]:
         """The quota plan in force: no database read, the daemon keeps it up to date."""
         plan = self._plan() if self._plan is not None else None
         if plan is None:
@@ -246,11 +260,12 @@ class StoreCollector:
             "watcher_watch_planned_interval_seconds",
             "Seconds between polls of this watch as the quota planner has it (its configured"
             " interval unless a quota needs it stretched).",
-            labels=["platform", "account", "relation"],
+            labels=WATCH_LABELS,
         )
         for entry in plan.watches:
             w = entry.watch
-            planned.add_metric([w.platform, w.account, w.relation], entry.planned)
+            values = watch_label_values(w.platform, w.account, w.relation, handles.get(w.key))
+            planned.add_metric(values, entry.planned)
         yield from (projected, planned)
 
     def _delivery_metrics(self) -> Iterator[Metric]:

@@ -13,6 +13,7 @@ from typing import Any
 from watcher.clock import iso, parse_iso
 from watcher.config import Config, Watch
 from watcher.store import Store
+from watcher.wording import watched_account
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
@@ -24,6 +25,11 @@ class NextPoll:
     watch: Watch
     at: datetime
     now: datetime
+    handle: str | None = None  # the account's, once a poll resolved it
+
+    @property
+    def account(self) -> str:
+        return watched_account(self.watch.account, self.handle)
 
     @property
     def wait(self) -> float:
@@ -33,7 +39,7 @@ class NextPoll:
     def line(self) -> str:
         w = self.watch
         return (
-            f"next poll of {w.platform} {w.account} {w.relation}"
+            f"next poll of {w.platform} {self.account} {w.relation}"
             f" at {iso(self.at)} (in {format_wait(self.wait)})"
         )
 
@@ -41,7 +47,8 @@ class NextPoll:
         """The line's facts for JSON logs."""
         return {
             "platform": self.watch.platform,
-            "account": self.watch.account,
+            "account": self.account,
+            "configured_account": self.watch.account,
             "relation": self.watch.relation,
             "next_poll_at": iso(self.at),
             "next_poll_in_s": round(self.wait, 3),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from watcher.sinks.base import one_line
 from watcher.sinks.routing import routes
 from watcher.snapshot import Changes, Reading, Timing, reconcile
 from watcher.store import PollOutcome, ScratchMembers, Store, WatchRow
-from watcher.wording import describe
+from watcher.wording import describe, watched_account
 
 log = logging.getLogger("watcher.poll")
 # Verifying rounds a baseline may take before it is left for the next poll to finish.
@@ -70,6 +71,14 @@ class PollReport:
     paused: bool = False
     # A counts check found the relation's count unchanged and did not read the list.
     counts_only: bool = False
+    # The watched account's handle, once a poll resolved it: lines name the account by it
+    # rather than by what the config says (a URL, an id, a share link).
+    handle: str | None = None
+
+    @property
+    def account(self) -> str:
+        """The watched account as lines name it (`wording.watched_account`)."""
+        return watched_account(self.watch.account, self.handle)
 
     @property
     def outcome(self) -> str:
@@ -78,7 +87,7 @@ class PollReport:
 
     def line(self) -> str:
         """The one line a human reads for this poll."""
-        who = f"{self.watch.platform} {self.watch.account} {self.watch.relation}"
+        who = f"{self.watch.platform} {self.account} {self.watch.relation}"
         if self.skipped:
             return f"skipped {who}: {self.skipped}"
         if not self.ok:
@@ -98,7 +107,8 @@ class PollReport:
         added = sum(1 for e in self.events if e.type.endswith(".added"))
         return {
             "platform": self.watch.platform,
-            "account": self.watch.account,
+            "account": self.account,
+            "configured_account": self.watch.account,
             "relation": self.watch.relation,
             "outcome": self.outcome,
             "error": self.error,
@@ -152,10 +162,20 @@ class Poller:
                     report = await self._poll_leased(watch)
                 except Exception as exc:  # even recording the failure failed (a locked database)
                     report = PollReport(watch, ok=False, error=redact(failure_reason(exc, watch)))
+        if report.handle is None:
+            report.handle = self._stored_handle(watch)
         metrics.poll_finished(
             watch.platform, report.outcome, report.duration, [e.type for e in report.events]
         )
         return report
+
+    def _stored_handle(self, watch: Watch) -> str | None:
+        """The handle a poll stored for the watch's account; None before any resolved it,
+        or when the database cannot say now (the line then names the account as configured)."""
+        try:
+            return self.store.watches.handle_of(watch.key)
+        except sqlite3.Error:
+            return None
 
     async def _poll_leased(self, watch: Watch) -> PollReport:
         """Poll under the watch's lease; skip the watch while another process holds it."""
@@ -296,6 +316,7 @@ class _Poll:
             events=events,
             repairs=self.tally.repairs,
             counts_only=counts_only,
+            handle=account.handle,
         )
 
     def _outcome(
@@ -344,7 +365,9 @@ class _Poll:
         self, account: Profile, members: ScratchMembers, *, verify: bool = False, at_least: int = 0
     ) -> Listing:
         watch = self.watch
-        label = f"{watch.platform} {watch.account} {watch.relation}"
+        label = (
+            f"{watch.platform} {watched_account(watch.account, account.handle)} {watch.relation}"
+        )
         with progress.track(label, account.count_of(watch.relation)):
             return await self.platform.listing(
                 account, watch.relation, members, verify=verify, at_least=at_least

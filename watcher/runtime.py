@@ -166,7 +166,8 @@ class Runtime:
             row = self.store.watches.get(watch.key)
             reason = skip_reason(plan, watch, row.last_poll_at if row else None)
             if reason is not None:
-                skipped[watch.key] = PollReport(watch, ok=True, skipped=reason)
+                handle = self.store.watches.handle_of(watch.key)
+                skipped[watch.key] = PollReport(watch, ok=True, skipped=reason, handle=handle)
         due = [w for w in self.config.watch if w.key not in skipped]
         polled = iter(await self.poll_all(due) if due else [])
         return [skipped[w.key] if w.key in skipped else next(polled) for w in self.config.watch]

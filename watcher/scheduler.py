@@ -318,10 +318,11 @@ class Daemon:
             return
         now = self.clock.now()
         plans = []
+        handles = self._handles()
         for watch in watches:
             job = self._scheduler.get_job(watch.key)
             if job is not None and job.next_run_time is not None:
-                plans.append(NextPoll(watch, job.next_run_time, now))
+                plans.append(NextPoll(watch, job.next_run_time, now, handles.get(watch.key)))
         try:
             with self.runtime.store.transaction():
                 for plan in plans:
@@ -351,6 +352,14 @@ class Daemon:
             for name in sorted({w.platform for w in config.watch})
             for settings in [config.platform_settings(name)]
         }
+
+    def _handles(self) -> dict[str, str]:
+        """Each watch's account handle, once a poll resolved it (lines and labels name the
+        account by it); none when the database cannot say now."""
+        try:
+            return self.runtime.store.watches.handles()
+        except sqlite3.Error:
+            return {}
 
     def _watch_labels(self) -> list[metrics.WatchKey]:
         return [(w.key, w.platform, w.account, w.relation) for w in self.config.watch]
