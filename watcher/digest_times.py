@@ -52,7 +52,7 @@ def zone(name: str) -> ZoneInfo:
 def _clock_time(text: str, what: str) -> time:
     match = _CLOCK.match(text.strip())
     if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError(f"{text.strip()!r} is not a {what} time HH:MM from 00:00 to 23:59")
+        raise ValueError(f"{text.strip()!r} is not {what} HH:MM from 00:00 to 23:59")
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -127,22 +127,23 @@ class Schedule:
 
 def parse_schedule(text: str) -> Schedule:
     """`daily HH:MM`, `weekly DAY HH:MM` or five cron fields; ValueError saying what is wrong."""
-    words = text.strip().lower().split()
-    if len(words) == 2 and words[0] == "daily":
-        at = _clock_time(words[1], "daily")
+    words = text.strip().split()
+    head = words[0].lower() if words else ""
+    if len(words) == 2 and head == "daily":
+        at = _clock_time(words[1], "a daily time")
         return _at(f"daily {at:%H:%M}", at, weekdays=None)
-    if len(words) == 3 and words[0] == "weekly":
+    if len(words) == 3 and head == "weekly":
         day = _weekday(words[1])
-        at = _clock_time(words[2], "weekly")
+        at = _clock_time(words[2], "a weekly time")
         return _at(f"weekly {_DAY_NAMES[day]} {at:%H:%M}", at, weekdays=frozenset({day}))
-    if len(words) == 5 and words[0] not in ("daily", "weekly"):
+    if len(words) == 5 and head not in ("daily", "weekly"):
         return _cron(words)
     raise ValueError(f"{text.strip()!r} is not a schedule: use {_SCHEDULE_FORMS}")
 
 
 def _weekday(word: str) -> int:
     for index, name in enumerate(_DAY_NAMES):
-        if word in (name, _full_day(index)):
+        if word.lower() in (name, _full_day(index)):
             return index
     raise ValueError(f"{word!r} is not a day of the week: use mon, tue, wed, thu, fri, sat or sun")
 
@@ -187,6 +188,7 @@ def _cron(words: list[str]) -> Schedule:
     minutes, hours, days, months, weekdays = (
         _cron_field(word, field) for word, field in zip(words, _FIELDS, strict=True)
     )
+    words = [word.lower() for word in words]
     python_weekdays = frozenset((day - 1) % 7 for day in weekdays)  # cron 0 and 7: Sunday
     any_day, any_weekday = words[2].startswith("*"), words[4].startswith("*")
     if any_weekday and not any(day <= _MONTH_DAYS[month - 1] for day in days for month in months):
@@ -207,7 +209,7 @@ def _cron(words: list[str]) -> Schedule:
 
 def _cron_field(word: str, field: _Field) -> frozenset[int]:
     values: set[int] = set()
-    for part in word.split(","):
+    for part in word.lower().split(","):
         base, slash, step_text = part.partition("/")
         step = 1
         if slash:
@@ -281,8 +283,8 @@ def parse_quiet_hours(text: str) -> QuietHours:
     start_text, dash, end_text = text.strip().partition("-")
     if not dash:
         raise ValueError(f"{text.strip()!r} is not a window: use HH:MM-HH:MM such as 22:00-08:00")
-    start = _clock_time(start_text, "start")
-    end = _clock_time(end_text, "end")
+    start = _clock_time(start_text, "a start time")
+    end = _clock_time(end_text, "an end time")
     if start == end:
         raise ValueError(f"{text.strip()!r} is an empty window: its start and end must differ")
     return QuietHours(start, end)

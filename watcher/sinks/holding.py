@@ -38,7 +38,7 @@ from watcher.clock import iso, parse_iso
 from watcher.digest_times import QuietHours, Schedule
 
 if TYPE_CHECKING:  # reading a config loads this module; the store only when replanning
-    from watcher.store.outbox import Outbox
+    from watcher.store.outbox import DeliveryRow, Outbox
 
 HELD = "held "
 # The spec of a notifier that holds nothing (and of one removed from the config).
@@ -128,3 +128,24 @@ def replan(outbox: Outbox, hold_of: Callable[[str], Hold | None], now: str) -> i
         moves.append((new_batch, due, delivery_id))
     outbox.move(moves)
     return len(moves)
+
+
+def waits_for_digest(row: DeliveryRow, now: str) -> bool:
+    """Whether a row is held for its digest right now (not due yet, never attempted, at the
+    time its batch names): what `watcher deliveries` shows as `held`."""
+    if row.state != "pending" or row.attempts or not is_held(row.batch):
+        return False
+    due = row.batch[len(HELD) : len(HELD) + 20]
+    return row.next_attempt_at == due and due > now
+
+
+def holding_line(name: str, hold: Hold, held: tuple[int, str] | None) -> str:
+    """Why a notifier is quiet, for `watcher status` and `watcher deliveries`:
+    `team holds its messages (digest daily 09:00, Europe/Berlin): 4 held for the digest at
+    2026-03-30T07:00:00Z (Mon 09:00 Europe/Berlin)`."""
+    head = f"{name} holds its messages ({hold.describe()})"
+    if held is None:
+        return f"{head}: none held now"
+    count, due = held
+    what = "delivery" if count == 1 else "deliveries"
+    return f"{head}: {count} {what} held for the digest at {due} ({hold.local(due)})"
