@@ -271,11 +271,14 @@ class Outbox(Part):
 
     def move(self, moves: Iterable[tuple[str, str, int]]) -> None:
         """Held rows placed again: (batch, due, id) each; only rows still never attempted."""
+        params = list(moves)
+        if not params:
+            return
         with transaction(self.db):
             self.db.conn.executemany(
                 "UPDATE deliveries SET batch = ?, next_attempt_at = ?"
                 " WHERE id = ? AND state = 'pending' AND attempts = 0",
-                list(moves),
+                params,
             )
 
     def bury(self, ids: Iterable[int], error: str) -> None:
