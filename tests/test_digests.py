@@ -213,6 +213,7 @@ def test_watcher_once_sends_a_digest_that_fell_due_since_its_last_run_and_not_be
     [weekly_row] = [row for row in status.stdout.splitlines() if row.startswith("weekly  ")]
     assert weekly_row.split() == ["weekly", "apprise", "ok", "0", "1", "0", "0", "0"]
     assert line in status.stdout.splitlines()
+    assert "deliveries: 0 pending, 1 held for digests, 0 dead" in status.stderr
     assert f"morning holds its messages (digest {fell_due}, UTC): none held now" in status.stdout
 
 
