@@ -10,6 +10,7 @@ between send and mark).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from watcher.runtime import Runtime
 from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.dispatcher import DispatchReport
 from watcher.sinks.holding import Hold
-from watcher.sinks.message import ZWSP
+from watcher.sinks.message import ZWSP, digest_of_watches_body, digest_of_watches_title
 from watcher.sinks.sink import SinkOptions
 from watcher.store import PollOutcome, Store
 from watcher.store.outbox import Route
@@ -179,6 +180,55 @@ def test_a_digest_of_many_events_is_one_message_split_only_at_the_service_limit(
     assert all(f"https://audius.co/artist_{i})" in received for i in range(520))
 
 
+def test_a_digest_of_several_watches_reads_per_watch_in_every_format() -> None:
+    moment = utc("2026-06-10T07:00:00Z")
+    curator = Profile("c1", "curator", "Curator", "https://audius.co/curator")
+    star = Profile("s1", "star", "Star", "https://audius.co/star")
+
+    def event(account: Profile, relation: str, added: bool, who: str) -> Event:
+        target = Profile(f"id-{who}", who, who.title(), f"https://audius.co/{who}")
+        return Event.create(
+            platform="audius",
+            relation="following" if relation == "following" else "followers",
+            added=added,
+            account=account,
+            target=target,
+            moment=moment,
+        )
+
+    events = [
+        event(curator, "following", True, "ava"),
+        event(star, "followers", True, "bo"),
+        event(curator, "following", False, "cy"),
+        event(star, "followers", True, "di"),
+    ]
+    z = ZWSP
+    assert digest_of_watches_title(events) == "Digest: 4 changes on 2 watches"
+    assert digest_of_watches_body(events, "text").splitlines() == [
+        f"@{z}curator followed 1, unfollowed 1:",
+        "Followed (1):",
+        f"+ Ava (@{z}ava) https://audius.co/ava",
+        "",
+        "Unfollowed (1):",
+        f"- Cy (@{z}cy) https://audius.co/cy",
+        "",
+        f"@{z}star gained 2 followers:",
+        "New followers (2):",
+        f"+ Bo (@{z}bo) https://audius.co/bo",
+        f"+ Di (@{z}di) https://audius.co/di",
+    ]
+    html = digest_of_watches_body(events, "html").splitlines()
+    assert html[0] == f"<b>@{z}curator followed 1, unfollowed 1</b><br>"
+    assert f"<b>@{z}star gained 2 followers</b><br>" in html
+    markdown = digest_of_watches_body(events, "markdown").splitlines()
+    assert markdown[0] == f"**@{z}curator followed 1, unfollowed 1**"
+    # One watch: the digest of a poll, word for word.
+    assert digest_of_watches_title(events[:1]) == f"@{z}curator followed 1"
+    assert digest_of_watches_body(events[1:2], "text") == (
+        f"New followers (1):\n+ Bo (@{z}bo) https://audius.co/bo"
+    )
+
+
 # -- watcher once from cron, a kill between send and mark, a daemon that was down ---------------
 
 
@@ -198,6 +248,7 @@ def test_watcher_once_sends_a_digest_that_fell_due_since_its_last_run_and_not_be
         first = run_watcher(config, "once")
         second = run_watcher(config, "once")
         listing = run_watcher(config, "deliveries")
+        as_json = run_watcher(config, "deliveries", "--json")
         status = run_watcher(config, "status")
 
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
@@ -210,6 +261,11 @@ def test_watcher_once_sends_a_digest_that_fell_due_since_its_last_run_and_not_be
     hold = f"weekly holds its messages (digest {not_yet}, UTC)"
     line = f"{hold}: 1 delivery held for the digest at {due} ({tomorrow:%a %H:%M} UTC)"
     assert line in listing.stdout.splitlines()
+    rows = [json.loads(row) for row in as_json.stdout.splitlines()]
+    assert [(row["notifier"], row["held_until"]) for row in rows] == [
+        ("morning", None),
+        ("weekly", due),
+    ]
     [weekly_row] = [row for row in status.stdout.splitlines() if row.startswith("weekly  ")]
     assert weekly_row.split() == ["weekly", "apprise", "ok", "0", "1", "0", "0", "0"]
     assert line in status.stdout.splitlines()
