@@ -207,15 +207,15 @@ def test_a_digest_of_several_watches_reads_per_watch_in_every_format() -> None:
     assert digest_of_watches_body(events, "text").splitlines() == [
         f"@{z}curator followed 1, unfollowed 1:",
         "Followed (1):",
-        f"+ Ava (@{z}ava) https://audius.co/ava",
+        f"+ @{z}curator followed @{z}ava https://audius.co/ava",
         "",
         "Unfollowed (1):",
-        f"- Cy (@{z}cy) https://audius.co/cy",
+        f"- @{z}curator unfollowed @{z}cy https://audius.co/cy",
         "",
         f"@{z}star gained 2 followers:",
         "New followers (2):",
-        f"+ Bo (@{z}bo) https://audius.co/bo",
-        f"+ Di (@{z}di) https://audius.co/di",
+        f"+ @{z}bo https://audius.co/bo started following @{z}star",
+        f"+ @{z}di https://audius.co/di started following @{z}star",
     ]
     html = digest_of_watches_body(events, "html").splitlines()
     assert html[0] == f"<b>@{z}curator followed 1, unfollowed 1</b><br>"
@@ -225,7 +225,7 @@ def test_a_digest_of_several_watches_reads_per_watch_in_every_format() -> None:
     # One watch: the digest of a poll, word for word.
     assert digest_of_watches_title(events[:1]) == f"@{z}curator followed 1"
     assert digest_of_watches_body(events[1:2], "text") == (
-        f"New followers (1):\n+ Bo (@{z}bo) https://audius.co/bo"
+        f"New followers (1):\n+ @{z}bo https://audius.co/bo started following @{z}star"
     )
 
 
@@ -252,12 +252,12 @@ def test_watcher_once_sends_a_digest_that_fell_due_since_its_last_run_and_not_be
         status = run_watcher(config, "status")
 
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert "delivered following.added @artist_35 -> morning" in first.stdout
+    assert "delivered to morning [1]: @curator followed @artist_35 (Artist 35)" in first.stdout
     assert "delivered" not in second.stdout
     assert len(morning.requests) == 1 and weekly.requests == []
     due = (tomorrow - timedelta(seconds=tomorrow.second)).strftime("%Y-%m-%dT%H:%M:%SZ")
     [held_row] = [line for line in listing.stdout.splitlines() if line.startswith("2 ")]
-    assert held_row.split()[4:7] == ["held", "0", due]
+    assert held_row.split()[1] == "weekly" and held_row.split()[-4:] == ["held", "0", due, "-"]
     hold = f"weekly holds its messages (digest {not_yet}, UTC)"
     line = f"{hold}: 1 delivery held for the digest at {due} ({tomorrow:%a %H:%M} UTC)"
     assert line in listing.stdout.splitlines()
@@ -308,7 +308,7 @@ def test_a_digest_whose_send_was_killed_before_its_mark_is_sent_again_whole_and_
 
     assert first.returncode == -9
     assert rerun.returncode == 0, rerun.stderr
-    assert "delivered 2 events of @curator -> team" in rerun.stdout
+    assert "delivered to team [1,2]: 2 events of @curator" in rerun.stdout
     assert "delivered" not in third.stdout
     assert len(rx.requests) == 2 and rx.requests[0].body == rx.requests[1].body
     assert rx.requests[0].json()["title"] == f"@{ZWSP}curator followed 2"

@@ -27,6 +27,7 @@ from watcher.sinks.base import one_line
 from watcher.sinks.routing import routes
 from watcher.snapshot import Changes, Reading, Timing, reconcile
 from watcher.store import PollOutcome, ScratchMembers, Store, WatchRow
+from watcher.wording import describe
 
 log = logging.getLogger("watcher.poll")
 # Verifying rounds a baseline may take before it is left for the next poll to finish.
@@ -276,6 +277,7 @@ class _Poll:
         )
         if counts_only:  # the stored list stands as it is: its size is the last one read
             outcome.size, outcome.counts_only = self.row.size or 0, True
+            outcome.listed = None
         committed = await patiently(
             self.store, self.store.polls.commit, self.platform.name, outcome
         )
@@ -322,6 +324,7 @@ class _Poll:
             delete=changes.delete,
             checked=changes.checked,
             adopt=self.members if row.baseline_at is None else None,
+            listed=self.members,
             events=events,
             baseline=baseline,
             size=len(self.members),
@@ -486,9 +489,7 @@ def log_report(report: PollReport) -> None:
     (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
     for event in report.events:
         log.info(
-            "event %s %s -> %s",
-            event.type,
-            event.account.handle,
-            event.target.handle,
+            "%s",
+            describe(event),
             extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
         )
