@@ -158,7 +158,7 @@ def test_notify_test_signs_a_test_webhook_and_re_enables_a_disabled_notifier(
     assert "notifier crm disabled since" in status.stderr and "410" in status.stderr
     assert "1 dead delivery: see `watcher deliveries --dead`" in status.stderr
     [crm_line] = [line for line in status.stdout.splitlines() if line.startswith("crm")]
-    assert crm_line.split() == ["crm", "webhook", "disabled", "0", "0", "1", "0"]
+    assert crm_line.split() == ["crm", "webhook", "disabled", "0", "0", "0", "1", "0"]
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"POST http://127.0.0.1:{rx.port}/hook: ok (HTTP 200)",
@@ -176,6 +176,9 @@ def test_notify_test_signs_a_test_webhook_and_re_enables_a_disabled_notifier(
             "retrying": 0,
             "dead": 1,
             "delivered": 0,
+            "held": 0,
+            "holds": None,
+            "next_digest_at": None,
         }
     ]
 

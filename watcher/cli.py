@@ -512,7 +512,7 @@ def status(config_path: str | None, as_json: bool, check: bool) -> None:
         from watcher import health
 
         click.echo(health.summary_line(store, keys, now), err=True)
-        notifiers = _notifier_rows(config, store)
+        notifiers = _notifier_rows(config, store, now)
     if as_json:
         for row in rows:
             click.echo(_json(row))
@@ -559,7 +559,7 @@ def status(config_path: str | None, as_json: bool, check: bool) -> None:
             click.echo(
                 f"{r['platform']} {_plain(r['account'])}: {_plain(str(r['error']))}", err=True
             )
-    _print_notifiers(notifiers)
+    _print_notifiers(config, notifiers)
 
 
 def _check(config: Config) -> None:
@@ -784,42 +784,60 @@ def _print_table(table: list[list[str]]) -> None:
         )
 
 
-def _notifier_rows(config: Config, store: Store) -> list[dict[str, Any]]:
+def _notifier_rows(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Per notifier: its state, its deliveries by state (`pending` without those `held` for
+    a digest) and, for one that holds messages, its settings and its next digest."""
     from watcher.store import DELIVERY_COUNTS
 
     disabled = store.notifiers.disabled()
     counts = store.outbox.counts()
+    held = store.outbox.held(iso(now))
     rows = []
     for name, notifier in config.notifiers.items():
         since, reason = disabled.get(name, (None, None))
+        count = dict(counts.get(name, dict.fromkeys(DELIVERY_COUNTS, 0)))
+        waiting, due = held.get(name, (0, None))
+        count["pending"] -= waiting
+        hold = notifier.hold()
         rows.append(
             {
                 "notifier": name,
                 "type": notifier.type,
                 "disabled_at": since,
                 "disabled_reason": reason,
-                **counts.get(name, dict.fromkeys(DELIVERY_COUNTS, 0)),
+                **count,
+                "held": waiting,
+                "holds": hold.describe() if hold is not None else None,
+                "next_digest_at": due,
             }
         )
     return rows
 
 
-def _print_notifiers(rows: list[dict[str, Any]]) -> None:
-    """The notifiers table, then on stderr what needs the operator: disabled, dead."""
+def _print_notifiers(config: Config, rows: list[dict[str, Any]]) -> None:
+    """The notifiers table and why a holding notifier is quiet, then on stderr what needs the
+    operator: disabled, dead."""
+    from watcher.sinks.holding import holding_line
+
     if not rows:
         return
-    headers = ["NOTIFIER", "TYPE", "STATE", "PENDING", "RETRYING", "DEAD", "DELIVERED"]
+    headers = ["NOTIFIER", "TYPE", "STATE", "PENDING", "HELD", "RETRYING", "DEAD", "DELIVERED"]
     table = [headers] + [
         [
             r["notifier"],
             r["type"],
             "disabled" if r["disabled_at"] else "ok",
-            *(str(r[key]) for key in ("pending", "retrying", "dead", "delivered")),
+            *(str(r[key]) for key in ("pending", "held", "retrying", "dead", "delivered")),
         ]
         for r in rows
     ]
     click.echo()
     _print_table(table)
+    for r in rows:
+        hold = config.notifiers[r["notifier"]].hold()
+        if hold is not None:
+            due = r["next_digest_at"]
+            click.echo(holding_line(r["notifier"], hold, (r["held"], due) if due else None))
     for r in rows:
         if r["disabled_at"]:
             click.echo(
@@ -851,34 +869,44 @@ def _print_notifiers(rows: list[dict[str, Any]]) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one delivery per line.")
 def deliveries(config_path: str | None, show: str | None, limit: int, as_json: bool) -> None:
-    """The outbox, oldest first: status, attempts, last error, next attempt."""
+    """The outbox, oldest first: status, attempts, last error, next attempt. A delivery a
+    notifier holds for a digest (its schedule, its quiet hours) is `held` until its time."""
+    from watcher.sinks.holding import holding_line, waits_for_digest
     from watcher.sinks.labels import describe
 
     config = _config(config_path)
+    now = iso(SystemClock().now())
     with _store(config) as store:
         rows = store.outbox.recent(show=show or "all", limit=limit)
+        held = store.outbox.held(now)
     if as_json:
         for row in rows:
             fields = [f for f in row.__slots__ if f not in ("body", "urls_done", "batch")]
-            click.echo(_json({"what": describe([row]), **{f: getattr(row, f) for f in fields}}))
+            shown = {f: getattr(row, f) for f in fields}
+            shown["held_until"] = row.next_attempt_at if waits_for_digest(row, now) else None
+            click.echo(_json({"what": describe([row]), **shown}))
         return
     if not rows:
         click.echo("no deliveries" if show is None else f"no {show} deliveries")
-        return
-    headers = ["ID", "NOTIFIER", "WHAT", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"]
-    table = [headers] + [
-        [
-            str(row.id),
-            row.notifier,
-            _plain(describe([row])),
-            row.state,
-            str(row.attempts),
-            row.next_attempt_at if row.state == "pending" else "-",
-            _plain(row.last_error or "-"),
+    else:
+        headers = ["ID", "NOTIFIER", "WHAT", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"]
+        table = [headers] + [
+            [
+                str(row.id),
+                row.notifier,
+                _plain(describe([row])),
+                "held" if waits_for_digest(row, now) else row.state,
+                str(row.attempts),
+                row.next_attempt_at if row.state == "pending" else "-",
+                _plain(row.last_error or "-"),
+            ]
+            for row in rows
         ]
-        for row in rows
-    ]
-    _print_table(table)
+        _print_table(table)
+    for name, notifier in config.notifiers.items():
+        hold = notifier.hold()
+        if show is None and hold is not None and name in held:
+            click.echo(holding_line(name, hold, held[name]))
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from watcher.clock import parse_iso
+from watcher.clock import iso, parse_iso
 from watcher.database_problems import is_locked
 from watcher.durations import format_duration
 from watcher.store import Store, WatchRow, probe_writable
@@ -147,9 +147,10 @@ def summary_line(store: Store, watch_keys: Collection[str], now: datetime) -> st
     parts = [watches]
     states = store.outbox.states()
     if states is not None:
-        parts.append(
-            f"deliveries: {states.get('pending', 0)} pending, {states.get('dead', 0)} dead"
-        )
+        held = sum(count for count, _ in store.outbox.held(iso(now)).values())
+        pending = states.get("pending", 0) - held
+        waiting = f", {held} held for digests" if held else ""
+        parts.append(f"deliveries: {pending} pending{waiting}, {states.get('dead', 0)} dead")
     for token in store.tokens.health() or []:
         expires = parse_iso(token.expires_at)
         left = (expires - now).total_seconds()

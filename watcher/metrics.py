@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from watcher.clock import Clock, SystemClock, parse_iso
+from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.store.quotas import Limits, QuotaUse
 from watcher.wording import watched_account
 
@@ -282,9 +282,17 @@ class StoreCollector:
         yield finished
         yield GaugeMetricFamily(
             "watcher_deliveries_pending",
-            "Deliveries waiting for their first or next attempt.",
+            "Deliveries waiting for their first or next attempt (held ones included).",
             value=states.get("pending", 0),
         )
+        held = GaugeMetricFamily(
+            "watcher_deliveries_held",
+            "Deliveries a notifier holds for its next digest (schedule, quiet hours).",
+            labels=["notifier"],
+        )
+        for notifier, (count, _) in sorted(self._store.outbox.held(iso(self._clock.now())).items()):
+            held.add_metric([notifier], count)
+        yield held
         yield GaugeMetricFamily(
             "watcher_deliveries_dead",
             "Deliveries that gave up; see `watcher deliveries`.",

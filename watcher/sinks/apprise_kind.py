@@ -3,27 +3,33 @@
 A message goes to each URL that lacks it; one failing URL does not fail another, and a retry
 sends only to the URLs still lacking it (`urls_done`, by digest: a URL may hold a token). Chat
 services deduplicate nothing, so each success is marked at once. Events of one poll go out as
-one digest unless `digest = false`. The sending itself is `apprise_sink.py`, imported when a
-message is sent, so that reading the config never loads Apprise.
+one digest unless `digest = false`; a `schedule` or `quiet_hours` holds them for one digest of
+all its watches at a later time (sinks/holding.py). The sending itself is `apprise_sink.py`,
+imported when a message is sent, so that reading the config never loads Apprise.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from watcher.alerts import Alert
 from watcher.config_fields import Timeout, check_event_types
+from watcher.digest_times import parse_quiet_hours, parse_schedule, zone
 from watcher.events import Event
 from watcher.sinks.base import SendResult, one_line, redact_url
+from watcher.sinks.holding import Hold, is_held
 from watcher.sinks.message import (
     alert_body,
     alert_title,
     digest_body,
+    digest_of_watches_body,
+    digest_of_watches_title,
     digest_title,
     event_body,
     event_title,
@@ -47,6 +53,40 @@ class AppriseSettings(NotifierSettings):
     events: list[str] | None = None
     # The longest a delivery waits for one URL's send (every part of it), see apprise_sink.
     timeout: Timeout = 60.0
+    # Events collected and sent as one digest at these times (sinks/holding.py).
+    schedule: str | None = None
+    # Messages held while the notifier's clock shows a time in this window, then one digest.
+    quiet_hours: str | None = None
+    # Failure, recovery and quota alerts wait out the quiet hours too.
+    quiet_alerts: bool = False
+    # The IANA time zone of `schedule` and `quiet_hours`.
+    timezone: str = "UTC"
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return None if value is None else parse_schedule(value).text
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        return None if value is None else parse_quiet_hours(value).text
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return zone(value).key
+
+    @model_validator(mode="after")
+    def _alerts_need_quiet_hours(self) -> AppriseSettings:
+        if self.quiet_alerts and self.quiet_hours is None:
+            raise ValueError("quiet_alerts: holds alerts during quiet_hours, which are not set")
+        return self
+
+    def hold(self) -> Hold | None:
+        if self.schedule is None and self.quiet_hours is None:
+            return None
+        return _hold(self.schedule, self.quiet_hours, self.timezone, self.quiet_alerts)
 
     @field_validator("urls")
     @classmethod
@@ -62,6 +102,17 @@ class AppriseSettings(NotifierSettings):
     @classmethod
     def _known_events(cls, value: list[str] | None) -> list[str] | None:
         return check_event_types(value)
+
+
+@functools.cache
+def _hold(schedule: str | None, quiet_hours: str | None, timezone: str, alerts: bool) -> Hold:
+    """One `Hold` per distinct setting: routes are built for every poll."""
+    return Hold(
+        zone(timezone),
+        parse_schedule(schedule) if schedule is not None else None,
+        parse_quiet_hours(quiet_hours) if quiet_hours is not None else None,
+        alerts,
+    )
 
 
 def url_digest(url: str) -> str:
@@ -142,6 +193,8 @@ def _message(settings: AppriseSettings, rows: Sequence[DeliveryRow], fmt: str) -
         alert = Alert.from_envelope(rows[0].envelope())
         return alert_title(alert, fmt), alert_body(alert, fmt)
     events = [Event.from_envelope(row.envelope()) for row in rows]
+    if is_held(rows[0].batch):  # a schedule's or quiet hours' digest: one or several watches
+        return digest_of_watches_title(events, fmt), digest_of_watches_body(events, fmt)
     if not settings.digest:
         return event_title(events[0], fmt), event_body(events[0], fmt)
     return digest_title(events, fmt), digest_body(events, fmt)

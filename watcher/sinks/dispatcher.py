@@ -25,6 +25,11 @@ the lanes until everything due is sent (`watcher once`); the daemon `start()`s l
 commit and retries fall due, and `finish()`es them when it stops. The lock is held while any
 lane runs. When a receiver fails in a way worth retrying and nothing got through, its other
 due rows wait for the same retry instead of hitting it again now.
+
+Rows a notifier holds for a digest (its schedule, its quiet hours: see `holding`) are due at
+their digest's time like any other row; when they are, every held event of the notifier goes
+in one message. Before starting lanes with a new config, held rows whose notifier's settings
+changed are placed again (`holding.replan`).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from watcher.retry import DeliverySchedule
 from watcher.sinks import registry
 from watcher.sinks.base import SendResult, one_line
 from watcher.sinks.dispatch_lock import DispatchLock, lock_path_for
+from watcher.sinks.holding import Hold, is_held, replan
 from watcher.sinks.labels import LabelSource, label_of, source_of
 from watcher.sinks.sink import Attempt, NotifierSettings, Sink, SinkContext, SinkOptions, open_http
 from watcher.store import AttemptRecord, DeliveryRow, Store
@@ -52,6 +58,8 @@ DELIVERED, RETRYING, DEAD, POSTPONED = "delivered", "retrying", "dead", "postpon
 # Successful idempotent sends marked per transaction, at most; and the longest a mark waits.
 MARK_BATCH = 50
 MARK_SECONDS = 0.5
+# Due rows a lane reads at a time (a digest's rest is read with its page: one message).
+PAGE = 500
 
 log = logging.getLogger("watcher")
 
@@ -200,6 +208,7 @@ class Dispatcher:
         self._marks = _Marks(store, seconds=mark_seconds)
         self._second: tuple[datetime | None, str] = (None, "")
         self._lanes: dict[str, asyncio.Task[None]] = {}  # notifier -> its lane
+        self._planned_for: Config | None = None  # the config held rows were last placed by
 
     async def aclose(self) -> None:
         await self.finish(grace=0.0)
@@ -261,6 +270,7 @@ class Dispatcher:
         try:
             self._marks.flush()  # rows sent but not yet marked would still look due
             now = iso(self.clock.now())
+            self._replan(now)
             for name, due in sorted(self.store.outbox.pending_notifiers().items()):
                 if due > now or name in self._lanes:
                     continue
@@ -316,7 +326,11 @@ class Dispatcher:
             # Rows sent but not yet marked would still look due. Each write here waits out
             # another process's lock off the loop (see lock_wait.py).
             await patiently(self.store, self._marks.flush)
-            due = self.store.outbox.due(iso(self.clock.now()), notifier=name)
+            now = iso(self.clock.now())
+            due = self.store.outbox.due(now, limit=PAGE, notifier=name)
+            if len(due) == PAGE and any(is_held(row.batch) for row in due):
+                # One digest is one message: the rest of it, past this page, joins it.
+                due += self.store.outbox.due_held(now, name, after=due[-1].id)
             rows = [row for row in due if row.id not in seen]
             if not rows:
                 return
@@ -357,13 +371,38 @@ class Dispatcher:
         )
 
     def _group(self, rows: list[DeliveryRow]) -> list[_Send]:
-        """Rows as messages: digest notifiers send one message per batch of events."""
+        """Rows as messages: digest notifiers send one message per batch of events, and every
+        due event a notifier held for a digest (schedule, quiet hours) goes in one message."""
         sends: dict[tuple[str, str], _Send] = {}
         for row in rows:
-            digest = row.notifier in self.config.notifiers and self._sink(row.notifier).digest
-            key = (row.notifier, row.batch if digest and row.kind == "event" else f"#{row.id}")
+            key = (row.notifier, self._message_of(row))
             sends.setdefault(key, _Send(row.notifier, [])).rows.append(row)
         return list(sends.values())
+
+    def _message_of(self, row: DeliveryRow) -> str:
+        """Which message of its notifier `row` goes in (rows with one key make one)."""
+        own = f"#{row.id}"
+        if row.kind != "event" or row.notifier not in self.config.notifiers:
+            return own
+        holds = self.config.notifiers[row.notifier].hold() is not None
+        if is_held(row.batch) and (holds or self._sink(row.notifier).digest):
+            return "held"
+        return row.batch if self._sink(row.notifier).digest else own
+
+    def _replan(self, now: str) -> None:
+        """Once per config: rows held by settings that have changed since are placed again."""
+        if self._planned_for is self.config:
+            return
+        config = self.config
+
+        def hold_of(name: str) -> Hold | None:
+            settings = config.notifiers.get(name)
+            return settings.hold() if settings is not None else None
+
+        moved = replan(self.store.outbox, hold_of, now)
+        if moved:
+            log.info("%d held deliveries placed again by their notifiers' new settings", moved)
+        self._planned_for = config
 
     def _unsendable(self, name: str, disabled: dict[str, tuple[str, str]]) -> str | None:
         if name not in self.config.notifiers:

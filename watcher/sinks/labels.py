@@ -23,7 +23,7 @@ LABEL_MAX = 200
 
 def describe(rows: Sequence[DeliveryRow]) -> str:
     """A short label for one send: the event's sentence (`wording`), `3 events of @account`,
-    `watch.failing @account`."""
+    `digest of 7 events of 3 accounts`, `watch.failing @account`."""
     return label_of(*source_of(rows))
 
 
@@ -35,7 +35,10 @@ def label_of(kind: str, event_id: str | None, bodies: tuple[str, ...]) -> str:
     try:
         envelopes: list[dict[str, Any]] = [json.loads(body) for body in bodies]
         data = envelopes[0]["data"]
-        if len(envelopes) > 1:
+        accounts = {e["data"]["account"]["id"] for e in envelopes}
+        if len(accounts) > 1:  # a held digest of several watches
+            label = f"digest of {len(envelopes)} events of {len(accounts)} accounts"
+        elif len(envelopes) > 1:
             label = f"{len(envelopes)} events of @{data['account']['handle']}"
         elif kind == "alert":
             label = f"{envelopes[0]['type']} @{data['account']['handle']}"

@@ -216,6 +216,40 @@ def digest_body(events: Sequence[Event], fmt: str) -> str:
     return "\n".join(lines)
 
 
+def _by_watch(events: Sequence[Event]) -> list[list[Event]]:
+    """`events` per watch (platform, account, relation), watches in order of first event."""
+    groups: dict[tuple[str, str, str], list[Event]] = {}
+    for event in events:
+        groups.setdefault((event.platform, event.account.id, event.relation), []).append(event)
+    return list(groups.values())
+
+
+def digest_of_watches_title(events: Sequence[Event], fmt: str = "text") -> str:
+    """A held digest's title: one watch's own (`@Audius followed 2, unfollowed 1`), or
+    `Digest: 7 changes on 3 watches`."""
+    groups = _by_watch(events)
+    if len(groups) <= 1:
+        return digest_title(events, fmt)
+    _check_format(fmt)
+    changes = "change" if len(events) == 1 else "changes"
+    return f"Digest: {len(events)} {changes} on {len(groups)} watches"
+
+
+def digest_of_watches_body(events: Sequence[Event], fmt: str) -> str:
+    """A held digest's body, grouped by watch: one watch's digest as usual; with several, each
+    watch's counts (its digest title) as a heading line above its digest, a blank line
+    between watches. Every line still stands alone, so `split_message` cuts between any two."""
+    form = _check_format(fmt)
+    groups = _by_watch(events)
+    if len(groups) <= 1:
+        return digest_body(events, form)
+    sections = [
+        f"{_heading_line(digest_title(group, form), form)}\n{digest_body(group, form)}"
+        for group in groups
+    ]
+    return "\n\n".join(sections)
+
+
 def _heading_line(heading: str, fmt: Format) -> str:
     if fmt == "markdown":
         return f"**{heading}**"

@@ -7,9 +7,12 @@ from watcher.store import Route
 
 
 def routes(config: Config, watch: Watch) -> list[Route]:
-    """The watch's notifiers, each with the event types it asked for (None: all)."""
+    """The watch's notifiers, each with the event types it asked for (None: all) and where
+    it holds them for a digest (its schedule and quiet hours)."""
     found: list[Route] = []
     for name in watch.notify:
-        wanted = config.notifiers[name].events
-        found.append(Route(name, frozenset(wanted) if wanted is not None else None))
+        settings = config.notifiers[name]
+        wanted = settings.events
+        types = frozenset(wanted) if wanted is not None else None
+        found.append(Route(name, types, settings.hold()))
     return found

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from watcher.http.client import DirectClient
     from watcher.sinks.apprise_sink import ServiceLimits
     from watcher.sinks.base import SendResult
+    from watcher.sinks.holding import Hold
     from watcher.store import DeliveryRow
 
 
@@ -29,6 +30,11 @@ class NotifierSettings(Strict):
     if TYPE_CHECKING:
         type: str  # the kind's name, which picks the model
         events: list[str] | None  # the event types it wants (None: all)
+
+    def hold(self) -> Hold | None:
+        """Where this notifier holds its messages for a digest (a schedule, quiet hours: see
+        sinks/holding.py); None, the default, for a kind that sends each as it comes."""
+        return None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from watcher.alerts import Alert
 from watcher.redaction import redact
@@ -17,6 +17,14 @@ from watcher.store.base import Part, transaction
 from watcher.store.schema import has_table
 
 DELIVERY_COUNTS = ("pending", "retrying", "dead", "delivered")
+# How a row held for a digest starts its batch (`held <due> <spec>`, see sinks/holding.py),
+# and what makes it still waiting: never attempted, due later, at the time its batch names
+# (not one postponed behind a failed send).
+_HELD = "held "
+_WAITING = (
+    f"state = 'pending' AND next_attempt_at > ? AND attempts = 0 AND batch LIKE '{_HELD}%'"
+    f" AND substr(batch, {len(_HELD) + 1}, 20) = next_attempt_at"
+)
 # Ids per `IN (...)` statement: well under SQLite's limit on bound parameters.
 _CHUNK = 500
 _COLUMNS = (
@@ -27,12 +35,23 @@ _COLUMNS = (
 )
 
 
+class Placement(Protocol):
+    """Where a notifier that holds messages for a digest puts a new row (sinks/holding.py)."""
+
+    def place(self, kind: str, now: str) -> tuple[str, str] | None:
+        """(batch, due) for a row of `kind` ("event" or "alert") written at `now`; None: the
+        row is sent as it comes (its own batch, due now)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A notifier a watch's deliveries go to, and the types it wants (None: every type)."""
+    """A notifier a watch's deliveries go to, the types it wants (None: every type), and
+    where it holds them for a digest (None: it never does)."""
 
     notifier: str
     types: frozenset[str] | None = None
+    hold: Placement | None = None
 
     def wants(self, type_: str) -> bool:
         return self.types is None or type_ in self.types
@@ -94,26 +113,28 @@ class Outbox(Part):
         items: Sequence[tuple[str, str | None, str | None]],
     ) -> None:
         """One pending row per (item, route) the route wants; items are (type, event id,
-        payload), the payload only for rows without an event. (`executemany`: one row per
-        event and notifier, so as many as the events; see `Events.insert`.)"""
+        payload), the payload only for rows without an event. A row is due now in `batch`,
+        unless its route holds it for a digest (then its batch and due time are the hold's).
+        (`executemany`: one row per event and notifier, so as many as the events; see
+        `Events.insert`.)"""
+        rows: list[tuple[Any, ...]] = []
+        for route in routes:
+            placed: dict[str, tuple[str, str]] = {}  # kind -> (batch, due): one per kind
+            for type_, event_id, payload in items:
+                if not route.wants(type_):
+                    continue
+                kind = "event" if event_id else "alert"
+                if kind not in placed:
+                    held = route.hold.place(kind, now) if route.hold is not None else None
+                    placed[kind] = held or (batch, now)
+                row_batch, due = placed[kind]
+                rows.append(
+                    (route.notifier, watch_id, row_batch, event_id, kind, payload, now, due)
+                )
         self.db.conn.executemany(
             "INSERT INTO deliveries (notifier, watch_id, batch, event_id, kind, payload,"
             " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    route.notifier,
-                    watch_id,
-                    batch,
-                    event_id,
-                    "event" if event_id else "alert",
-                    payload,
-                    now,
-                    now,
-                )
-                for route in routes
-                for type_, event_id, payload in items
-                if route.wants(type_)
-            ],
+            rows,
         )
 
     def enqueue_alert(self, watch_id: int, now: str, routes: Iterable[Route], alert: Alert) -> None:
@@ -141,6 +162,32 @@ class Outbox(Part):
             f" AND next_attempt_at <= ?{only} ORDER BY id LIMIT ?) ORDER BY d.id",
             [now, limit] if notifier is None else [now, notifier, limit],
         )
+
+    def due_held(self, now: str, notifier: str, after: int) -> list[DeliveryRow]:
+        """`notifier`'s due held event rows past id `after`: the rest of a digest that a page
+        of `due` cut off (one digest is one message, however many events it holds)."""
+        return self._rows(
+            "WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.notifier = ?"
+            f" AND d.id > ? AND d.kind = 'event' AND d.batch LIKE '{_HELD}%' ORDER BY d.id",
+            [now, notifier, after],
+        )
+
+    def held_waiting(self, now: str) -> list[tuple[int, str, str, str]]:
+        """(id, notifier, kind, batch) of every row held for a digest that is not due yet."""
+        cursor = self.db.execute(
+            f"SELECT id, notifier, kind, batch FROM deliveries WHERE {_WAITING} ORDER BY id",
+            [now],
+        )
+        return [(int(i), str(n), str(k), str(b)) for i, n, k, b in cursor.fetchall()]
+
+    def held(self, now: str) -> dict[str, tuple[int, str]]:
+        """Each notifier holding rows for a digest -> (how many, when the first is due)."""
+        cursor = self.db.execute(
+            f"SELECT notifier, COUNT(*), MIN(next_attempt_at) FROM deliveries WHERE {_WAITING}"
+            " GROUP BY notifier",
+            [now],
+        )
+        return {str(name): (int(count), str(due)) for name, count, due in cursor.fetchall()}
 
     def pending_notifiers(self) -> dict[str, str]:
         """Each notifier with pending deliveries -> when its earliest one is due."""
@@ -221,6 +268,18 @@ class Outbox(Part):
                     f" WHERE id IN ({', '.join('?' * len(chunk))})",
                     [at, status, at, *chunk],
                 )
+
+    def move(self, moves: Iterable[tuple[str, str, int]]) -> None:
+        """Held rows placed again: (batch, due, id) each; only rows still never attempted."""
+        params = list(moves)
+        if not params:
+            return
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "UPDATE deliveries SET batch = ?, next_attempt_at = ?"
+                " WHERE id = ? AND state = 'pending' AND attempts = 0",
+                params,
+            )
 
     def bury(self, ids: Iterable[int], error: str) -> None:
         """Dead without an attempt: its notifier is gone from the config, or disabled."""
