@@ -31,8 +31,15 @@ if TYPE_CHECKING:
     from watcher.sinks.dispatcher import DispatchReport
     from watcher.store import Store
 
-# The event types `--type` accepts (config.EVENT_TYPES, without importing pydantic for it).
-EVENT_TYPES = ("following.added", "following.removed", "follower.added", "follower.removed")
+# The event types `--type` accepts (config.EVENT_TYPES and SIGNAL_TYPES, without importing
+# pydantic for it).
+EVENT_TYPES = (
+    "following.added",
+    "following.removed",
+    "follower.added",
+    "follower.removed",
+    "signal.trending",
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -142,6 +149,12 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
         for event in report.events:
             target = event.target
             click.echo(f"  {event.type} {_plain(target.name)} (@{_plain(target.handle)})")
+        for fired in report.signals:
+            target = fired.target
+            click.echo(
+                f"  {fired.type} {_plain(fired.signal)}:"
+                f" {_plain(target.name)} (@{_plain(target.handle)})"
+            )
     _show_deliveries(sent, as_json)
     for line in pauses:
         click.echo(line, err=True)
@@ -297,7 +310,7 @@ def _event_type(value: str | None) -> str | None:
     "--type",
     "type_",
     metavar="T",
-    help="following.added, follower.removed, ... or following/follower.",
+    help="following.added, follower.removed, signal.trending, ... or following/follower/signal.",
 )
 @click.option("--since", metavar="WHEN", help=_SINCE_HELP)
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the newest N events.")
@@ -321,8 +334,14 @@ def events(
             click.echo(json_line(row.body))
             continue
         target = row.envelope()["data"]["target"]
+        # A signal's row names the signal where an event's names the account.
+        who = (
+            f"[{row.account_handle}]"
+            if row.type.startswith("signal.")
+            else f"@{row.account_handle}"
+        )
         click.echo(
-            f"{row.timestamp}  {row.type:<18} @{_plain(row.account_handle)} -> "
+            f"{row.timestamp}  {row.type:<18} {_plain(who)} -> "
             f"{_plain(target['name'])} (@{_plain(target['handle'])})  {row.id}"
         )
 
@@ -599,6 +618,78 @@ def sim(port: int, churn_every: str, seed: int) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--churn-every") from None
     run_sim(port=port, churn_every=every, seed=seed, echo=click.echo)
+
+
+@cli.command("trending")
+@config_option
+@click.option("--window", default="7d", show_default=True, help="How far back: 7d, 36h, 90m.")
+@click.option(
+    "--min",
+    "min_accounts",
+    type=click.IntRange(1, 1000),
+    default=2,
+    show_default=True,
+    help="Only targets at least this many watched accounts followed.",
+)
+@click.option("--platform", metavar="P", help="Only this platform's targets (audius, soundcloud).")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="table; csv (a header row); json (one object per line).",
+)
+def trending_command(
+    config_path: str | None, window: str, min_accounts: int, platform: str | None, output: str
+) -> None:
+    """Targets several watched accounts followed within the window, right now: the most
+    followed first, then the earliest; with the target's followers, who followed and when."""
+    from watcher import trending_report
+    from watcher.platforms import registry
+
+    seconds = _window(window)
+    if platform is not None and platform not in registry.names():
+        known = ", ".join(registry.names())
+        raise click.BadParameter(f"{platform!r} is not one of {known}", param_hint="--platform")
+    config = _config(config_path)
+    with _store(config) as store:
+        rows = trending_report.trending(
+            config,
+            store,
+            SystemClock().now(),
+            window=seconds,
+            min_accounts=min_accounts,
+            platform=platform,
+        )
+    if not rows:
+        click.echo(trending_report.empty_line(seconds, min_accounts, platform), err=True)
+        return
+    if output == "csv":
+        click.echo(logs.redact(trending_report.csv_text(rows)), nl=False)
+        return
+    lines = (
+        trending_report.json_lines(rows) if output == "json" else trending_report.table_lines(rows)
+    )
+    for line in lines:
+        click.echo(logs.redact(line))
+
+
+# From a minute (a poll's pace) to a year.
+_WINDOW_RANGE = (60.0, 365 * 86_400.0)
+
+
+def _window(value: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window") from None
+    low, high = _WINDOW_RANGE
+    if not low <= seconds <= high:
+        raise click.BadParameter(
+            f"{value!r}: must be from 1m to 365d", param_hint="--window"
+        ) from None
+    return seconds
 
 
 # -- deliveries ---------------------------------------------------------------------------------

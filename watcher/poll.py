@@ -23,10 +23,11 @@ from watcher.platforms.base import Listing, Platform, Profile
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
 from watcher.quiet_check import reason_to_read
 from watcher.redaction import redact
+from watcher.signals.rules import signal_rules
 from watcher.sinks.base import one_line
 from watcher.sinks.routing import routes
 from watcher.snapshot import Changes, Reading, Timing, reconcile
-from watcher.store import PollOutcome, ScratchMembers, Store, WatchRow
+from watcher.store import PollOutcome, ScratchMembers, SignalEvent, Store, WatchRow
 
 log = logging.getLogger("watcher.poll")
 # Verifying rounds a baseline may take before it is left for the next poll to finish.
@@ -69,6 +70,8 @@ class PollReport:
     paused: bool = False
     # A counts check found the relation's count unchanged and did not read the list.
     counts_only: bool = False
+    # Signals this poll's follows fired (recorded with them).
+    signals: list[SignalEvent] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
@@ -151,9 +154,8 @@ class Poller:
                     report = await self._poll_leased(watch)
                 except Exception as exc:  # even recording the failure failed (a locked database)
                     report = PollReport(watch, ok=False, error=redact(failure_reason(exc, watch)))
-        metrics.poll_finished(
-            watch.platform, report.outcome, report.duration, [e.type for e in report.events]
-        )
+        types = [e.type for e in report.events] + [s.type for s in report.signals]
+        metrics.poll_finished(watch.platform, report.outcome, report.duration, types)
         return report
 
     async def _poll_leased(self, watch: Watch) -> PollReport:
@@ -294,6 +296,7 @@ class _Poll:
             events=events,
             repairs=self.tally.repairs,
             counts_only=counts_only,
+            signals=[fired.event for fired in outcome.fired],
         )
 
     def _outcome(
@@ -334,6 +337,7 @@ class _Poll:
             relation_count=account.count_of(self.watch.relation),
             routes=routes(self.config, self.watch),
             recovered=recovered,
+            signals=signal_rules(self.config, self.watch) if events else (),
             lease=self.lease.check,
         )
 
@@ -491,4 +495,12 @@ def log_report(report: PollReport) -> None:
             event.account.handle,
             event.target.handle,
             extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
+        )
+    for signal in report.signals:
+        log.info(
+            "signal %s %s -> %s",
+            signal.type,
+            signal.signal,
+            signal.target.handle,
+            extra={"event_id": signal.id, "type": signal.type, "target_id": signal.target.id},
         )

@@ -27,6 +27,7 @@ from watcher.store.outbox import Outbox
 from watcher.store.polls import PollParts, Polls
 from watcher.store.profiles import Profiles
 from watcher.store.quotas import Quotas
+from watcher.store.signals import Signals
 from watcher.store.slots import ConcurrencySlots
 from watcher.store.tokens import Tokens
 from watcher.store.watches import Watches
@@ -69,7 +70,7 @@ LOCK_SLICE = 0.05
 
 class Store:
     """The database, and its table families as parts (`watches`, `leases`, `listings`,
-    `profiles`, `events`, `outbox`, `notifiers`, `tokens`, `quotas`, and `polls`, which
+    `profiles`, `events`, `outbox`, `notifiers`, `tokens`, `quotas`, `signals`, and `polls`, which
     records a poll across them in one transaction)."""
 
     def __init__(
@@ -88,8 +89,15 @@ class Store:
         self.tokens = Tokens(db)
         self.quotas = Quotas(db)
         self.slots = ConcurrencySlots(db)
+        self.signals = Signals(db)
         parts = PollParts(
-            self.watches, self.leases, self.listings, self.profiles, self.events, self.outbox
+            self.watches,
+            self.leases,
+            self.listings,
+            self.profiles,
+            self.events,
+            self.outbox,
+            self.signals,
         )
         self.polls = Polls(db, parts)
 

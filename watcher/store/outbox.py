@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from watcher.alerts import Alert
+from watcher.platforms.base import Profile
 from watcher.redaction import redact
 from watcher.store.base import Part, transaction
 from watcher.store.schema import has_table
+from watcher.target_filter import TargetFilter
 
 DELIVERY_COUNTS = ("pending", "retrying", "dead", "delivered")
 # Ids per `IN (...)` statement: well under SQLite's limit on bound parameters.
@@ -29,13 +31,38 @@ _COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A notifier a watch's deliveries go to, and the types it wants (None: every type)."""
+    """A notifier a watch's deliveries go to, the types it wants (None: every type) and the
+    targets it wants (None: every target). Alerts have no target: a filter never holds one
+    back."""
 
     notifier: str
     types: frozenset[str] | None = None
+    targets: TargetFilter | None = None
 
     def wants(self, type_: str) -> bool:
         return self.types is None or type_ in self.types
+
+    def takes(self, routed: Routed) -> bool:
+        """Whether this notifier gets the event: its type, then its target."""
+        if not self.wants(routed.type):
+            return False
+        return self.targets is None or self.targets.passes(routed.platform, routed.target)
+
+
+class Routed(Protocol):
+    """An event as routing sees it (a follow event or a signal): what it is and about whom."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def target(self) -> Profile: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +140,22 @@ class Outbox(Part):
                 for route in routes
                 for type_, event_id, payload in items
                 if route.wants(type_)
+            ],
+        )
+
+    def enqueue_events(
+        self, watch_id: int, batch: str, now: str, routes: Iterable[Route], events: Sequence[Routed]
+    ) -> None:
+        """One pending row per (event, route) the route takes, by type and by target; the
+        body is the event's, read from the events table."""
+        self.db.conn.executemany(
+            "INSERT INTO deliveries (notifier, watch_id, batch, event_id, kind, payload,"
+            " created_at, next_attempt_at) VALUES (?, ?, ?, ?, 'event', NULL, ?, ?)",
+            [
+                (route.notifier, watch_id, batch, event.id, now, now)
+                for route in routes
+                for event in events
+                if route.takes(event)
             ],
         )
 
