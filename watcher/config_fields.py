@@ -71,6 +71,9 @@ def _as_float(value: float | int) -> float:
 
 
 def _spell_number(value: float) -> str:
+    """`10000`, `0.01`, `1000000000000`: whole numbers in full, as a config file writes them."""
+    if float(value).is_integer() and abs(value) < 1e16:
+        return str(int(value))
     return f"{value:g}"
 
 

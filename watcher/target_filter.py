@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from watcher.platforms import registry
 from watcher.platforms.base import Profile
+from watcher.printable import printable
 
 RefKind = Literal["handle", "id", "either"]
 # Longer than any handle, id or profile URL a platform issues.
@@ -96,7 +97,7 @@ def _from_url(value: str, text: str) -> TargetRef:
     platform = _known_host(host)
     if parts.scheme not in ("http", "https") or platform is None:
         known = ", ".join(
-            f"https://{sorted(registry.profile_hosts(name))[0]}/NAME" for name in registry.BUILTIN
+            f"https://{min(registry.profile_hosts(name), key=len)}/NAME" for name in registry.BUILTIN
         )
         raise ValueError(f"{_short(value)} is not a profile URL ({known})")
     segments = [segment for segment in parts.path.split("/") if segment]
@@ -115,7 +116,7 @@ def _known_host(host: str) -> str | None:
 
 def _short(value: str) -> str:
     shown = value if len(value) <= 60 else value[:57] + "..."
-    return repr(_CONTROL.sub("?", shown))
+    return f"'{printable(shown)}'"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, StrictBool, field_validator, model_validator
 
 from watcher.config_fields import Strict, integer
 from watcher.target_filter import TargetFilter, TargetRef, parse_ref
 
-# Beyond any real follower count (platform answers past 2**53 are refused as malformed).
-FollowerBound = Annotated[int, integer(0, 2**53)]
+# Beyond any real follower count.
+FollowerBound = Annotated[int, integer(0, 10**12)]
 
 
 class TargetFilterSettings(Strict):
     min_target_followers: FollowerBound | None = None
     max_target_followers: FollowerBound | None = None
-    verified_only: bool = False
+    verified_only: StrictBool = False
     include_targets: list[str] = Field(default_factory=list)
     exclude_targets: list[str] = Field(default_factory=list)
 
