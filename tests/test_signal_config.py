@@ -13,6 +13,7 @@ from tests.world import SECRET
 from watcher.config import parse
 from watcher.errors import ConfigError
 from watcher.platforms.base import Profile
+from watcher.signals.trending_kind import TrendingSettings
 from watcher.target_filter import parse_ref
 
 WATCHES = [
@@ -46,6 +47,7 @@ def hook(**keys: Any) -> dict[str, Any]:
 def test_a_signal_as_the_issue_writes_it_is_accepted_with_its_defaults() -> None:
     loaded = parse(config(**trending(notify=["hook"], max_target_followers=10_000)))
     [signal] = loaded.signal
+    assert isinstance(signal, TrendingSettings)
     assert (signal.name, signal.watches, signal.min_accounts, signal.window) == (
         "scouting",
         "following",

@@ -96,9 +96,8 @@ def _from_url(value: str, text: str) -> TargetRef:
     host = (parts.hostname or "").lower()
     platform = _known_host(host)
     if parts.scheme not in ("http", "https") or platform is None:
-        known = ", ".join(
-            f"https://{min(registry.profile_hosts(name), key=len)}/NAME" for name in registry.BUILTIN
-        )
+        hosts = (min(registry.profile_hosts(name), key=len) for name in registry.BUILTIN)
+        known = ", ".join(f"https://{host}/NAME" for host in hosts)
         raise ValueError(f"{_short(value)} is not a profile URL ({known})")
     segments = [segment for segment in parts.path.split("/") if segment]
     if len(segments) != 1:
