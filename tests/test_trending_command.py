@@ -206,3 +206,25 @@ def test_a_hostile_name_stays_inert_in_every_format(audius: AudiusWorld, tmp_pat
         assert "evil" in result.stdout
         assert not set(result.stdout) & {"\x1b", "\x07", "\u202e"}, output
         assert len(result.stdout.splitlines()) == lines  # the row stays one line
+
+
+def test_once_prints_a_signal_and_events_lists_it_by_the_signals_name(
+    audius: AudiusWorld, tmp_path: Path
+) -> None:
+    audius.signal("scouting", min_accounts=2)
+    a, b = tastemakers(audius, 2)
+    (artist,) = audius.sim.add_users(1, prefix="newcomer")
+    audius.sim.follow(a, artist)
+    audius.sim.follow(b, artist)
+    config = audius.write_config(tmp_path / "watcher.toml")
+
+    once = run_watcher(config, "once")
+    listed = run_watcher(config, "events", "--type", "signal")
+    as_json = run_watcher(config, "events", "--type", "signal.trending", "--json")
+
+    assert once.returncode == 0, once.stderr
+    assert once.stdout.count("  signal.trending scouting: Newcomer 0 (@newcomer_0)") == 1
+    [line] = listed.stdout.splitlines()
+    assert " signal.trending    [scouting] -> Newcomer 0 (@newcomer_0)  evt_" in line
+    [envelope] = [json.loads(text) for text in as_json.stdout.splitlines()]
+    assert envelope["type"] == "signal.trending" and envelope["data"]["signal"] == "scouting"
