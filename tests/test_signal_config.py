@@ -10,7 +10,7 @@ import pytest
 
 from tests.commands import run_watcher
 from tests.world import SECRET
-from watcher.config import parse
+from watcher.config import load, parse
 from watcher.errors import ConfigError
 from watcher.platforms.base import Profile
 from watcher.signals.trending_kind import TrendingSettings
@@ -21,6 +21,7 @@ WATCHES = [
     {"platform": "audius", "account": "https://audius.co/taste2"},
     {"platform": "audius", "account": "fan", "relation": "followers"},
 ]
+ROOT = Path(__file__).resolve().parent.parent
 HOOK = {"type": "webhook", "url": "https://h/x", "secret": SECRET}
 
 
@@ -187,3 +188,24 @@ def test_filter_accounts_match_every_form_the_config_takes(
     written: str, platform: str, profile: Profile, matches: bool
 ) -> None:
     assert parse_ref(written).matches(platform, profile) is matches
+
+
+def test_the_examples_signal_and_filtered_notifier_load_once_uncommented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_WEBHOOK_SECRET", SECRET)
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    head, block = text.split("# [[signal]]\n")
+    uncommented = "\n".join(line.removeprefix("# ") for line in block.splitlines())
+    more = "".join(f'\n[[watch]]\nplatform = "audius"\naccount = "taste{n}"\n' for n in (1, 2))
+    path = tmp_path / "watcher.toml"
+    path.write_text(head + more + "[[signal]]\n" + uncommented + "\n", encoding="utf-8")
+
+    loaded = load(path)
+
+    [signal] = loaded.signal
+    assert isinstance(signal, TrendingSettings)
+    assert (signal.name, signal.min_accounts, signal.notify) == ("scouting", 3, ["scouts"])
+    scouts = loaded.notifiers["scouts"].target_filter
+    assert scouts is not None and scouts.max_followers == 10_000
+    assert [ref.value for ref in scouts.exclude] == ["Audius", "deadmau5"]
