@@ -9,12 +9,14 @@ when a test moves it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
 
 from tests.world import AudiusWorld, SoundCloudWorld, tastemakers
 from watcher.clock import iso
+from watcher.runtime import Runtime
 
 HOUR = 3600.0
 
@@ -268,3 +270,34 @@ def test_the_quiet_window_before_a_new_signal_is_a_whole_window_to_the_second(
         (world.handle(exact), first),
         (world.handle(exact), again),
     ]
+
+
+def test_a_signal_added_by_a_reload_counts_from_the_next_poll(world: AudiusWorld) -> None:
+    a, b = tastemakers(world, 2)
+    (artist,) = world.sim.add_users(1, prefix="newcomer")
+    before = world.config()
+    world.signal("scouting", min_accounts=2)
+    after = world.config()
+    store = world.store()
+
+    async def reload_then_poll() -> list[str]:
+        runtime = Runtime(before, store, clock=world.clock, retry=world.retry)
+        try:
+            clients = dict(runtime.platforms)
+            world.sim.follow(a, artist)
+            await runtime.poll_all()
+            runtime.reconfigure(after)
+            assert runtime.platforms == clients  # a signal is no reason to rebuild them
+            world.sim.follow(b, artist)
+            reports = await runtime.poll_all()
+            return [s.target.handle for r in reports for s in r.signals]
+        finally:
+            await runtime.aclose()
+
+    try:
+        fired = asyncio.run(reload_then_poll())
+    finally:
+        store.close()
+
+    assert fired == [world.handle(artist)]
+    assert [s.accounts for s in signals(world)] == [["taste1", "taste2"]]
