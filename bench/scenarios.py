@@ -61,7 +61,7 @@ class Figure:
         }
 
 
-def _env() -> dict[str, str]:
+def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
@@ -81,7 +81,7 @@ def sim_process(*args: str) -> Iterator[SimProcess]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=env(),
         cwd=ROOT,
     )
     try:
@@ -100,12 +100,17 @@ def sim_process(*args: str) -> Iterator[SimProcess]:
 
 
 def child(*args: str) -> dict[str, Any]:
-    """Run one measured step in a fresh process and return its JSON figures."""
+    """Run one measured step of bench.children in a fresh process; its JSON figures."""
+    return child_of("bench.children", *args)
+
+
+def child_of(module: str, *args: str) -> dict[str, Any]:
+    """Run one measured step of `module` in a fresh process and return its JSON figures."""
     result = subprocess.run(
-        [sys.executable, "-m", "bench.children", *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=env(),
         cwd=ROOT,
         check=False,
     )
@@ -286,7 +291,7 @@ def receiver_process() -> Iterator[SimProcess]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=env(),
         cwd=ROOT,
     )
     assert process.stdout is not None and process.stdin is not None
@@ -420,6 +425,13 @@ def counts_check(quick: bool) -> list[Figure]:
     return figures
 
 
+def list_export(quick: bool) -> list[Figure]:
+    """10: `watcher list --format csv` of 1,000,000 members against SQLite's read; memory."""
+    from bench.exports import list_export as measure
+
+    return measure(quick)
+
+
 SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     1: quiet_poll_30k,
     3: followers_1m,
@@ -429,4 +441,5 @@ SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     7: adversity_modes,
     8: startup,
     9: counts_check,
+    10: list_export,
 }

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.scenarios import ROOT, Figure, _env, pages_for, sim_process
+from bench.scenarios import ROOT, Figure, env, pages_for, sim_process
 
 
 def _timed(command: list[str], cwd: Path = ROOT) -> float:
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=cwd, env=env(), capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"{command[2:]} failed: {result.stderr.strip()[-300:]}")

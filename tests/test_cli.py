@@ -75,7 +75,7 @@ def test_once_reports_changes_and_events_json_prints_envelopes(
     sim.follow(sim.id_of("curator"), newcomer)
     second = watcher("once", "--config", str(config), cwd=ROOT)
     assert second.returncode == 0, second.stderr
-    assert "following.added New <b>Comer</b> (@newcomer)" in second.stdout
+    assert "  @curator followed @newcomer (New <b>Comer</b>)\n" in second.stdout
 
     listed = watcher("events", "--json", cwd=ROOT, env={"WATCHER_CONFIG": str(config)})
     assert listed.returncode == 0, listed.stderr

@@ -34,7 +34,7 @@ def test_once_polls_then_delivers_and_says_so(outbox: AudiusWorld, tmp_path: Pat
 
     assert result.exit_code == 0, result.output
     assert "+1 -0" in result.stdout
-    assert "delivered following.added @artist_35 -> crm [1]" in result.stdout
+    assert "delivered to crm [1]: @curator followed @artist_35 (Artist 35)" in result.stdout
     assert len(rx.requests) == 1 and rx.rejections == []
 
 
@@ -52,10 +52,12 @@ def test_once_exit_code_is_0_for_a_retry_and_1_for_a_dead_delivery(
         dead = run(outbox, tmp_path, "once")
 
     assert retrying.exit_code == 0
-    assert "delivery failed following.added @artist_35 -> crm [1], retry at" in retrying.stderr
+    follow_35 = "@curator followed @artist_35 (Artist 35)"
+    assert f"delivery failed to crm [1]: {follow_35}; retry at" in retrying.stderr
     assert "HTTP 503" in retrying.stderr
     assert dead.exit_code == 1
-    assert "delivery DEAD following.added @artist_36 -> crm [2]: HTTP 403" in dead.stderr
+    follow_36 = "@curator followed @artist_36 (Artist 36)"
+    assert f"delivery DEAD to crm [2]: {follow_36}; HTTP 403" in dead.stderr
 
 
 def test_deliveries_lists_state_attempts_error_and_next_attempt(
@@ -81,9 +83,10 @@ def test_deliveries_lists_state_attempts_error_and_next_attempt(
         "ID", "NOTIFIER", "WHAT", "STATE", "ATTEMPTS", "NEXT", "ATTEMPT", "LAST", "ERROR"
     ]  # fmt: skip
     assert len(rows) == 2
-    assert rows[0].split()[:5] == ["1", "crm", "following.added", "@artist_35", "pending"]
+    what = ["@curator", "followed", "@artist_35", "(Artist", "35)"]
+    assert rows[0].split()[:8] == ["1", "crm", *what, "pending"]
     assert "HTTP 500 Internal Server Error from POST http://127.0.0.1" in rows[0]
-    assert rows[1].split()[:6] == ["2", "team", "following.added", "@artist_35", "delivered", "1"]
+    assert rows[1].split()[:9] == ["2", "team", *what, "delivered", "1"]
     assert [line.split()[0] for line in failed.stdout.splitlines()[1:]] == ["1"]
     assert dead.stdout == "no dead deliveries\n"
     [record] = [json.loads(line) for line in as_json.stdout.splitlines()]
@@ -198,7 +201,9 @@ def test_once_shows_a_failing_chat_url_as_one_redacted_line(
 
     assert result.exit_code == 0
     [line] = result.stderr.splitlines()  # Apprise's own log lines stay out of the output
-    assert line.startswith("delivery failed following.added @artist_35 -> team [1], retry at")
+    assert line.startswith(
+        "delivery failed to team [1]: @curator followed @artist_35 (Artist 35); retry at"
+    )
     assert "1 of 2 URLs failed" in line and "json://****@127.0.0.1:9/x" in line
     assert "hunter2" not in result.output and "admin" not in result.output
     assert len(rx.requests) == 1

@@ -65,7 +65,7 @@ def test_killed_mid_dispatch_then_rerun_delivers_with_the_same_id(
 
     assert first.returncode == -9
     assert rerun.returncode == 0, rerun.stderr
-    assert "delivered following.added @artist_" in rerun.stdout
+    assert "delivered to crm [1]: @curator followed @artist_" in rerun.stdout
     assert len(rx.requests) == 2 and rx.rejections == []
     assert verified[0] == verified[1]
     assert rx.requests[0].body == rx.requests[1].body

@@ -35,8 +35,14 @@ def test_demo_runs_exactly_the_rounds_asked_and_shows_the_whole_path(tmp_path: P
     assert "repair: many artists here have the same follower count" in out
     # Each event reaches the chat (as Discord shows it) and the webhook, signature verified.
     assert "chat | @night-shift-dj followed 1" in out
-    assert "chat | • Producer 66 <https://soundcloud.com/producer-66> (@producer-66)" in out
-    assert re.search(r"webhook verified: following\.added @night-shift-dj -> @producer-66", out)
+    assert "    EVENT @night-shift-dj followed @producer-66 (Producer 66)" in out
+    assert (
+        "chat | • @night-shift-dj followed @producer-66 <https://soundcloud.com/producer-66>"
+        " (Producer 66)"
+    ) in out
+    assert re.search(
+        r"webhook verified: @night-shift-dj followed @producer-66 \(Producer 66\) \[evt_", out
+    )
     assert "REJECTED" not in out and "delivery" not in out
     config = kept / "watcher.toml"
     assert f"  watcher events --config {config}" in out
@@ -46,7 +52,8 @@ def test_demo_runs_exactly_the_rounds_asked_and_shows_the_whole_path(tmp_path: P
     assert events.returncode == 0, events.stderr
     done = re.search(r"done: (\d+) event\(s\) recorded", out)
     assert done is not None and int(done.group(1)) > 0
-    assert len(events.stdout.strip().splitlines()) == int(done.group(1))
+    # The table's header, then one line per event.
+    assert len(events.stdout.strip().splitlines()) == 1 + int(done.group(1))
     status = run_watcher(config, "status")
     assert status.returncode == 0, status.stderr
     assert "tastemaker" in status.stdout and "crm" in status.stdout
@@ -63,17 +70,20 @@ def test_every_event_the_demo_shows_is_a_change_it_made(tmp_path: Path) -> None:
         )
         if change:
             made.append(" ".join(change.groups()))
-        event = re.fullmatch(r"    EVENT (\S+): @(\S+) / .* \(@(\S+)\)", line)
-        if event is None:
+        # `@a followed @b (B)`, or a follower's side: `@b (B) started following @a`.
+        following = re.fullmatch(r"    EVENT @(\S+) (followed|unfollowed) @(\S+)(?: \(.*\))?", line)
+        follower = re.fullmatch(
+            r"    EVENT @(\S+)(?: \(.*\))? (started|stopped) following @(\S+)", line
+        )
+        if following is not None:
+            account, verb, target = following.groups()
+            expected = f"{account} {verb} {target}"
+        elif follower is not None:
+            target, verb, account = follower.groups()
+            expected = f"{target} {'followed' if verb == 'started' else 'unfollowed'} {account}"
+        else:
             continue
         shown += 1
-        kind, account, target = event.groups()
-        expected = {
-            "following.added": f"{account} followed {target}",
-            "following.removed": f"{account} unfollowed {target}",
-            "follower.added": f"{target} followed {account}",
-            "follower.removed": f"{target} unfollowed {account}",
-        }[kind]
         assert expected in made, f"{line!r} matches no change the demo made"
         made.remove(expected)  # and never twice
     assert shown >= 5

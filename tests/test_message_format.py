@@ -246,10 +246,11 @@ def test_markdown_in_names_is_escaped(name: str) -> None:
     "name", ["- item", "+ item", "* item", "1. item", "2) item", "# heading", "> quote"]
 )
 def test_names_at_the_start_of_a_line_cannot_make_lists_or_headings(name: str) -> None:
-    title = event_title(make_event(name, relation="followers"), "markdown")
+    # A follower's handle and name open the title; as a handle, too, they are escaped.
+    title = event_title(make_event(name, handle=name, relation="followers"), "markdown")
 
     assert re.match(r"(?:[-+*>#]|\d+[.)])\s", title) is None
-    assert re.sub(r"\\(.)", r"\1", visible(title)).startswith(name)
+    assert re.sub(r"\\(.)", r"\1", visible(title)).startswith(f"@{name}")
 
 
 def test_html_in_names_is_escaped() -> None:
@@ -334,15 +335,37 @@ def test_markup_in_a_profile_url_is_percent_encoded() -> None:
 def test_event_title_and_body_say_who_did_what() -> None:
     follow = make_event("New Gal", handle="newgal", added=True)
     lost = make_event("Gone Guy", handle="gone", added=False, relation="followers")
+    plain = make_event("newgal", handle="newgal", added=False)
 
-    assert visible(event_title(follow)) == "@Audius followed New Gal (@newgal)"
-    assert visible(event_title(lost)) == "Gone Guy (@gone) unfollowed @Audius"
+    assert visible(event_title(follow)) == "@Audius followed @newgal (New Gal)"
+    assert visible(event_title(lost)) == "@gone (Gone Guy) stopped following @Audius"
+    assert visible(event_title(plain)) == "@Audius unfollowed @newgal"  # the name adds nothing
     assert visible(event_body(follow, "markdown")) == (
-        "@Audius followed [New Gal](https://audius.co/newgal) (@newgal)"
+        "@Audius followed [@newgal](https://audius.co/newgal) (New Gal)"
     )
     assert visible(event_body(lost, "text")) == (
-        "Gone Guy (@gone) https://audius.co/gone unfollowed @Audius"
+        "@gone (Gone Guy) https://audius.co/gone stopped following @Audius"
     )
+    assert visible(event_body(follow, "html")) == (
+        '@Audius followed <a href="https://audius.co/newgal">@newgal</a> (New Gal)<br>'
+    )
+
+
+def test_every_line_of_a_digest_is_the_event_sentence() -> None:
+    events = [
+        make_event("New Gal", handle="newgal", added=True, relation="followers", target_id="4"),
+        make_event("Gone Guy", handle="gone", added=False, relation="followers", target_id="3"),
+    ]
+
+    lines = visible(digest_body(events, "text")).split("\n")
+
+    assert lines == [
+        "New followers (1):",
+        "+ @newgal (New Gal) https://audius.co/newgal started following @Audius",
+        "",
+        "Lost followers (1):",
+        "- @gone (Gone Guy) https://audius.co/gone stopped following @Audius",
+    ]
 
 
 # -- splitting ----------------------------------------------------------------------------------

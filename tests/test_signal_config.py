@@ -118,11 +118,19 @@ def test_signal_mistakes_are_one_line_naming_the_signal_and_the_key(
         ({"verified_only": "yes"}, "notifiers.hook.verified_only: must be true or false"),
         (
             {"include_targets": ["ftp://x/y"]},
-            "notifiers.hook.include_targets: [0] 'ftp://x/y' is not a profile URL"
-            " (https://audius.co/NAME, https://soundcloud.com/NAME)",
+            "notifiers.hook.include_targets: [0] 'ftp://x/y' is not a handle, an id or a profile"
+            " URL (https://audius.co/NAME, https://soundcloud.com/NAME)",
         ),
         ({"include_targets": ["ok", "https://example.com/x"]}, "include_targets: [1] 'https:"),
-        ({"exclude_targets": ["https://audius.co/a/tracks"]}, "(one name after the host)"),
+        (
+            {"exclude_targets": ["https://audius.co/a/tracks"]},
+            "[0] 'https://audius.co/a/tracks' is",
+        ),
+        (
+            {"include_targets": ["https://on.soundcloud.com/AbCd123"]},
+            "[0] 'https://on.soundcloud.com/AbCd123' is a share link, which only its platform"
+            " can read; write the profile URL it opens",
+        ),
         ({"include_targets": ["a\nb"]}, "[0] 'a\\nb' is not a handle, an id or a profile URL"),
         ({"include_targets": [""]}, "include_targets: [0] must not be empty"),
         ({"include_targets": [3]}, "include_targets: [0] must be a string"),
@@ -208,4 +216,4 @@ def test_the_examples_signal_and_filtered_notifier_load_once_uncommented(
     assert (signal.name, signal.min_accounts, signal.notify) == ("scouting", 3, ["scouts"])
     scouts = loaded.notifiers["scouts"].target_filter
     assert scouts is not None and scouts.max_followers == 10_000
-    assert [ref.value for ref in scouts.exclude] == ["Audius", "deadmau5"]
+    assert [ref.text for ref in scouts.exclude] == ["Audius", "https://audius.co/deadmau5"]

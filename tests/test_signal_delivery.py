@@ -110,7 +110,7 @@ def test_a_notifier_of_the_watches_and_the_signal_gets_the_follows_then_the_sign
         f"Audius: @{ZWSP}newcomer\\_0 trending (scouting)",
     ]
     labels = [describe([row]) for row in outbox.deliveries()]
-    assert labels[-1] == "signal.trending @newcomer_0"
+    assert labels[-1] == "scouting: @taste1 and @taste2 followed @newcomer_0 (Newcomer 0)"
 
 
 @pytest.mark.parametrize(

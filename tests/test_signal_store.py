@@ -1,5 +1,5 @@
 """The signal's reads stay cheap however long the event log: `watcher trending` reads only the
-events of its window and a signal's evaluation only its target's, over the indexes migration 9
+events of its window and a signal's evaluation only its target's, over the indexes migration 10
 adds. Measured in SQLite's own virtual-machine steps (a progress handler), which, unlike
 seconds, a busy machine cannot change."""
 

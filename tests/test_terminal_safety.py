@@ -64,7 +64,7 @@ def test_hostile_names_and_error_bodies_stay_one_inert_line_in_once(tmp_path: Pa
     assert once.returncode == 1
     out_lines, err_lines = once.stdout.splitlines(), once.stderr.splitlines()
     assert out_lines[0].startswith("ok audius curator following")
-    assert out_lines[1].startswith("  following.added Nice Name\\nFAILED")  # still one line
+    assert out_lines[1].startswith("  @curator followed @dj\\x1b[2Jclear\\x07 (Nice Name\\nFAILED")
     assert len(out_lines) == 2
     assert len(err_lines) == 1 and err_lines[0].startswith("FAILED audius curator followers")
     assert "FAILED forged" in err_lines[0]  # shown, on the same line, inert

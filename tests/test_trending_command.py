@@ -28,6 +28,7 @@ from tests.commands import run_watcher
 from tests.world import AudiusWorld, World, tastemakers
 from watcher.clock import FakeClock, iso
 from watcher.sim.audius import AudiusSim
+from watcher.trending_report import CSV_COLUMNS
 
 BASES = {"x_artist": 1500, "y_artist": 20, "w_artist": 7, "z_artist": 3, "v_artist": 0}
 
@@ -82,7 +83,7 @@ def test_a_table_ranks_targets_by_how_many_followed_then_by_the_earliest(
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout.splitlines() == [
         "ACCOUNTS  PLATFORM  TARGET     NAME      FOLLOWERS  FOLLOWED BY",
-        f"3         audius    @x_artist  X_Artist  1,503      @taste1 ({short(first)}),"
+        f"3         audius    @x_artist  X_Artist  1503       @taste1 ({short(first)}),"
         f" @taste2 ({short(second)}), @taste3 ({short(third)})",
         f"2         audius    @y_artist  Y_Artist  22         @taste1 ({short(first)}),"
         f" @taste2 ({short(second)})",
@@ -98,18 +99,22 @@ def test_csv_has_a_header_and_a_row_per_target(rounds: tuple[Path, list[str]]) -
 
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == [
-        "platform",
-        "target_id",
-        "target_handle",
-        "target_name",
-        "target_follower_count",
-        "target_verified",
-        "accounts",
-        "first_followed_at",
-        "followed_by",
-        "target_url",
-    ]
+    assert (
+        rows[0]
+        == list(CSV_COLUMNS)
+        == [
+            "platform",
+            "target_id",
+            "target_handle",
+            "target_name",
+            "target_follower_count",
+            "target_verified",
+            "accounts",
+            "first_followed_at",
+            "followed_by",
+            "target_url",
+        ]
+    )
     [(platform, target_id, handle, name, count, verified, accounts, first_at, by, url)] = rows[1:]
     assert (platform, handle, name, count, verified, accounts, first_at) == (
         "audius",
@@ -131,24 +136,18 @@ def test_json_is_one_object_per_target(rounds: tuple[Path, list[str]]) -> None:
 
     assert result.returncode == 0, result.stderr
     documents = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(d["target"]["handle"], d["count"]) for d in documents] == [
+    assert [(d["target_handle"], d["accounts"]) for d in documents] == [
         ("x_artist", 2),  # taste1's follow is older than 90 minutes
         ("w_artist", 2),
     ]
-    assert documents[0]["first_followed_at"] == second
-    assert [(a["handle"], a["followed_at"]) for a in documents[0]["accounts"]] == [
+    x_artist = documents[0]
+    assert set(x_artist) == set(CSV_COLUMNS)
+    assert x_artist["first_followed_at"] == second
+    assert x_artist["target_follower_count"] == 1503 and x_artist["target_verified"] is False
+    assert [(a["handle"], a["followed_at"]) for a in x_artist["followed_by"]] == [
         ("taste2", second),
         ("taste3", third),
     ]
-    assert documents[0]["target"]["follower_count"] == 1503
-    assert set(documents[0]["target"]) == {
-        "id",
-        "handle",
-        "name",
-        "url",
-        "follower_count",
-        "is_verified",
-    }
 
 
 @pytest.mark.parametrize(
@@ -223,8 +222,9 @@ def test_once_prints_a_signal_and_events_lists_it_by_the_signals_name(
     as_json = run_watcher(config, "events", "--type", "signal.trending", "--json")
 
     assert once.returncode == 0, once.stderr
-    assert once.stdout.count("  signal.trending scouting: Newcomer 0 (@newcomer_0)") == 1
-    [line] = listed.stdout.splitlines()
-    assert " signal.trending    [scouting] -> Newcomer 0 (@newcomer_0)  evt_" in line
+    sentence = "scouting: @taste1 and @taste2 followed @newcomer_0 (Newcomer 0)"
+    assert once.stdout.count(f"  {sentence}\n") == 1
+    [_, line] = listed.stdout.splitlines()
+    assert f"  audius    {sentence}  evt_" in line
     [envelope] = [json.loads(text) for text in as_json.stdout.splitlines()]
     assert envelope["type"] == "signal.trending" and envelope["data"]["signal"] == "scouting"

@@ -9,11 +9,11 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -21,6 +21,7 @@ from watcher import __version__, logs
 from watcher.clock import SystemClock, iso, parse_iso
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError, WatcherError
+from watcher.output_formats import format_option
 from watcher.printable import json_line, printable
 
 # A command imports what it uses, when it runs: `--version`, `events`, `status` and
@@ -28,8 +29,10 @@ from watcher.printable import json_line, printable
 if TYPE_CHECKING:
     from watcher.config import Config, Watch
     from watcher.fleet_plan import FleetPlan, PlatformPlan
+    from watcher.list_views import WatchedList
     from watcher.sinks.dispatcher import DispatchReport
     from watcher.store import Store
+    from watcher.store.memberships import Sort
 
 # The event types `--type` accepts (config.EVENT_TYPES and SIGNAL_TYPES, without importing
 # pydantic for it).
@@ -131,6 +134,7 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
 
     from watcher import progress
     from watcher.poll import log_report
+    from watcher.wording import describe, describe_envelope
 
     config = _config(config_path)
     _require_watches(config)
@@ -147,14 +151,9 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
             continue
         click.echo(_plain(report.line()), err=not report.ok)
         for event in report.events:
-            target = event.target
-            click.echo(f"  {event.type} {_plain(target.name)} (@{_plain(target.handle)})")
+            click.echo(f"  {_plain(describe(event))}")
         for fired in report.signals:
-            target = fired.target
-            click.echo(
-                f"  {fired.type} {_plain(fired.signal)}:"
-                f" {_plain(target.name)} (@{_plain(target.handle)})"
-            )
+            click.echo(f"  {_plain(describe_envelope(fired.envelope()))}")
     _show_deliveries(sent, as_json)
     for line in pauses:
         click.echo(line, err=True)
@@ -276,7 +275,8 @@ def run(config_path: str | None, log_format: str | None) -> None:
 _SINCE_HELP = "ISO date/time (2026-11-01, 2026-11-01T12:00:00Z) or an age such as 2h or 7d."
 
 
-def _since(value: str | None) -> str | None:
+def _since(value: str | None, option: str = "--since") -> str | None:
+    """A moment as the reading commands take it: a date, a time or an age (`3d`)."""
     if value is None:
         return None
     try:
@@ -289,7 +289,7 @@ def _since(value: str | None) -> str | None:
         text = value if "T" in value else f"{value}T00:00:00Z"
         return iso(parse_iso(text))
     except ValueError:
-        raise click.BadParameter(f"{value!r}: {_SINCE_HELP}", param_hint="--since") from None
+        raise click.BadParameter(f"{value!r}: {_SINCE_HELP}", param_hint=option) from None
 
 
 def _event_type(value: str | None) -> str | None:
@@ -304,8 +304,13 @@ def _event_type(value: str | None) -> str | None:
 
 @cli.command()
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one event envelope per line.")
-@click.option("--account", metavar="A", help="Only events of this watched account (handle or id).")
+@format_option(help_extra="json: the event envelopes webhooks receive, one per line.")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@click.option(
+    "--account",
+    metavar="ACCOUNT",
+    help="Only events of this watched account, every relation (handle, id, URL, URN...).",
+)
 @click.option(
     "--type",
     "type_",
@@ -316,34 +321,157 @@ def _event_type(value: str | None) -> str | None:
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the newest N events.")
 def events(
     config_path: str | None,
+    fmt: str,
     as_json: bool,
     account: str | None,
     type_: str | None,
     since: str | None,
     limit: int | None,
 ) -> None:
-    """Recorded events, oldest first."""
+    """Recorded events, oldest first (`no events yet` on stderr when there are none)."""
+    from watcher.account_lookup import AccountLookup
+    from watcher.event_export import write_events
+
+    if as_json and fmt not in ("table", "json"):
+        raise click.UsageError("--json is --format json; give one of them")
     config = _config(config_path)
     type_prefix, since_at = _event_type(type_), _since(since)
     with _store(config) as store:
-        rows = store.events.find(
-            account=account, type_prefix=type_prefix, since=since_at, limit=limit
+        watch_ids = None
+        if account is not None:
+            lookup = AccountLookup(config.watch, store)
+            watch_ids = lookup.store_ids(lookup.watches_of(account))
+        rows = store.events.stream(
+            watch_ids=watch_ids, type_prefix=type_prefix, since=since_at, limit=limit
         )
-    for row in rows:
-        if as_json:
-            click.echo(json_line(row.body))
-            continue
-        target = row.envelope()["data"]["target"]
-        # A signal's row names the signal where an event's names the account.
-        who = (
-            f"[{row.account_handle}]"
-            if row.type.startswith("signal.")
-            else f"@{row.account_handle}"
-        )
-        click.echo(
-            f"{row.timestamp}  {row.type:<18} {_plain(who)} -> "
-            f"{_plain(target['name'])} (@{_plain(target['handle'])})  {row.id}"
-        )
+        written = write_events(rows, "json" if as_json else fmt, sys.stdout)
+        if not written:
+            filtered = account is not None or type_ or since
+            any_event = store.events.count() > 0
+            click.echo("no events match" if filtered and any_event else "no events yet", err=True)
+
+
+_RELATION = click.option(
+    "--relation",
+    type=click.Choice(["following", "followers"]),
+    help="Which list, when the account is watched for both (default: following).",
+)
+
+
+@contextmanager
+def _watched_list(
+    config_path: str | None, account: str, relation: str | None
+) -> Iterator[WatchedList]:
+    """The list of the watch covering ACCOUNT (errors: one line, exit 1)."""
+    from watcher.account_lookup import AccountLookup
+    from watcher.list_views import watched_list
+
+    config = _config(config_path)
+    with _store(config) as store:
+        yield watched_list(store, AccountLookup(config.watch, store).watch_of(account, relation))
+
+
+def _write(rows: Iterable[Sequence[Any]], columns: Sequence[str], fmt: str, empty: str) -> None:
+    from watcher.output_formats import write_rows
+
+    if not write_rows(rows, columns, fmt, sys.stdout):
+        click.echo(empty, err=True)
+
+
+@cli.command("list")
+@config_option
+@click.argument("account")
+@_RELATION
+@click.option("--at", "at", metavar="WHEN", help=f"The list as it stood then. {_SINCE_HELP}")
+@click.option(
+    "--sort",
+    type=click.Choice(["since", "followers", "name"]),
+    default="since",
+    show_default=True,
+    help="since: newest member first; followers: most followed first; name: A to Z.",
+)
+@format_option()
+def list_command(
+    config_path: str | None,
+    account: str,
+    relation: str | None,
+    at: str | None,
+    sort: str,
+    fmt: str,
+) -> None:
+    """The members of ACCOUNT's list, as of the last poll or as they stood at WHEN.
+
+    ACCOUNT: a handle, an id, a profile URL or the text the config names the watch by.
+    """
+    from watcher import list_views
+    from watcher.store.memberships import MEMBER_COLUMNS
+
+    moment = _since(at, "--at")
+    with _watched_list(config_path, account, relation) as target:
+        rows = list_views.members(target, fmt, at=moment, sort=cast("Sort", sort))
+        when = f" at {moment}" if moment else ""
+        _write(rows, MEMBER_COLUMNS, fmt, f"{target.title} list was empty{when}")
+
+
+@cli.command()
+@config_option
+@click.argument("account")
+@click.option("--since", metavar="WHEN", required=True, help=_SINCE_HELP)
+@click.option("--until", metavar="WHEN", help=f"Default: now. {_SINCE_HELP}")
+@_RELATION
+@format_option()
+def diff(
+    config_path: str | None,
+    account: str,
+    since: str,
+    until: str | None,
+    relation: str | None,
+    fmt: str,
+) -> None:
+    """Who joined and who left ACCOUNT's list between two moments (net: one who came and
+    went in between is neither)."""
+    from watcher import list_views
+
+    start, end = _since(since), _since(until, "--until")
+    assert start is not None
+    with _watched_list(config_path, account, relation) as target:
+        rows = list_views.diff(target, fmt, start, end)
+        span = f"since {start}" + (f" until {end}" if end else "")
+        _write(rows, list_views.DIFF_COLUMNS, fmt, f"no change in {target.title} {span}")
+
+
+@cli.command()
+@config_option
+@click.argument("account")
+@format_option()
+def mutuals(config_path: str | None, account: str, fmt: str) -> None:
+    """The accounts ACCOUNT follows that follow it back (both lists must be watched)."""
+    from watcher import list_views
+    from watcher.account_lookup import AccountLookup
+    from watcher.store.memberships import MEMBER_COLUMNS
+
+    config = _config(config_path)
+    with _store(config) as store:
+        lookup = AccountLookup(config.watch, store)
+        following = list_views.watched_list(store, lookup.watch_of(account, "following"))
+        followers = list_views.watched_list(store, lookup.watch_of(account, "followers"))
+        rows = list_views.mutuals(following, followers, fmt)
+        name = following.watched.shown
+        _write(rows, MEMBER_COLUMNS, fmt, f"no account both follows and is followed by {name}")
+
+
+@cli.command()
+@config_option
+@click.argument("account")
+@_RELATION
+@format_option()
+def history(config_path: str | None, account: str, relation: str | None, fmt: str) -> None:
+    """ACCOUNT's list per day: its size at the day's last complete poll, follows, unfollows."""
+    from watcher import list_views
+
+    with _watched_list(config_path, account, relation) as target:
+        rows = list_views.history(target)
+        _write(rows, list_views.HISTORY_COLUMNS, fmt, f"no history of {target.title} yet")
 
 
 def _plain(text: str) -> str:
@@ -632,16 +760,9 @@ def sim(port: int, churn_every: str, seed: int) -> None:
     help="Only targets at least this many watched accounts followed.",
 )
 @click.option("--platform", metavar="P", help="Only this platform's targets (audius, soundcloud).")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="table; csv (a header row); json (one object per line).",
-)
+@format_option()
 def trending_command(
-    config_path: str | None, window: str, min_accounts: int, platform: str | None, output: str
+    config_path: str | None, window: str, min_accounts: int, platform: str | None, fmt: str
 ) -> None:
     """Targets several watched accounts followed within the window, right now: the most
     followed first, then the earliest; with the target's followers, who followed and when."""
@@ -662,17 +783,8 @@ def trending_command(
             min_accounts=min_accounts,
             platform=platform,
         )
-    if not rows:
+    if not trending_report.write_trending(rows, fmt, sys.stdout):
         click.echo(trending_report.empty_line(seconds, min_accounts, platform), err=True)
-        return
-    if output == "csv":
-        click.echo(logs.redact(trending_report.csv_text(rows)), nl=False)
-        return
-    lines = (
-        trending_report.json_lines(rows) if output == "json" else trending_report.table_lines(rows)
-    )
-    for line in lines:
-        click.echo(logs.redact(line))
 
 
 # From a minute (a poll's pace) to a year.

@@ -30,12 +30,14 @@ from watcher.demo_receivers import (
 from watcher.errors import WatcherError
 from watcher.http.retry import RetryPolicy
 from watcher.poll import PollReport
+from watcher.printable import printable
 from watcher.runtime import Runtime
 from watcher.sim.adversity import MODES, Adversity
 from watcher.sim.playground import CURATORS, DJ, RISING, Playground, build
 from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.sink import SinkOptions
 from watcher.store import Store
+from watcher.wording import describe
 
 Echo = Callable[[str], None]
 
@@ -99,10 +101,7 @@ class Narrator:
 
     def _events(self, report: PollReport) -> None:
         for event in report.events:
-            account, target = event.account, event.target
-            self.echo(
-                f"    EVENT {event.type}: @{account.handle} / {target.name} (@{target.handle})"
-            )
+            self.echo(f"    EVENT {printable(describe(event))}")
 
 
 def config_toml(play: Playground, chat: ChatReceiver, hook_url: str, secret: str) -> str:

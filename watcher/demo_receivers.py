@@ -20,6 +20,7 @@ from typing import Any
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from watcher.printable import printable
+from watcher.wording import describe_envelope
 
 # Discord's own limits, which Apprise's Discord plugin applies: a message over 2,000
 # characters is sent as several, so the demo's chat messages are cut as Discord's would be.
@@ -134,9 +135,9 @@ class WebhookReceiver(_Receiver):
 
 
 def _summary(envelope: dict[str, Any]) -> str:
-    """`following.added @tastemaker -> @artist_12 (evt_...)` from a verified envelope."""
-    data = envelope.get("data") or {}
-    account = (data.get("account") or {}).get("handle", "?")
-    target = (data.get("target") or {}).get("handle", "?")
-    text = f"{envelope.get('type')} @{account} -> @{target} ({envelope.get('id')})"
-    return printable(text)
+    """`@tastemaker followed @artist_12 (Artist Twelve) [evt_...]` from a verified envelope."""
+    try:
+        what = describe_envelope(envelope)
+    except (KeyError, TypeError, AttributeError):
+        what = str(envelope.get("type"))
+    return printable(f"{what} [{envelope.get('id')}]")

@@ -28,6 +28,7 @@ from watcher.sinks.base import one_line
 from watcher.sinks.routing import routes
 from watcher.snapshot import Changes, Reading, Timing, reconcile
 from watcher.store import PollOutcome, ScratchMembers, SignalEvent, Store, WatchRow
+from watcher.wording import describe, describe_envelope
 
 log = logging.getLogger("watcher.poll")
 # Verifying rounds a baseline may take before it is left for the next poll to finish.
@@ -278,6 +279,7 @@ class _Poll:
         )
         if counts_only:  # the stored list stands as it is: its size is the last one read
             outcome.size, outcome.counts_only = self.row.size or 0, True
+            outcome.listed = None
         committed = await patiently(
             self.store, self.store.polls.commit, self.platform.name, outcome
         )
@@ -325,6 +327,7 @@ class _Poll:
             delete=changes.delete,
             checked=changes.checked,
             adopt=self.members if row.baseline_at is None else None,
+            listed=self.members,
             events=events,
             baseline=baseline,
             size=len(self.members),
@@ -490,17 +493,13 @@ def log_report(report: PollReport) -> None:
     (log.info if report.ok else log.warning)(report.line(), extra=report.fields())
     for event in report.events:
         log.info(
-            "event %s %s -> %s",
-            event.type,
-            event.account.handle,
-            event.target.handle,
+            "%s",
+            describe(event),
             extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
         )
     for signal in report.signals:
         log.info(
-            "signal %s %s -> %s",
-            signal.type,
-            signal.signal,
-            signal.target.handle,
+            "%s",
+            describe_envelope(signal.envelope()),
             extra={"event_id": signal.id, "type": signal.type, "target_id": signal.target.id},
         )

@@ -4,68 +4,66 @@ A notifier and a signal may each carry one (`min_target_followers`, `max_target_
 `verified_only`, `include_targets`, `exclude_targets`). Events a notifier's filter refuses are
 still recorded; they are only not written to that notifier's outbox. Accounts in the lists are
 written as the config writes watched accounts (a handle, an id, a profile URL), and matched
-against the target without asking the platform: a poll deciding its outbox rows must not wait
-on the network.
+against the target without asking the platform (each platform kind reads the forms it knows):
+a poll deciding its outbox rows must not wait on the network.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import urlsplit
 
 from watcher.platforms import registry
 from watcher.platforms.base import Profile
+from watcher.platforms.kind import handle_key, id_key
 from watcher.printable import printable
 
-RefKind = Literal["handle", "id", "either"]
 # Longer than any handle, id or profile URL a platform issues.
 MAX_REF = 300
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# A URN such as `soundcloud:users:123`: an id as the platform's API writes it.
-_URN = re.compile(r"^[a-z][a-z0-9-]*(?::[A-Za-z0-9_-]+){2,}$")
+# (platform, key): what an account written by a user may name on a platform, as the platform
+# kind reads it (`handle:<lowercased>`, `id:<id>`; see platforms/kind.py).
+Key = tuple[str, str]
+
+
+def account_keys(platform: str, text: str) -> frozenset[Key]:
+    """What `text` may name on `platform`, read offline by the platform's kind; a platform
+    without a kind module takes any text as a handle or an id."""
+    if platform in registry.BUILTIN:
+        keys = registry.kind(platform).account_keys(text)
+    else:
+        stripped = text.strip()
+        keys = frozenset({handle_key(stripped), id_key(stripped)}) if stripped else frozenset()
+    return frozenset((platform, key) for key in keys)
+
+
+def profile_keys(platform: str, profile: Profile) -> frozenset[Key]:
+    """The keys an account shown by a platform answers to: its handle and its id."""
+    return frozenset({(platform, handle_key(profile.handle)), (platform, id_key(profile.id))})
 
 
 @dataclass(frozen=True, slots=True)
 class TargetRef:
-    """One account as a filter list names it.
-
-    `platform` is set when the text says which (a profile URL's host); otherwise the ref
-    matches on any platform. `kind` "either" (a bare word) matches an id or a handle.
-    Handles compare without case and without a leading `@`; ids exactly, where a bare number
-    also matches an id that ends in `:<number>` (SoundCloud's `soundcloud:users:123`).
-    """
+    """One account as a filter list (or a signal's `watches`) names it: the keys it may name
+    on each platform. `deadmau5` may be a handle on any platform (or an Audius id);
+    `https://audius.co/deadmau5` only the Audius handle; `123` a SoundCloud id or permalink.
+    Handles match whatever their case and `@`; ids exactly."""
 
     text: str
-    value: str
-    kind: RefKind
-    platform: str | None = None
+    keys: frozenset[Key]
 
     def matches(self, platform: str, profile: Profile) -> bool:
-        if self.platform is not None and self.platform != platform:
-            return False
-        if self.kind in ("id", "either") and _same_id(self.value, profile.id):
-            return True
-        return self.kind in ("handle", "either") and (
-            profile.handle.lstrip("@").casefold() == self.value.casefold()
+        return not self.keys.isdisjoint(profile_keys(platform, profile))
+
+    def names(self, platform: str, account: str) -> bool:
+        """Whether this names the account a config writes as `account` on `platform`."""
+        return self.text.strip() == account.strip() or not self.keys.isdisjoint(
+            account_keys(platform, account)
         )
 
     def same_account(self, other: TargetRef) -> bool:
-        """Whether two refs surely name one account (written alike, possibly in other forms:
-        `deadmau5` and `https://audius.co/deadmau5`)."""
-        if None not in (self.platform, other.platform) and self.platform != other.platform:
-            return False
-        kinds = {self.kind, other.kind}
-        if kinds == {"handle", "id"}:
-            return False
-        if "id" in kinds:
-            return self.value == other.value
-        return self.value.casefold() == other.value.casefold()
-
-
-def _same_id(written: str, actual: str) -> bool:
-    return actual == written or (written.isdigit() and actual.endswith(f":{written}"))
+        """Whether the two may name one account (`deadmau5`, `https://audius.co/DeadMau5`)."""
+        return not self.keys.isdisjoint(other.keys)
 
 
 def parse_ref(text: str) -> TargetRef:
@@ -75,42 +73,20 @@ def parse_ref(text: str) -> TargetRef:
     value = text.strip()
     if not value:
         raise ValueError("must not be empty")
-    if len(value) > MAX_REF or _CONTROL.search(value):
-        raise ValueError(f"{_short(value)} is not a handle, an id or a profile URL")
-    if "://" in value or _known_host(value.split("/", 1)[0].lower()) is not None:
-        return _from_url(value, text)
-    if _URN.match(value):
-        return TargetRef(text, value, "id")
-    if value.startswith("@"):
-        handle = value[1:]
-        if not handle or "/" in handle:
-            raise ValueError(f"{_short(value)} is not a handle")
-        return TargetRef(text, handle, "handle")
-    if "/" in value or " " in value:
-        raise ValueError(f"{_short(value)} is not a handle, an id or a profile URL")
-    return TargetRef(text, value, "either")
-
-
-def _from_url(value: str, text: str) -> TargetRef:
-    parts = urlsplit(value if "://" in value else f"https://{value}")
-    host = (parts.hostname or "").lower()
-    platform = _known_host(host)
-    if parts.scheme not in ("http", "https") or platform is None:
+    keys: frozenset[Key] = frozenset()
+    if len(value) <= MAX_REF and not _CONTROL.search(value):
+        keys = frozenset().union(*(account_keys(name, value) for name in registry.names()))
+    usable = frozenset(key for key in keys if not key[1].startswith("link:"))
+    if keys and not usable:
+        raise ValueError(
+            f"{_short(value)} is a share link, which only its platform can read; write the"
+            " profile URL it opens"
+        )
+    if not usable:
         hosts = (min(registry.profile_hosts(name), key=len) for name in registry.BUILTIN)
-        known = ", ".join(f"https://{host}/NAME" for host in hosts)
-        raise ValueError(f"{_short(value)} is not a profile URL ({known})")
-    segments = [segment for segment in parts.path.split("/") if segment]
-    if len(segments) != 1:
-        raise ValueError(f"{_short(value)} is not a profile URL (one name after the host)")
-    return TargetRef(text, segments[0], "handle", platform)
-
-
-def _known_host(host: str) -> str | None:
-    """The built-in platform whose profile pages live on `host`."""
-    for name in registry.BUILTIN:
-        if host in registry.profile_hosts(name):
-            return name
-    return None
+        forms = ", ".join(f"https://{host}/NAME" for host in hosts)
+        raise ValueError(f"{_short(value)} is not a handle, an id or a profile URL ({forms})")
+    return TargetRef(text, usable)
 
 
 def _short(value: str) -> str:

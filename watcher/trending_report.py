@@ -1,26 +1,24 @@
 """`watcher trending`: the targets several watched accounts followed lately, as a table, CSV
-or JSON Lines.
+or JSON Lines (through `output_formats`, as every reading command).
 
 The counting is the trending signal's (a follow counts while younger than the window, an
 unfollow takes its account out, each account once), read over the following watches the
-config names. The printers here are this command's own for now; they are meant to move to
-the shared output formats of the reading commands.
+config names.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from watcher.clock import iso
 from watcher.config import Config
 from watcher.durations import spell_duration
-from watcher.printable import json_line, printable
+from watcher.output_formats import Output, write_rows
 from watcher.store import Store, TrendingRow
 
+# The table's columns: what a person scans. CSV and JSON have every column below.
+TABLE_COLUMNS = ("accounts", "platform", "target", "name", "followers", "followed_by")
 CSV_COLUMNS = (
     "platform",
     "target_id",
@@ -71,75 +69,49 @@ def _period(window: float) -> str:
     return spell_duration(window)
 
 
-def table_lines(rows: list[TrendingRow]) -> Iterator[str]:
-    headers = ["ACCOUNTS", "PLATFORM", "TARGET", "NAME", "FOLLOWERS", "FOLLOWED BY"]
-    table = [headers] + [
-        [
-            str(len(row.accounts)),
-            row.platform,
-            "@" + printable(row.target.handle),
-            printable(row.target.name),
-            "-" if row.target.follower_count is None else f"{row.target.follower_count:,}",
-            ", ".join(
-                f"@{printable(a.handle)} ({_short_time(a.followed_at)})" for a in row.accounts
-            ),
-        ]
-        for row in rows
-    ]
-    widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
-    for line in table:
-        yield "  ".join(
-            cell.ljust(width) for cell, width in zip(line, widths, strict=True)
-        ).rstrip()
+def write_trending(rows: list[TrendingRow], fmt: str, out: Output) -> int:
+    """`rows` as `fmt`; returns how many were written."""
+    if fmt == "table":
+        return write_rows((_table_row(row) for row in rows), TABLE_COLUMNS, fmt, out)
+    return write_rows((_full_row(row, fmt) for row in rows), CSV_COLUMNS, fmt, out)
+
+
+def _table_row(row: TrendingRow) -> tuple[Any, ...]:
+    followed_by = ", ".join(f"@{a.handle} ({_short_time(a.followed_at)})" for a in row.accounts)
+    target = row.target
+    return (
+        len(row.accounts),
+        row.platform,
+        f"@{target.handle}",
+        target.name,
+        target.follower_count,
+        followed_by,
+    )
+
+
+def _full_row(row: TrendingRow, fmt: str) -> tuple[Any, ...]:
+    """CSV_COLUMNS' values; `followed_by` is a list of objects in JSON, `handle timestamp`
+    pairs joined by `; ` in CSV."""
+    target = row.target
+    followed_by: Any = (
+        [{"id": a.id, "handle": a.handle, "followed_at": a.followed_at} for a in row.accounts]
+        if fmt == "json"
+        else "; ".join(f"{a.handle} {a.followed_at}" for a in row.accounts)
+    )
+    return (
+        row.platform,
+        target.id,
+        target.handle,
+        target.name,
+        target.follower_count,
+        target.is_verified,
+        len(row.accounts),
+        row.first_followed_at,
+        followed_by,
+        target.url,
+    )
 
 
 def _short_time(timestamp: str) -> str:
     """`2026-11-20 09:15` (UTC) from an event timestamp."""
     return timestamp.replace("T", " ")[:16]
-
-
-def csv_text(rows: list[TrendingRow]) -> str:
-    """A header row, then one row per target; strangers' text with its control characters
-    written as visible escapes, as everywhere watcher prints."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        target = row.target
-        writer.writerow(
-            [
-                row.platform,
-                printable(target.id),
-                printable(target.handle),
-                printable(target.name),
-                "" if target.follower_count is None else target.follower_count,
-                "true" if target.is_verified else "false",
-                len(row.accounts),
-                row.first_followed_at,
-                "; ".join(f"{printable(a.handle)} {a.followed_at}" for a in row.accounts),
-                printable(target.url),
-            ]
-        )
-    return out.getvalue()
-
-
-def json_lines(rows: list[TrendingRow]) -> Iterator[str]:
-    for row in rows:
-        target = row.target
-        document = {
-            "platform": row.platform,
-            "target": {
-                "id": target.id,
-                "handle": target.handle,
-                "name": target.name,
-                "url": target.url,
-                "follower_count": target.follower_count,
-                "is_verified": target.is_verified,
-            },
-            "count": len(row.accounts),
-            "first_followed_at": row.first_followed_at,
-            "accounts": [
-                {"id": a.id, "handle": a.handle, "followed_at": a.followed_at} for a in row.accounts
-            ],
-        }
-        yield json_line(json.dumps(document, ensure_ascii=False))

@@ -9,17 +9,16 @@ deactivated accounts are left out of lists.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import msgspec
 
 from watcher.errors import AccountNotFound, PlatformError
 from watcher.http.json_client import Decode, HttpStatusError
 from watcher.offset_paging import collect_by_offset
-from watcher.platforms.audius_kind import PROFILE_HOSTS, AudiusSettings
+from watcher.platforms.audius_kind import ID, AudiusSettings, handle_from
 from watcher.platforms.base import Listing, Members, Profile, Relation, check_counts, int_or_none
 from watcher.platforms.registry import PlatformContext, register
 
@@ -28,8 +27,6 @@ from watcher.platforms.registry import PlatformContext, register
 BULK_IDS = 100
 # A verifying pass believes the list ends where this many more answers agree it does.
 VERIFY_CONFIRMATIONS = 2
-_HANDLE = re.compile(r"^@?[A-Za-z0-9_.\-]{1,64}$")
-_ID = re.compile(r"^[A-Za-z0-9]{1,64}\Z")
 
 
 class AudiusClient:
@@ -54,7 +51,7 @@ class AudiusClient:
         return body
 
     async def resolve(self, account: str) -> Profile:
-        handle = _handle_from(account)
+        handle = handle_from(account)
         if handle is None:
             raise AccountNotFound(f"audius: {account!r} is not a handle, id or audius.co URL")
         # Handles first: they are what people write, and a handle can happen to decode as an id.
@@ -144,20 +141,6 @@ def _headers(settings: AudiusSettings) -> dict[str, str]:
     return headers
 
 
-def _handle_from(account: str) -> str | None:
-    """The handle or id in what a user wrote: `name`, `@name`, or an audius.co profile URL."""
-    text = account.strip()
-    if "://" in text or text.startswith(PROFILE_HOSTS):
-        parsed = urlparse(text if "://" in text else f"https://{text}")
-        if parsed.hostname not in PROFILE_HOSTS:
-            return None
-        parts = [part for part in parsed.path.split("/") if part]
-        if len(parts) != 1:
-            return None
-        text = "@" + parts[0]
-    return text if _HANDLE.match(text) else None
-
-
 class _User(msgspec.Struct):
     """The fields of a user object we read; the other thirty-odd are skipped unparsed.
 
@@ -240,7 +223,7 @@ def _id_text(value: Any) -> str | None:
         return None
     if isinstance(value, int):
         return str(value) if 0 <= value < 2**63 else None
-    if isinstance(value, str) and _ID.match(value):
+    if isinstance(value, str) and ID.match(value):
         return value
     return None
 

@@ -7,6 +7,7 @@ heaviest import watcher has. `platforms/registry.py` finds kinds by name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -40,3 +41,17 @@ class PlatformKind:
     settings: type[PlatformSettings]  # its `[name]` section of the config
     profile_hosts: frozenset[str]  # the only hosts a profile link in a message may point to
     client: str  # the module whose import registers the client (`registry.register`)
+    # What an account written by a user (in the config, or on the command line) may name,
+    # as comparable keys: `handle:<lowercased>`, `id:<id>`, `link:<share link>`; empty for
+    # text that names no account. Offline: read from the text alone, never asked of the API.
+    account_keys: Callable[[str], frozenset[str]]
+
+
+def handle_key(handle: str) -> str:
+    """The key of a handle: handles match whatever their case and leading `@`."""
+    return "handle:" + handle.strip().lstrip("@").casefold()
+
+
+def id_key(account_id: str) -> str:
+    """The key of an account id (ids are compared exactly)."""
+    return "id:" + account_id

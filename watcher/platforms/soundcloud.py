@@ -26,13 +26,14 @@ from watcher.http.json_client import Decode, HttpStatusError, JsonAnswer
 from watcher.oauth import ClientCredentials, TokenKeeper
 from watcher.platforms.base import Listing, Members, Profile, Relation, int_or_none
 from watcher.platforms.registry import PlatformContext, register
-from watcher.platforms.soundcloud_kind import PROFILE_HOSTS, SHARE_HOSTS, SoundCloudSettings
+from watcher.platforms.soundcloud_kind import (
+    NUMERIC,
+    URN,
+    URN_PREFIX,
+    SoundCloudSettings,
+    account_form,
+)
 
-URN_PREFIX = "soundcloud:users:"
-_URN = re.compile(r"^soundcloud:users:([0-9]{1,20})$")
-_NUMERIC = re.compile(r"^[0-9]{1,20}$")
-_PERMALINK = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-_SHARE_CODE = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _LOCATION_USER = re.compile(
     r"/users/(soundcloud:users:[0-9]{1,20}|soundcloud%3Ausers%3A[0-9]{1,20}|[0-9]{1,20})/?$"
 )
@@ -96,7 +97,7 @@ class SoundCloudClient:
         )
 
     async def resolve(self, account: str) -> Profile:
-        form = _account_form(account)
+        form = account_form(account)
         if form is None:
             raise AccountNotFound(
                 f"soundcloud: {account!r} is not a profile URL, share link, permalink, "
@@ -148,7 +149,7 @@ class SoundCloudClient:
         if not location:
             raise PlatformError("soundcloud: /resolve redirected without a location")
         user_id = _user_id_in(location)
-        if user_id is None and (form := _account_form(location)) and form[0] == "permalink":
+        if user_id is None and (form := account_form(location)) and form[0] == "permalink":
             return _Permalink(form[1])
         return user_id
 
@@ -192,32 +193,6 @@ class _Permalink:
     """A /resolve answer that points at a profile page rather than at the API's user."""
 
     name: str
-
-
-def _account_form(account: str) -> tuple[str, str] | None:
-    """("id", URN), ("permalink", name) or ("share", link) for what a user wrote; None if it
-    is none of them."""
-    text = account.strip()
-    match = _URN.match(text)
-    if match:
-        return "id", text
-    if _NUMERIC.match(text):
-        return "id", URN_PREFIX + text
-    if text.lower().startswith(SHARE_HOSTS):
-        text = f"https://{text}"
-    if "://" in text or text.lower().startswith(PROFILE_HOSTS):
-        parsed = urlsplit(text if "://" in text else f"https://{text}")
-        if parsed.scheme not in ("http", "https"):
-            return None
-        parts = [part for part in parsed.path.split("/") if part]
-        if len(parts) != 1:
-            return None  # a track, a set, a sub-page: not a profile
-        if parsed.hostname in SHARE_HOSTS and _SHARE_CODE.match(parts[0]):
-            return "share", f"https://{parsed.hostname}/{parts[0]}"
-        if parsed.hostname not in PROFILE_HOSTS:
-            return None
-        text = parts[0]
-    return ("permalink", text) if _PERMALINK.match(text) else None
 
 
 def _profile_url(permalink: str) -> str:
@@ -298,12 +273,12 @@ def _profile(user: _User) -> Profile:
 
 def _urn_of(user: _User) -> str | None:
     urn = user.urn
-    if isinstance(urn, str) and _URN.match(urn):
+    if isinstance(urn, str) and URN.match(urn):
         return urn
     raw = user.id
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 10**20:
         return f"{URN_PREFIX}{raw}"
-    if isinstance(raw, str) and (_URN.match(raw) or _NUMERIC.match(raw)):
+    if isinstance(raw, str) and (URN.match(raw) or NUMERIC.match(raw)):
         return raw if raw.startswith(URN_PREFIX) else URN_PREFIX + raw
     return None
 

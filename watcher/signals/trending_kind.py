@@ -104,15 +104,7 @@ class TrendingSettings(SignalSettings):
 
 def _names(watch: WatchLike, ref: TargetRef) -> bool:
     """Whether `ref` (from a signal's `watches`) names the account `watch` watches."""
-    if ref.platform is not None and ref.platform != watch.platform:
-        return False
-    if watch.account.strip() == ref.text.strip():
-        return True
-    try:
-        written = parse_ref(watch.account)
-    except ValueError:  # a form only the platform can read (a share link)
-        return False
-    return ref.same_account(written)
+    return ref.names(watch.platform, watch.account)
 
 
 def _unwatched(

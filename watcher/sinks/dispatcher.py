@@ -74,21 +74,22 @@ class Outcome:
 
     @property
     def what(self) -> str:
-        """The send's label (`following.added @handle`), built only when someone reads it."""
+        """The send's label (the event's sentence), built only when someone reads it."""
         return label_of(*self.source)
 
     def line(self) -> str:
-        """The one line a human reads for this send."""
+        """The one line a human reads for this send: `delivered to chat [3]: @curator followed
+        @artist_12 (Artist Twelve)`, the error after a `;` when it failed."""
         ids = ",".join(str(i) for i in self.ids)
-        head = f"{self.what} -> {self.notifier} [{ids}]"
+        head = f"to {self.notifier} [{ids}]: {self.what}"
         if self.state == DELIVERED:
             return f"delivered {head}"
         if self.state == RETRYING:
-            return f"delivery failed {head}, retry at {self.next_attempt_at}: {self.error}"
+            return f"delivery failed {head}; retry at {self.next_attempt_at}: {self.error}"
         if self.state == POSTPONED:
-            return f"delivery waits {head} until {self.next_attempt_at}: {self.error}"
+            return f"delivery postponed {head}; until {self.next_attempt_at}: {self.error}"
         note = "; notifier disabled" if self.disabled else ""
-        return f"delivery DEAD {head}: {self.error}{note}"
+        return f"delivery DEAD {head}; {self.error}{note}"
 
 
 @dataclass

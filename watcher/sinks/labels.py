@@ -1,4 +1,5 @@
-"""Short labels for outbox sends (`following.added @handle`, `3 events of @account`), shared
+"""Short labels for outbox sends (`@curator followed @artist_12 (Artist Twelve)`, `3 events of
+@account`), shared
 by the dispatcher's report lines and `watcher deliveries`, which must not import the sending
 machinery to print them."""
 
@@ -11,14 +12,18 @@ from typing import Any
 
 from watcher.sinks.base import one_line
 from watcher.store import DeliveryRow
+from watcher.wording import describe_envelope
 
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # What a label is made of: the row kind, its event id, the bodies of the send.
 LabelSource = tuple[str, str | None, tuple[str, ...]]
+# Room for a sentence naming two accounts by handle and name.
+LABEL_MAX = 200
 
 
 def describe(rows: Sequence[DeliveryRow]) -> str:
-    """A short label for one send: `following.added @handle`, `3 events of @account`."""
+    """A short label for one send: the event's sentence (`wording`), `3 events of @account`,
+    `watch.failing @account`."""
     return label_of(*source_of(rows))
 
 
@@ -35,7 +40,7 @@ def label_of(kind: str, event_id: str | None, bodies: tuple[str, ...]) -> str:
         elif kind == "alert":
             label = f"{envelopes[0]['type']} @{data['account']['handle']}"
         else:
-            label = f"{envelopes[0]['type']} @{data['target']['handle']}"
+            label = describe_envelope(envelopes[0])
     except (IndexError, KeyError, TypeError, ValueError):
         label = f"{kind} {event_id or ''}".strip()
-    return one_line(_BIDI.sub("", label), 120)
+    return one_line(_BIDI.sub("", label), LABEL_MAX)

@@ -22,6 +22,7 @@ from watcher.alerts import FAILING, Alert
 from watcher.events import Event
 from watcher.platforms import registry
 from watcher.platforms.base import Profile
+from watcher.wording import sentence, shows_name
 
 Format = Literal["markdown", "html", "text"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -125,18 +126,17 @@ def profile_url(platform: str, profile: Profile) -> str | None:
 
 
 def _who(event: Event, fmt: Format, *, link: bool) -> str:
-    """The target as `Name (@handle)`, the name linked to the profile when asked and possible."""
+    """The other account as `@handle (Name)` (the name only when it adds to the handle; see
+    `wording.person`), the handle linked to the profile when asked and possible."""
     target = event.target
-    name = _name(target, fmt)
-    url = profile_url(event.platform, target) if link else None
     handle = _handle(target, fmt)
-    if url is None:
-        return f"{name} ({handle})"
-    if fmt == "markdown":
-        return f"[{name}]({url}) ({handle})"
-    if fmt == "html":
-        return f'<a href="{html.escape(url, quote=True)}">{name}</a> ({handle})'
-    return f"{name} ({handle}) {url}"
+    url = profile_url(event.platform, target) if link else None
+    if url is not None and fmt == "markdown":
+        handle = f"[{handle}]({url})"
+    elif url is not None and fmt == "html":
+        handle = f'<a href="{html.escape(url, quote=True)}">{handle}</a>'
+    who = f"{handle} ({_name(target, fmt)})" if shows_name(target.handle, target.name) else handle
+    return f"{who} {url}" if url is not None and fmt == "text" else who
 
 
 # -- titles and bodies -------------------------------------------------------------------------
@@ -225,25 +225,22 @@ def _heading_line(heading: str, fmt: Format) -> str:
 
 
 def _item_line(event: Event, fmt: Format, marker: str) -> str:
-    who = _who(event, fmt, link=True)
+    line = _sentence(event, fmt, link=True)
     if fmt == "markdown":
-        return f"- {who}"
+        return f"- {line}"
     if fmt == "html":
-        return f"{'&bull;' if marker == '+' else '&ndash;'} {who}<br>"
-    return f"{marker} {who}"
+        return f"{'&bull;' if marker == '+' else '&ndash;'} {line}<br>"
+    return f"{marker} {line}"
 
 
 def _sentence(event: Event, fmt: Format, *, link: bool) -> str:
-    account = _handle(event.account, fmt)
-    who = _who(event, fmt, link=link)
-    verb = "followed" if _is_added(event) else "unfollowed"
-    if event.relation == "following":
-        return f"{account} {verb} {who}"
-    return f"{who} {verb} {account}"
+    """The event's sentence (`wording.sentence`), each account rendered for `fmt`."""
+    return sentence(event.type, _handle(event.account, fmt), _who(event, fmt, link=link))
 
 
 def event_title(event: Event, fmt: str = "text") -> str:
-    """`@Audius followed Name (@handle)` / `Name (@handle) unfollowed @Audius`; no link."""
+    """`@Audius followed @handle (Name)` / `@handle (Name) stopped following @Audius`; no
+    link."""
     return _sentence(event, _check_format(fmt), link=False)
 
 

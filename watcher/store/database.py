@@ -22,6 +22,7 @@ from watcher.store.base import transaction
 from watcher.store.events import Events
 from watcher.store.leases import PollLeases
 from watcher.store.listings import Listings
+from watcher.store.memberships import Memberships
 from watcher.store.notifiers import NotifierStates
 from watcher.store.outbox import Outbox
 from watcher.store.polls import PollParts, Polls
@@ -70,8 +71,8 @@ LOCK_SLICE = 0.05
 
 class Store:
     """The database, and its table families as parts (`watches`, `leases`, `listings`,
-    `profiles`, `events`, `outbox`, `notifiers`, `tokens`, `quotas`, `signals`, and `polls`, which
-    records a poll across them in one transaction)."""
+    `memberships`, `profiles`, `events`, `outbox`, `notifiers`, `tokens`, `quotas`,
+    `signals`, and `polls`, which records a poll across them in one transaction)."""
 
     def __init__(
         self, db: sqlite_utils.Database, *, path: Path | str = "", patience: float = PATIENCE
@@ -82,6 +83,7 @@ class Store:
         self.watches = Watches(db)
         self.leases = PollLeases(db)
         self.listings = Listings(db)
+        self.memberships = Memberships(db)
         self.profiles = Profiles(db)
         self.events = Events(db)
         self.outbox = Outbox(db)

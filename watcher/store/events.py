@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +32,8 @@ class SignalEvent(Protocol):
 
     @property
     def target(self) -> Profile: ...
+
+    def envelope(self) -> dict[str, Any]: ...
 
     def to_json(self) -> str: ...
 
@@ -62,28 +64,64 @@ class Events(Part):
         limit: int | None = None,
         after_seq: int = 0,
     ) -> list[EventRow]:
-        """Events after `after_seq`, oldest first; with `limit`, only the newest `limit`."""
-        where = ["seq > ?"]
-        params: list[Any] = [after_seq]
+        """Events after `after_seq`, oldest first; with `limit`, only the newest `limit`.
+        `account`: an account id or handle as stored (case-insensitive)."""
+        where, params = self._filters(type_prefix, since, after_seq)
         if account:
             where.append("(account_id = ? OR lower(account_handle) = lower(?))")
             params += [account, account]
+        return list(self._rows(where, params, limit, chunk=1000))
+
+    def stream(
+        self,
+        *,
+        watch_ids: Sequence[int] | None = None,
+        type_prefix: str | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+        chunk: int = 1000,
+    ) -> Iterator[EventRow]:
+        """Events oldest first, read from one cursor `chunk` rows at a time: an export of
+        every event holds one chunk in memory, however many there are. `watch_ids`: only
+        the events those watches recorded (an empty list: none); `limit`: only the newest."""
+        if watch_ids is not None and not watch_ids:
+            return
+        where, params = self._filters(type_prefix, since, 0)
+        if watch_ids is not None:
+            where.append(f"watch_id IN ({', '.join('?' for _ in watch_ids)})")
+            params += list(watch_ids)
+        yield from self._rows(where, params, limit, chunk=chunk)
+
+    @staticmethod
+    def _filters(
+        type_prefix: str | None, since: str | None, after_seq: int
+    ) -> tuple[list[str], list[Any]]:
+        where = ["seq > ?"]
+        params: list[Any] = [after_seq]
         if type_prefix:
             where.append("(type = ? OR type LIKE ?)")
             params += [type_prefix, type_prefix.rstrip(".") + ".%"]
         if since:
             where.append("timestamp >= ?")
             params.append(since)
+        return where, params
+
+    def _rows(
+        self, where: list[str], params: list[Any], limit: int | None, *, chunk: int
+    ) -> Iterator[EventRow]:
         sql = (
             "SELECT seq, id, type, timestamp, account_handle, body FROM events"
             f" WHERE {' AND '.join(where)} ORDER BY seq"
         )
         if limit is not None:
-            # The newest `limit` events, still printed oldest first.
+            # The newest `limit` events, still given oldest first.
             sql = f"SELECT * FROM ({sql.replace('ORDER BY seq', 'ORDER BY seq DESC')} LIMIT ?)"
             sql += " ORDER BY seq"
-            params.append(limit)
-        return [EventRow(*row) for row in self.db.execute(sql, params).fetchall()]
+            params = [*params, limit]
+        cursor = self.db.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            for row in rows:
+                yield EventRow(*row)
 
     def count(self) -> int:
         return self.table.count

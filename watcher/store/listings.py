@@ -16,10 +16,16 @@ from watcher.store.profiles import prefixed, profile_row
 from watcher.store.scratch import ScratchMembers
 
 _SCRATCH_NAMES = itertools.count(1)
+# A new edge opens a membership period (`joined_at`); a change of state keeps it open.
 _UPSERT_EDGE = (
-    "INSERT INTO edges (watch_id, target_id, state, since) VALUES (?, ?, ?, ?)"
+    "INSERT INTO edges (watch_id, target_id, state, since, joined_at) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT(watch_id, target_id) DO UPDATE SET state = excluded.state,"
     " since = CASE WHEN edges.state = excluded.state THEN edges.since ELSE excluded.since END"
+)
+# A deleted edge's period ends: it moves to `past_members` (memberships.py reads both).
+_CLOSE_PERIOD = (
+    "INSERT INTO past_members (watch_id, target_id, joined_at, left_at)"
+    " SELECT watch_id, target_id, COALESCE(joined_at, since), ? FROM edges"
 )
 
 
@@ -112,12 +118,10 @@ class Listings(Part):
         """What a poll's reconciliation decided, one bulk statement per kind of change."""
         conn = self.db.conn
         conn.executemany(
-            _UPSERT_EDGE, [(watch_id, target, state, now) for target, state in set_state.items()]
+            _UPSERT_EDGE,
+            [(watch_id, target, state, now, now) for target, state in set_state.items()],
         )
-        conn.executemany(
-            "DELETE FROM edges WHERE watch_id = ? AND target_id = ?",
-            [(watch_id, target) for target in delete],
-        )
+        self._remove(watch_id, now, list(delete))
         conn.executemany(
             "UPDATE edges SET checked_at = ? WHERE watch_id = ? AND target_id = ?",
             [(now, watch_id, target) for target in checked],
@@ -131,24 +135,32 @@ class Listings(Part):
             self._adopt_table(watch_id, members.table, now, drop_absent)
             return
         self.db.conn.executemany(
-            _UPSERT_EDGE, [(watch_id, target_id, PRESENT, now) for target_id in memory.profiles]
+            _UPSERT_EDGE,
+            [(watch_id, target_id, PRESENT, now, now) for target_id in memory.profiles],
         )
         if drop_absent:
             cursor = self.db.execute("SELECT target_id FROM edges WHERE watch_id = ?", [watch_id])
-            gone = [(watch_id, t) for (t,) in cursor if t not in memory.profiles]
-            self.db.conn.executemany("DELETE FROM edges WHERE watch_id = ? AND target_id = ?", gone)
+            self._remove(watch_id, now, [t for (t,) in cursor if t not in memory.profiles])
+
+    def _remove(self, watch_id: int, now: str, targets: list[str]) -> None:
+        """Delete edges, ending their membership periods at `now`."""
+        conn = self.db.conn
+        pairs = [(watch_id, target) for target in targets]
+        conn.executemany(
+            f"{_CLOSE_PERIOD} WHERE watch_id = ? AND target_id = ?",
+            [(now, watch_id, target) for target in targets],
+        )
+        conn.executemany("DELETE FROM edges WHERE watch_id = ? AND target_id = ?", pairs)
 
     def _adopt_table(self, watch_id: int, table: str, now: str, drop_absent: bool) -> None:
         self.db.execute(
-            "INSERT INTO edges (watch_id, target_id, state, since)"
-            f" SELECT ?, id, 'present', ? FROM temp.{table} WHERE true"
+            "INSERT INTO edges (watch_id, target_id, state, since, joined_at)"
+            f" SELECT ?, id, 'present', ?, ? FROM temp.{table} WHERE true"
             " ON CONFLICT(watch_id, target_id) DO UPDATE SET state = 'present',"
             " since = CASE WHEN edges.state = 'present' THEN edges.since ELSE excluded.since END",
-            [watch_id, now],
+            [watch_id, now, now],
         )
         if drop_absent:
-            self.db.execute(
-                f"DELETE FROM edges WHERE watch_id = ? AND target_id NOT IN (SELECT id FROM"
-                f" temp.{table})",
-                [watch_id],
-            )
+            unlisted = f"watch_id = ? AND target_id NOT IN (SELECT id FROM temp.{table})"
+            self.db.execute(f"{_CLOSE_PERIOD} WHERE {unlisted}", [now, watch_id])
+            self.db.execute(f"DELETE FROM edges WHERE {unlisted}", [watch_id])

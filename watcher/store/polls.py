@@ -63,6 +63,8 @@ class PollOutcome:
     # A first listing (no baseline yet): every member becomes present in SQL, and when the
     # listing is complete (`baseline`) stored edges it lacks are dropped. No events.
     adopt: ScratchMembers | None = None
+    # The poll's listing, whose members' profiles are written where they changed.
+    listed: ScratchMembers | None = None
     # The watch's notifiers: each gets one delivery row per event it wants, in the same
     # transaction as the events.
     routes: list[Route] = field(default_factory=list)
@@ -107,7 +109,10 @@ class Polls(Part):
         with transaction(self.db):
             if outcome.lease is not None and not parts.leases.holds(watch_id, outcome.lease):
                 return False
-            parts.profiles.save(platform, [outcome.account, *outcome.profiles])
+            day = now[:10]  # the UTC day of an RFC 3339 timestamp
+            if outcome.listed is not None:
+                self._refresh_listed(platform, outcome.watch_id, outcome.listed, day)
+            parts.profiles.save(platform, [outcome.account, *outcome.profiles], day)
             if outcome.adopt is not None:
                 parts.listings.adopt(watch_id, outcome.adopt, now, outcome.baseline)
             parts.listings.apply(watch_id, now, outcome.set_state, outcome.delete, outcome.checked)
@@ -121,6 +126,15 @@ class Polls(Part):
             parts.leases.recorded(watch_id, outcome.lease)
         outcome.fired = fired
         return True
+
+    def _refresh_listed(
+        self, platform: str, watch_id: int, listed: ScratchMembers, day: str
+    ) -> None:
+        memory = listed.memory
+        if memory is None:
+            self.parts.profiles.refresh_listed_table(platform, listed.table, day)
+        else:
+            self.parts.profiles.refresh_listed(platform, watch_id, memory.profiles, day)
 
     def _enqueue(self, outcome: PollOutcome, fired: Sequence[Fired]) -> None:
         outbox, watch_id, now = self.parts.outbox, outcome.watch_id, outcome.finished_at

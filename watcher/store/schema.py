@@ -266,7 +266,50 @@ def _v8_concurrency_slots(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v9_signals(db: sqlite_utils.Database) -> None:
+def _v9_membership_history(db: sqlite_utils.Database) -> None:
+    """Who was in each list when: a member's current period starts at `edges.joined_at`, and
+    each ended period is a `past_members` row (memberships.py). `accounts.counted_on` is the
+    UTC day a member's counts were last written (profiles.py writes them once a day at most).
+
+    A database from before this history starts it at its watches' baselines, refined by the
+    events it kept: a member followed after the baseline joined at its follow event, and each
+    unfollow event closes a period that began at the follow before it (or the baseline).
+    """
+    _script(
+        db,
+        """
+        ALTER TABLE edges ADD COLUMN joined_at TEXT;
+        CREATE TABLE past_members (
+            watch_id INTEGER NOT NULL,
+            target_id TEXT NOT NULL,
+            joined_at TEXT NOT NULL,
+            left_at TEXT NOT NULL
+        );
+        CREATE INDEX past_members_by_target ON past_members (watch_id, target_id);
+        ALTER TABLE accounts ADD COLUMN counted_on TEXT;
+        CREATE INDEX events_by_target ON events (watch_id, target_id, seq);
+        """,
+    )
+    # The follow that began each member's current period, else the baseline.
+    db.execute(
+        "UPDATE edges SET joined_at = COALESCE("
+        " (SELECT MAX(e.timestamp) FROM events AS e WHERE e.watch_id = edges.watch_id"
+        "  AND e.target_id = edges.target_id AND e.type LIKE '%.added'),"
+        " (SELECT w.baseline_at FROM watches AS w WHERE w.id = edges.watch_id), edges.since)"
+    )
+    # Each unfollow ends a period that began at the latest follow before it, else the baseline.
+    db.execute(
+        "INSERT INTO past_members (watch_id, target_id, joined_at, left_at)"
+        " SELECT r.watch_id, r.target_id, COALESCE("
+        "  (SELECT MAX(a.timestamp) FROM events AS a WHERE a.watch_id = r.watch_id"
+        "   AND a.target_id = r.target_id AND a.type LIKE '%.added' AND a.seq < r.seq),"
+        "  (SELECT w.baseline_at FROM watches AS w WHERE w.id = r.watch_id), r.timestamp),"
+        "  r.timestamp"
+        " FROM events AS r WHERE r.type LIKE '%.removed'"
+    )
+
+
+def _v10_signals(db: sqlite_utils.Database) -> None:
     """Signals (`[[signal]]`): when each signal last fired for a target, so a target signals
     once per window; and the indexes that count follows per target (a signal, in the poll's
     transaction) and per period (`watcher trending`) without scanning the event log."""
@@ -281,7 +324,7 @@ def _v9_signals(db: sqlite_utils.Database) -> None:
             event_id TEXT NOT NULL,
             PRIMARY KEY (signal, platform, target_id)
         ) WITHOUT ROWID;
-        CREATE INDEX events_by_target ON events (target_id, timestamp);
+        CREATE INDEX events_by_target_time ON events (target_id, timestamp);
         CREATE INDEX events_by_type_time ON events (type, timestamp);
         """,
     )
@@ -297,7 +340,8 @@ MIGRATIONS: list[Migration] = [
     _v6_counts_check,
     _v7_shared_pace,
     _v8_concurrency_slots,
-    _v9_signals,
+    _v9_membership_history,
+    _v10_signals,
 ]
 
 

@@ -60,6 +60,25 @@ class Watches(Part):
         found = self.table.rows_where(where, params, select=_FIELDS, order_by="id")
         return [WatchRow(**row) for row in found]
 
+    def handles(self) -> dict[str, str]:
+        """The watched account's handle of each watch whose account a poll has resolved, by
+        watch key (as its profile was last stored); watches never resolved are missing."""
+        cursor = self.db.execute(
+            "SELECT w.key, a.handle FROM watches w JOIN accounts a"
+            " ON a.platform = w.platform AND a.id = w.account_id"
+        )
+        return {key: handle for key, handle in cursor.fetchall()}
+
+    def handle_of(self, key: str) -> str | None:
+        """The handle of one watch's account, once a poll has resolved it."""
+        cursor = self.db.execute(
+            "SELECT a.handle FROM watches w JOIN accounts a"
+            " ON a.platform = w.platform AND a.id = w.account_id WHERE w.key = ?",
+            [key],
+        )
+        row = cursor.fetchone()
+        return None if row is None else str(row[0])
+
     def set_account_id(self, watch_id: int, account_id: str) -> None:
         self.db.execute("UPDATE watches SET account_id = ? WHERE id = ?", [account_id, watch_id])
 

@@ -1,0 +1,162 @@
+"""Who was in a watched list when: the members now or at any moment since the baseline, what
+changed between two moments, the accounts both lists of an account share, and the list's
+size and changes per day.
+
+A membership is a period: from the poll that first reported the member (or the baseline) to
+the poll that reported it removed. The current period of each member lives on its edge
+(`edges.joined_at`); ended ones are `past_members` rows (listings.py moves them there). So
+storage grows with changes, and "the list at T" is the periods that cover T:
+`joined_at <= T < left_at`.
+
+Rows are the cursor's own tuples in `MEMBER_COLUMNS` order, then the member's deactivation,
+with flags as SQLite gives them (1 or 0): a list of a million is written out as it is read,
+never held, and reading it costs what SQLite costs (the `list --format csv` bench figure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from watcher.store.base import Part
+
+# A member row: the columns `watcher list` prints, then whether the member's account is
+# deactivated (or gone) while watcher keeps it silently.
+MEMBER_COLUMNS = ("id", "handle", "name", "follower_count", "verified", "since", "url")
+Member = tuple[str, str | None, str | None, int | None, int, str, str | None, int]
+Sort = Literal["followers", "name", "since"]
+SORTS: tuple[Sort, ...] = ("since", "followers", "name")
+
+_ORDER: dict[Sort, str] = {
+    "since": "m.joined_at DESC, m.target_id",
+    "followers": "a.follower_count DESC NULLS LAST, m.target_id",
+    "name": "COALESCE(a.name, a.handle, m.target_id) COLLATE NOCASE, m.target_id",
+}
+_MEMBER = (
+    "m.target_id, a.handle, a.name, a.follower_count, COALESCE(a.is_verified, 0),"
+    " m.joined_at, a.url, COALESCE(a.deactivated, 0) OR m.state = 'hidden'"
+)
+_PROFILE = "LEFT JOIN accounts AS a ON a.platform = ? AND a.id = m.target_id"
+_NOW = "SELECT target_id, COALESCE(joined_at, since) AS joined_at, state FROM edges"
+
+
+def _periods_at(at: str) -> tuple[str, list[Any]]:
+    """The periods covering `at` (one watch's: bind the watch id twice), and their params."""
+    sql = (
+        f"{_NOW} WHERE watch_id = ? AND COALESCE(joined_at, since) <= ?"
+        " UNION ALL SELECT target_id, joined_at, 'past' FROM past_members"
+        " WHERE watch_id = ? AND joined_at <= ? AND left_at > ?"
+    )
+    return sql, [at, at, at]
+
+
+class Memberships(Part):
+    TABLE = "past_members"
+
+    def members(
+        self, watch_id: int, platform: str, *, at: str | None = None, sort: Sort = "since"
+    ) -> Iterator[Member]:
+        """The list as stored now (the last poll's), or as it stood at `at`."""
+        if at is None:
+            periods, params = f"{_NOW} WHERE watch_id = ?", [watch_id]
+        else:
+            sql, times = _periods_at(at)
+            periods, params = sql, [watch_id, times[0], watch_id, times[1], times[2]]
+        cursor: Iterator[Member] = self.db.execute(
+            f"SELECT {_MEMBER} FROM ({periods}) AS m {_PROFILE} ORDER BY {_ORDER[sort]}",
+            [*params, platform],
+        )
+        return cursor
+
+    def size_at(self, watch_id: int, at: str) -> int:
+        sql, times = _periods_at(at)
+        (count,) = self.db.execute(
+            f"SELECT COUNT(*) FROM ({sql})", [watch_id, times[0], watch_id, times[1], times[2]]
+        ).fetchone()
+        return int(count)
+
+    def diff(
+        self, watch_id: int, platform: str, since: str, until: str | None = None
+    ) -> Iterator[tuple[Literal["added", "removed"], Member]]:
+        """The members added and removed between `since` and `until` (now when None), net: one
+        that came and went inside the window is neither. Added members first, by id.
+
+        Only members with a period starting or ending inside the window can differ, so the
+        window's edges are found first and each is then placed at both ends."""
+        until_at = until or "9999-12-31T23:59:59Z"
+        cursor = self.db.execute(
+            "WITH touched AS ("
+            " SELECT target_id FROM edges WHERE watch_id = :w"
+            "  AND COALESCE(joined_at, since) > :S AND COALESCE(joined_at, since) <= :U"
+            " UNION SELECT target_id FROM past_members WHERE watch_id = :w"
+            "  AND ((joined_at > :S AND joined_at <= :U) OR (left_at > :S AND left_at <= :U))),"
+            " placed AS (SELECT t.target_id,"
+            f" {_covering('t', 'S')} AS at_start, {_covering('t', 'U')} AS at_end"
+            " FROM touched AS t)"
+            " SELECT CASE WHEN p.at_end IS NOT NULL THEN 'added' ELSE 'removed' END,"
+            " p.target_id, a.handle, a.name, a.follower_count, COALESCE(a.is_verified, 0),"
+            " COALESCE(p.at_end, p.at_start), a.url, COALESCE(a.deactivated, 0)"
+            " FROM placed AS p LEFT JOIN accounts AS a"
+            " ON a.platform = :platform AND a.id = p.target_id"
+            " WHERE (p.at_start IS NULL) != (p.at_end IS NULL)"
+            " ORDER BY p.at_end IS NULL, p.target_id",
+            {"w": watch_id, "S": since, "U": until_at, "platform": platform},
+        )
+        for row in cursor:
+            change: Literal["added", "removed"] = "added" if row[0] == "added" else "removed"
+            yield change, row[1:]
+
+    def mutuals(self, following_id: int, followers_id: int, platform: str) -> Iterator[Member]:
+        """Accounts in both lists now; `since` is when the later of the two memberships began
+        (when they became mutual, as far as watcher saw)."""
+        cursor: Iterator[Member] = self.db.execute(
+            f"SELECT {_MEMBER} FROM (SELECT f.target_id,"
+            " MAX(COALESCE(f.joined_at, f.since), COALESCE(b.joined_at, b.since)) AS joined_at,"
+            " CASE WHEN 'hidden' IN (f.state, b.state) THEN 'hidden' ELSE 'present' END AS state"
+            " FROM edges AS f JOIN edges AS b ON b.watch_id = ? AND b.target_id = f.target_id"
+            f" WHERE f.watch_id = ?) AS m {_PROFILE} ORDER BY {_ORDER['since']}",
+            [followers_id, following_id, platform],
+        )
+        return cursor
+
+    def history(self, watch_id: int) -> Iterator[tuple[str, int | None, int, int]]:
+        """Per UTC day from the first poll to the last: the size the day's last complete poll
+        read (None on a day without one), and the follows and unfollows recorded that day."""
+        sizes = dict(
+            self.db.execute(
+                "SELECT substr(started_at, 1, 10) AS day, size FROM polls"
+                " WHERE id IN (SELECT MAX(id) FROM polls WHERE watch_id = ? AND outcome = 'ok'"
+                " AND complete = 1 GROUP BY substr(started_at, 1, 10))",
+                [watch_id],
+            ).fetchall()
+        )
+        changes = {
+            day: (int(added), int(removed))
+            for day, added, removed in self.db.execute(
+                "SELECT substr(timestamp, 1, 10), SUM(type LIKE '%.added'),"
+                " SUM(type LIKE '%.removed') FROM events WHERE watch_id = ?"
+                " GROUP BY substr(timestamp, 1, 10)",
+                [watch_id],
+            )
+        }
+        days = sorted(sizes.keys() | changes.keys())
+        if not days:
+            return
+        day, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+        while day <= last:
+            key = day.isoformat()
+            added, removed = changes.get(key, (0, 0))
+            yield key, sizes.get(key), added, removed
+            day += timedelta(days=1)
+
+
+def _covering(alias: str, moment: str) -> str:
+    """The start of `alias`'s member's period covering the named moment, or NULL."""
+    return (
+        f"(SELECT COALESCE(e.joined_at, e.since) FROM edges AS e WHERE e.watch_id = :w"
+        f" AND e.target_id = {alias}.target_id AND COALESCE(e.joined_at, e.since) <= :{moment}"
+        f" UNION ALL SELECT p.joined_at FROM past_members AS p WHERE p.watch_id = :w"
+        f" AND p.target_id = {alias}.target_id AND p.joined_at <= :{moment}"
+        f" AND p.left_at > :{moment} LIMIT 1)"
+    )
