@@ -8,6 +8,7 @@ simulator serves them, each one higher for the curator's own follow.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +17,11 @@ from tests.receiver import Receiver
 from tests.world import AudiusWorld, tastemakers, verified_by
 from watcher.platforms.base import Profile
 from watcher.sinks.message import ZWSP
-from watcher.target_filter import TargetFilter
+from watcher.store import Route, Store
+from watcher.target_filter import TargetFilter, parse_ref
 
 ARTISTS = {"small_artist": (5, False), "mid_artist": (500, False)}
+NOW = "2026-11-22T12:00:00Z"
 ARTISTS |= {"big_artist": (50_000, True), "tiny_verified": (50, True)}
 
 
@@ -180,3 +183,20 @@ def test_count_bounds_are_inclusive_and_an_unknown_count_fails_them(
 ) -> None:
     target = Profile("x", "x", "X", "https://audius.co/x", follower_count=count)
     assert target_filter.passes("audius", target) is passes
+
+
+def test_a_quota_alert_is_written_for_a_filtered_notifier(tmp_path: Path) -> None:
+    """`quota.exhausted` goes out through the outbox's generic rows (quota_alerts.py), which
+    carry no target: no filter can hold one back."""
+    store = Store.open(tmp_path / "w.db")
+    try:
+        watch_id = store.watches.ensure("audius:a:following", "audius", "a", "following", "t").id
+        picky = Route("picky", None, TargetFilter(verified_only=True, include=(parse_ref("x"),)))
+        payload = '{"id": "evt_q", "type": "quota.exhausted", "data": {}}'
+        with store.transaction():
+            store.outbox.enqueue(
+                watch_id, "quota", NOW, [picky], [("quota.exhausted", None, payload)]
+            )
+        assert [(row.notifier, row.kind) for row in store.outbox.due(NOW)] == [("picky", "alert")]
+    finally:
+        store.close()
