@@ -21,8 +21,8 @@ from watcher.store import Route, Store
 from watcher.target_filter import TargetFilter, parse_ref
 
 ARTISTS = {"small_artist": (5, False), "mid_artist": (500, False)}
-NOW = "2026-11-22T12:00:00Z"
 ARTISTS |= {"big_artist": (50_000, True), "tiny_verified": (50, True)}
+NOW = "2026-11-22T12:00:00Z"
 
 
 def four_artists(world: AudiusWorld) -> dict[str, str]:
