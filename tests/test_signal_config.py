@@ -11,8 +11,10 @@ import pytest
 from tests.commands import run_watcher
 from tests.world import SECRET
 from watcher.config import load, parse
+from watcher.config_fields import SIGNAL_TYPES
 from watcher.errors import ConfigError
 from watcher.platforms.base import Profile
+from watcher.signals import registry as signal_registry
 from watcher.signals.trending_kind import TrendingSettings
 from watcher.target_filter import parse_ref
 
@@ -217,3 +219,7 @@ def test_the_examples_signal_and_filtered_notifier_load_once_uncommented(
     scouts = loaded.notifiers["scouts"].target_filter
     assert scouts is not None and scouts.max_followers == 10_000
     assert [ref.text for ref in scouts.exclude] == ["Audius", "https://audius.co/deadmau5"]
+
+
+def test_the_config_knows_every_signal_kinds_event_type() -> None:
+    assert signal_registry.event_types() == SIGNAL_TYPES
