@@ -798,9 +798,7 @@ def _window(value: str) -> float:
         raise click.BadParameter(str(exc), param_hint="--window") from None
     low, high = _WINDOW_RANGE
     if not low <= seconds <= high:
-        raise click.BadParameter(
-            f"{value!r}: must be from 1m to 365d", param_hint="--window"
-        ) from None
+        raise click.BadParameter(f"{value!r}: must be from 1m to 365d", param_hint="--window")
     return seconds
 
 
