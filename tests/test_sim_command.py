@@ -124,7 +124,7 @@ def test_sim_serves_both_platforms_to_a_pasted_config_and_churns_until_sigterm(
         sim.until("sim: ")
     second = run_watcher(config, "once")
     assert second.returncode == 0, second.stderr
-    assert ".added" in second.stdout, second.stdout
+    assert " followed @" in second.stdout or "started following" in second.stdout, second.stdout
 
     sim.process.send_signal(signal.SIGTERM)
     assert sim.process.wait(timeout=10) == 0
