@@ -75,8 +75,11 @@ def members(
     """`watcher list`: rows of MEMBER_COLUMNS, now or at `at`."""
     if at is not None:
         target.check_moment(at, "--at")
-    rows = target.store.memberships.members(target.row.id, target.platform, at=at, sort=sort)
-    return shown(rows, fmt)
+    exported = fmt == "csv"
+    rows = target.store.memberships.members(
+        target.row.id, target.platform, at=at, sort=sort, exported=exported
+    )
+    return rows if exported else shown(rows, fmt)
 
 
 def diff(target: WatchedList, fmt: str, since: str, until: str | None) -> Iterator[tuple[Any, ...]]:

@@ -155,10 +155,12 @@ def _inert(text: str, rows: int) -> bool:
             return False
     elif text.count("\r\n") != rows or not text.replace("\r\n", "").isprintable():
         return False
-    if text.startswith(FORMULA_STARTS) or text.startswith(tuple('"' + c for c in "=+-@")):
+    if text.startswith(FORMULA_STARTS) or text.startswith('"'):
         return False
+    # A cell starts after a comma or a line end, or inside the quote that opens it (a quote
+    # inside a cell also matches: that chunk merely goes cell by cell).
     return not any(
-        c in text and any(p + c in text for p in (",", ',"', "\n", '\n"')) for c in "=+-@"
+        c in text and ("," + c in text or "\n" + c in text or '"' + c in text) for c in "=+-@"
     )
 
 
