@@ -3,6 +3,7 @@ not in the store, so the store holds only what the product uses."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,3 +45,30 @@ def next_delivery_at(store: Store) -> str | None:
 def record_attempt(store: Store, ids: Iterable[int], record: AttemptRecord) -> None:
     """One attempt's outcome for every row it carried."""
     store.outbox.record_attempts([(ids, record)])
+
+
+def insert_follows(store: Store, follows: Iterable[tuple[int, str, str, str]]) -> None:
+    """Follow events written straight into the log, (watch id, account id, target id,
+    timestamp) each, with the least body a signal reads: for tests that need a long log
+    faster than polls could make one."""
+    with store.transaction():
+        _insert_follows(store, follows)
+
+
+def _insert_follows(store: Store, follows: Iterable[tuple[int, str, str, str]]) -> None:
+    store.db.conn.executemany(
+        "INSERT INTO events (id, watch_id, type, timestamp, account_id, account_handle,"
+        " target_id, body) VALUES (?, ?, 'following.added', ?, ?, ?, ?, ?)",
+        [
+            (
+                f"evt_test_{number}",
+                watch_id,
+                timestamp,
+                account,
+                account,
+                target,
+                json.dumps({"data": {"account": {"id": account, "handle": account}}}),
+            )
+            for number, (watch_id, account, target, timestamp) in enumerate(follows)
+        ],
+    )

@@ -169,7 +169,7 @@ def test_a_digest_of_many_events_is_one_message_split_only_at_the_service_limit(
             "watch": [{"platform": "audius", "account": "star", "notify": ["team"]}],
         }
         config = parse(raw)
-        commit_follows(config.database_path, clock, 520, Route("team", None, hold_of(config)))
+        commit_follows(config.database_path, clock, 520, Route("team", None, hold=hold_of(config)))
         clock.advance(3600)
         report = dispatch(config, clock, ServiceLimits(body_maxlen=4000))
 

@@ -12,6 +12,7 @@ import pytest
 
 from watcher.cli import EVENT_TYPES
 from watcher.config import EVENT_TYPES as CONFIG_EVENT_TYPES
+from watcher.config_fields import SIGNAL_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("aiohttp", "apprise", "apscheduler")
@@ -41,7 +42,15 @@ def loaded_by(*args: str, cwd: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     "command",
-    [("--version",), ("events",), ("status",), ("deliveries",), ("events", "--json"), ("plan",)],
+    [
+        ("--version",),
+        ("events",),
+        ("status",),
+        ("deliveries",),
+        ("events", "--json"),
+        ("plan",),
+        ("trending",),
+    ],
 )
 def test_reading_commands_import_neither_aiohttp_nor_apprise_nor_apscheduler(
     command: tuple[str, ...], tmp_path: Path
@@ -56,4 +65,4 @@ def test_reading_commands_import_neither_aiohttp_nor_apprise_nor_apscheduler(
 
 
 def test_the_cli_knows_the_same_event_types_as_the_config() -> None:
-    assert EVENT_TYPES == CONFIG_EVENT_TYPES
+    assert (*CONFIG_EVENT_TYPES, *SIGNAL_TYPES) == EVENT_TYPES

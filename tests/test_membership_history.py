@@ -17,7 +17,7 @@ import pytest
 
 from tests.world import AudiusWorld, SoundCloudWorld
 from watcher.clock import iso
-from watcher.store import Store
+from watcher.store import MIGRATIONS, Store
 
 AnyWorld = AudiusWorld | SoundCloudWorld
 
@@ -235,6 +235,10 @@ def test_a_quiet_poll_writes_no_member_profile(audius: AudiusWorld) -> None:
 def _to_version_8(path: Path) -> None:
     """Make a database file look as this version's predecessor left it."""
     with sqlite3.connect(path) as conn:
+        # Migration 10's (signals), then migration 9's.
+        conn.execute("DROP TABLE signal_state")
+        conn.execute("DROP INDEX events_by_target_time")
+        conn.execute("DROP INDEX events_by_type_time")
         conn.execute("DROP INDEX events_by_target")
         conn.execute("DROP TABLE past_members")
         conn.execute("ALTER TABLE edges DROP COLUMN joined_at")
@@ -254,4 +258,4 @@ def test_an_older_database_gets_a_history_from_its_baseline_and_events(
     store = audius.store()  # migrates
     for moment, members in expected.items():
         assert _handles(store.memberships.members(watch_id, "audius", at=moment)) == members
-    assert store.version == 9
+    assert store.version == len(MIGRATIONS)

@@ -79,6 +79,8 @@ class World(Generic[S]):
     clock: FakeClock = field(default_factory=FakeClock)
     watches: list[dict[str, Any]] = field(default_factory=list)
     notifiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # [[signal]] tables.
+    signals: list[dict[str, Any]] = field(default_factory=list)
     # Keys of [defaults] besides the timeout (and jitter, always off).
     defaults: dict[str, Any] = field(default_factory=dict)
     # Keys of the platform's section besides where to reach the simulator; unthrottled by
@@ -146,6 +148,10 @@ class World(Generic[S]):
     def apprise(self, name: str, *urls: str, **extra: Any) -> None:
         self.notifiers[name] = {"type": "apprise", "urls": list(urls), **extra}
 
+    def signal(self, name: str = "scouting", *notify: str, **keys: Any) -> None:
+        """A trending [[signal]] (`keys`: min_accounts, window, watches, filters...)."""
+        self.signals.append({"name": name, "type": "trending", "notify": list(notify), **keys})
+
     def raw(self, database: str | None = None) -> dict[str, Any]:
         raw: dict[str, Any] = {
             "database": database or str(self.db_path),
@@ -156,6 +162,8 @@ class World(Generic[S]):
         }
         if self.notifiers:
             raw["notifiers"] = self.notifiers
+        if self.signals:
+            raw["signal"] = self.signals
         return raw
 
     def _reach(self) -> dict[str, Any]:
@@ -314,9 +322,9 @@ def toml(raw: dict[str, Any]) -> str:
     """`raw` (scalars, tables, tables of tables and the [[watch]] array) as a TOML document."""
     lines = [f"{key} = {_value(value)}" for key, value in raw.items() if not _table(value)]
     for key, value in raw.items():
-        if key == "watch":
-            for watch in value:
-                lines += ["", "[[watch]]", *(f"{k} = {_value(v)}" for k, v in watch.items())]
+        if key in ("watch", "signal"):
+            for entry in value:
+                lines += ["", f"[[{key}]]", *(f"{k} = {_value(v)}" for k, v in entry.items())]
         elif key == "notifiers":
             for name, notifier in value.items():
                 lines += ["", f"[notifiers.{name}]"]
@@ -354,6 +362,19 @@ def curator_following(world: AudiusWorld, count: int = 20) -> tuple[str, list[st
 
 AudiusWorld = World[AudiusSim]
 SoundCloudWorld = World[SoundCloudSim]
+
+
+def tastemakers(world: World[Any], count: int, *notify: str) -> list[str]:
+    """`count` watched accounts (`taste1`, ...) each following a few accounts of their own,
+    their baselines taken: what they follow next makes events (and perhaps signals)."""
+    users = []
+    for number in range(1, count + 1):
+        user = world.sim.add_user(f"taste{number}", f"Tastemaker {number}")
+        world.sim.follow_many(user, world.sim.add_users(3, prefix=f"own{number}"))
+        world.watch(f"taste{number}", *notify)
+        users.append(user)
+    world.poll_all()
+    return users
 
 
 def one_event_pending(world: AudiusWorld, *notify: str) -> tuple[str, list[str]]:

@@ -34,8 +34,15 @@ if TYPE_CHECKING:
     from watcher.store import Store
     from watcher.store.memberships import Sort
 
-# The event types `--type` accepts (config.EVENT_TYPES, without importing pydantic for it).
-EVENT_TYPES = ("following.added", "following.removed", "follower.added", "follower.removed")
+# The event types `--type` accepts (config.EVENT_TYPES and SIGNAL_TYPES, without importing
+# pydantic for it).
+EVENT_TYPES = (
+    "following.added",
+    "following.removed",
+    "follower.added",
+    "follower.removed",
+    "signal.trending",
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -127,7 +134,7 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
 
     from watcher import progress
     from watcher.poll import log_report
-    from watcher.wording import describe
+    from watcher.wording import describe, describe_envelope
 
     config = _config(config_path)
     _require_watches(config)
@@ -145,6 +152,8 @@ def once(config_path: str | None, log_format: str | None, everything: bool) -> N
         click.echo(_plain(report.line()), err=not report.ok)
         for event in report.events:
             click.echo(f"  {_plain(describe(event))}")
+        for fired in report.signals:
+            click.echo(f"  {_plain(describe_envelope(fired.envelope()))}")
     _show_deliveries(sent, as_json)
     for line in pauses:
         click.echo(line, err=True)
@@ -306,7 +315,7 @@ def _event_type(value: str | None) -> str | None:
     "--type",
     "type_",
     metavar="T",
-    help="following.added, follower.removed, ... or following/follower.",
+    help="following.added, follower.removed, signal.trending, ... or following/follower/signal.",
 )
 @click.option("--since", metavar="WHEN", help=_SINCE_HELP)
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the newest N events.")
@@ -771,6 +780,60 @@ def sim(port: int, churn_every: str, seed: int) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--churn-every") from None
     run_sim(port=port, churn_every=every, seed=seed, echo=click.echo)
+
+
+@cli.command("trending")
+@config_option
+@click.option("--window", default="7d", show_default=True, help="How far back: 7d, 36h, 90m.")
+@click.option(
+    "--min",
+    "min_accounts",
+    type=click.IntRange(1, 1000),
+    default=2,
+    show_default=True,
+    help="Only targets at least this many watched accounts followed.",
+)
+@click.option("--platform", metavar="P", help="Only this platform's targets (audius, soundcloud).")
+@format_option()
+def trending_command(
+    config_path: str | None, window: str, min_accounts: int, platform: str | None, fmt: str
+) -> None:
+    """Targets several watched accounts followed within the window, right now: the most
+    followed first, then the earliest; with the target's followers, who followed and when."""
+    from watcher import trending_report
+    from watcher.platforms import registry
+
+    seconds = _window(window)
+    if platform is not None and platform not in registry.names():
+        known = ", ".join(registry.names())
+        raise click.BadParameter(f"{platform!r} is not one of {known}", param_hint="--platform")
+    config = _config(config_path)
+    with _store(config) as store:
+        rows = trending_report.trending(
+            config,
+            store,
+            SystemClock().now(),
+            window=seconds,
+            min_accounts=min_accounts,
+            platform=platform,
+        )
+    if not trending_report.write_trending(rows, fmt, sys.stdout):
+        click.echo(trending_report.empty_line(seconds, min_accounts, platform), err=True)
+
+
+# From a minute (a poll's pace) to a year.
+_WINDOW_RANGE = (60.0, 365 * 86_400.0)
+
+
+def _window(value: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window") from None
+    low, high = _WINDOW_RANGE
+    if not low <= seconds <= high:
+        raise click.BadParameter(f"{value!r}: must be from 1m to 365d", param_hint="--window")
+    return seconds
 
 
 # -- deliveries ---------------------------------------------------------------------------------

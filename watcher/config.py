@@ -39,6 +39,8 @@ from watcher.durations import shown
 from watcher.errors import ConfigError
 from watcher.platforms import registry as platform_registry
 from watcher.platforms.kind import PlatformSettings
+from watcher.signals import registry as signal_registry
+from watcher.signals.kind import SignalSettings
 from watcher.sinks import registry as sink_registry
 from watcher.sinks.sink import NotifierSettings
 
@@ -76,6 +78,12 @@ if TYPE_CHECKING:
     Notifier = NotifierSettings
 else:
     Notifier = Annotated[sink_registry.settings_union(), Field(discriminator="type")]
+
+# One `[[signal]]` table: the kind its `type` names picks the model (signals/registry.py).
+if TYPE_CHECKING:
+    Signal = SignalSettings
+else:
+    Signal = Annotated[signal_registry.settings_union(), Field(discriminator="type")]
 
 
 class Watch(Strict):
@@ -169,6 +177,7 @@ SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
 class Config(_WithPlatforms):
     notifiers: dict[str, Notifier] = Field(default_factory=dict)
     watch: list[Watch] = Field(default_factory=list)
+    signal: list[Signal] = Field(default_factory=list)
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
     # Set by load(); relative database paths are taken relative to the config file.
@@ -194,7 +203,30 @@ class Config(_WithPlatforms):
             problem = self.platform_settings(watch.platform).problem_for_watches()
             if problem is not None:
                 raise ValueError(problem)
+        self._check_signals()
         return self
+
+    def _check_signals(self) -> None:
+        names: set[str] = set()
+        raw = [{"name": s.name} for s in self.signal]
+        for index, signal in enumerate(self.signal):
+            where = signal_label(raw, index)
+            if signal.name in names:
+                raise ValueError(f"{where}: name: another [[signal]] has this name")
+            names.add(signal.name)
+            for name in signal.notify:
+                notifier = self.notifiers.get(name)
+                if notifier is None:
+                    raise ValueError(f"{where}: notify: no [notifiers.{name}] is defined")
+                event_type = signal_registry.kind(signal.type).event_type
+                if notifier.events is not None and event_type not in notifier.events:
+                    raise ValueError(
+                        f"{where}: notify: [notifiers.{name}] takes only the events its"
+                        f" `events` lists, which leaves out {event_type}"
+                    )
+            problem = signal.problem_with(self.watch)
+            if problem is not None:
+                raise ValueError(f"{where}: {problem}")
 
     def platform_settings(self, platform: str) -> PlatformSettings:
         """The `[<platform>]` section: every registered platform has one, named after it."""
@@ -259,6 +291,16 @@ def watch_label(watches: object, index: int) -> str:
     if len(same) > 1:
         details.append(f"#{index + 1}")
     return f"{label} ({', '.join(details)})" if details else label
+
+
+def signal_label(signals: object, index: int) -> str:
+    """How a message names the `[[signal]]` at `index`: by its name, else its position."""
+    entries = signals if isinstance(signals, list) else []
+    entry = entries[index] if 0 <= index < len(entries) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    if isinstance(name, str) and name.strip():
+        return f"signal {shown(name.strip(), 60)}"
+    return f"signal #{index + 1}"
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -492,7 +534,7 @@ def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
     errors = exc.errors()
     error = errors[0]
     loc = tuple(error["loc"])
-    if len(loc) > 2 and loc[0] == "notifiers":
+    if len(loc) > 2 and loc[0] in ("notifiers", "signal"):
         loc = loc[:2] + loc[3:]  # drop the tag pydantic adds ("webhook") after the name
     kind, given, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -505,7 +547,8 @@ def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
         tags = " or ".join(str(ctx.get("expected_tags")).rsplit(", ", 1))
         loc, message = (*loc, "type"), f"must be {tags} (got {shown(ctx.get('tag'))})"
     elif kind == "union_tag_not_found":
-        kinds = " or ".join(repr(name) for name in sink_registry.names())
+        registry = signal_registry if loc[0] == "signal" else sink_registry
+        kinds = " or ".join(repr(name) for name in registry.names())
         loc, message = (*loc, "type"), f"required key is missing ({kinds})"
     elif kind == "literal_error":
         message = f"must be {ctx.get('expected')} (got {shown(given)})"
@@ -525,6 +568,8 @@ def _wrong_type(loc: tuple[int | str, ...], kind: str, given: object) -> str:
         return "use [[watch]] (an array of tables) for each watch, not [watch]"
     if loc == ("notifiers",) and isinstance(given, list):
         return "use one [notifiers.NAME] table per notifier, not [[notifiers]]"
+    if loc == ("signal",) and isinstance(given, dict):
+        return "use [[signal]] (an array of tables) for each signal, not [signal]"
     if len(loc) == 1 and isinstance(given, list) and _TYPE_WORDS[kind] == "a table":
         return f"use [{loc[0]}] (a table), not [[{loc[0]}]]"
     if isinstance(given, dict | list):
@@ -540,6 +585,8 @@ def _location(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
     prefix = ""
     if len(parts) >= 2 and parts[0] == "watch" and isinstance(parts[1], int):
         prefix, parts = watch_label(raw.get("watch"), parts[1]), parts[2:]
+    elif len(parts) >= 2 and parts[0] == "signal" and isinstance(parts[1], int):
+        prefix, parts = signal_label(raw.get("signal"), parts[1]), parts[2:]
     path = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in parts)
     path = path.replace(".[", "[")
     return f"{prefix}: {path}" if prefix and path else prefix or path

@@ -18,6 +18,8 @@ from watcher.durations import parse_duration, shown, spell_duration
 EVENT_TYPES = ("following.added", "following.removed", "follower.added", "follower.removed")
 # Failure alerts: a watch failing several polls in a row, then polling cleanly again.
 ALERT_TYPES = ("watch.failing", "watch.recovered")
+# What signals record (signals/registry.py has a kind for each).
+SIGNAL_TYPES = ("signal.trending",)
 _DAY = 86_400.0
 
 
@@ -69,6 +71,9 @@ def _as_float(value: float | int) -> float:
 
 
 def _spell_number(value: float) -> str:
+    """`10000`, `0.01`, `1000000000000`: whole numbers in full, as a config file writes them."""
+    if float(value).is_integer() and abs(value) < 1e16:
+        return str(int(value))
     return f"{value:g}"
 
 
@@ -112,7 +117,7 @@ def require_http(value: str) -> str:
 
 
 def check_event_types(value: list[str] | None) -> list[str] | None:
-    known = (*EVENT_TYPES, *ALERT_TYPES)
+    known = (*EVENT_TYPES, *ALERT_TYPES, *SIGNAL_TYPES)
     if value is not None:
         for item in value:
             if item not in known:

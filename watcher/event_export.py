@@ -57,7 +57,8 @@ def csv_row(row: EventRow) -> tuple[Any, ...]:
     """The values of CSV_COLUMNS for one event."""
     envelope = row.envelope()
     data = envelope["data"]
-    account, target = data["account"], data["target"]
+    # A signal is about no one watched account: its account columns stay empty.
+    account, target = data.get("account") or {"id": "", "handle": ""}, data["target"]
     return (
         row.id,
         row.timestamp,

@@ -24,11 +24,12 @@ from watcher.platforms.base import Listing, Platform, Profile
 from watcher.poll_lease import LEASE_DURATION, LeaseHolder, PollLease
 from watcher.quiet_check import reason_to_read
 from watcher.redaction import redact
+from watcher.signals.rules import signal_rules
 from watcher.sinks.base import one_line
 from watcher.sinks.routing import routes
 from watcher.snapshot import Changes, Reading, Timing, reconcile
-from watcher.store import PollOutcome, ScratchMembers, Store, WatchRow
-from watcher.wording import describe, watched_account
+from watcher.store import PollOutcome, ScratchMembers, SignalEvent, Store, WatchRow
+from watcher.wording import describe, describe_envelope, watched_account
 
 log = logging.getLogger("watcher.poll")
 # Verifying rounds a baseline may take before it is left for the next poll to finish.
@@ -79,6 +80,9 @@ class PollReport:
     def account(self) -> str:
         """The watched account as lines name it (`wording.watched_account`)."""
         return watched_account(self.watch.account, self.handle)
+
+    # Signals this poll's follows fired (recorded with them).
+    signals: list[SignalEvent] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
@@ -164,9 +168,8 @@ class Poller:
                     report = PollReport(watch, ok=False, error=redact(failure_reason(exc, watch)))
         if report.handle is None:
             report.handle = self._stored_handle(watch)
-        metrics.poll_finished(
-            watch.platform, report.outcome, report.duration, [e.type for e in report.events]
-        )
+        types = [e.type for e in report.events] + [s.type for s in report.signals]
+        metrics.poll_finished(watch.platform, report.outcome, report.duration, types)
         return report
 
     def _stored_handle(self, watch: Watch) -> str | None:
@@ -317,6 +320,7 @@ class _Poll:
             repairs=self.tally.repairs,
             counts_only=counts_only,
             handle=account.handle,
+            signals=[fired.event for fired in outcome.fired],
         )
 
     def _outcome(
@@ -358,6 +362,7 @@ class _Poll:
             relation_count=account.count_of(self.watch.relation),
             routes=routes(self.config, self.watch),
             recovered=recovered,
+            signals=signal_rules(self.config, self.watch) if events else (),
             lease=self.lease.check,
         )
 
@@ -515,4 +520,10 @@ def log_report(report: PollReport) -> None:
             "%s",
             describe(event),
             extra={"event_id": event.id, "type": event.type, "target_id": event.target.id},
+        )
+    for signal in report.signals:
+        log.info(
+            "%s",
+            describe_envelope(signal.envelope()),
+            extra={"event_id": signal.id, "type": signal.type, "target_id": signal.target.id},
         )

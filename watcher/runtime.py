@@ -195,5 +195,6 @@ class Runtime:
 
 
 def _platform_settings(config: Config) -> dict[str, object]:
-    """Everything platform clients may depend on: all but watches, notifiers and daemon setup."""
-    return config.model_dump(exclude={"watch", "notifiers", "http", "log"})
+    """Everything platform clients may depend on: all but watches, notifiers, signals and
+    daemon setup."""
+    return config.model_dump(exclude={"watch", "notifiers", "signal", "http", "log"})

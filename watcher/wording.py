@@ -4,6 +4,7 @@
     @curator unfollowed @artist_12 (Artist Twelve)
     @fan_3 (Fan Three) started following @curator
     @fan_3 (Fan Three) stopped following @curator
+    scouting: @a, @b and @c followed @newcomer (Newcomer)      (a signal)
 
 The watched account is named by its handle; the other account by its handle and, when its
 name says more than the handle, the name in brackets (`person`). A follower event reads from
@@ -19,7 +20,7 @@ rule (`shows_name`) still live only here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from watcher.events import Event
@@ -59,10 +60,27 @@ def describe(event: Event) -> str:
     return sentence(event.type, handle_of(event.account.handle), person(target.handle, target.name))
 
 
+def signal_sentence(signal: str, accounts: Sequence[str], target: str) -> str:
+    """`scouting: @a, @b and @c followed @newcomer (Newcomer)`: what a signal says happened,
+    with the accounts already rendered."""
+    followers = (
+        accounts[-1] if len(accounts) < 2 else f"{', '.join(accounts[:-1])} and {accounts[-1]}"
+    )
+    return f"{signal}: {followers} followed {target}"
+
+
 def describe_envelope(envelope: Mapping[str, Any]) -> str:
     """The same sentence from a stored or received envelope (`events --json`, the outbox, a
-    webhook body). KeyError or TypeError when it is not an event envelope."""
+    webhook body), a signal's included. KeyError or TypeError when it is not an event
+    envelope."""
     data = envelope["data"]
+    if str(envelope["type"]).startswith("signal."):
+        target = data["target"]
+        return signal_sentence(
+            str(data["signal"]),
+            [handle_of(str(account["handle"])) for account in data["accounts"]],
+            person(str(target["handle"]), str(target.get("name") or "")),
+        )
     account, target = data["account"], data["target"]
     return sentence(
         str(envelope["type"]),

@@ -22,6 +22,7 @@ from watcher.alerts import Alert
 from watcher.config_fields import Timeout, check_event_types
 from watcher.digest_times import parse_quiet_hours, parse_schedule, zone
 from watcher.events import Event
+from watcher.signals import registry as signal_registry
 from watcher.sinks.base import SendResult, one_line, redact_url
 from watcher.sinks.holding import Hold, is_held
 from watcher.sinks.message import (
@@ -186,12 +187,16 @@ def _combine(failures: Sequence[SendResult], total: int) -> SendResult:
 
 
 def _message(settings: AppriseSettings, rows: Sequence[DeliveryRow], fmt: str) -> tuple[str, str]:
-    """Title and body in `fmt`: an alert, one event, or a digest of one poll's events."""
+    """Title and body in `fmt`: an alert, a signal, one event, or a digest of one poll's
+    events."""
     if rows[0].kind == "alert" and rows[0].envelope()["type"] == "quota.exhausted":
         return quota_message(rows[0].envelope()["data"], fmt)
     if rows[0].kind == "alert":
         alert = Alert.from_envelope(rows[0].envelope())
         return alert_title(alert, fmt), alert_body(alert, fmt)
+    signal = signal_registry.of_event(rows[0].envelope()["type"])
+    if signal is not None:  # a signal is a message of its own, never part of a digest
+        return signal.message(rows[0].envelope(), fmt)
     events = [Event.from_envelope(row.envelope()) for row in rows]
     if is_held(rows[0].batch):  # a schedule's or quiet hours' digest: one or several watches
         return digest_of_watches_title(events, fmt), digest_of_watches_body(events, fmt)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from watcher.config_fields import Strict
+from watcher.target_filter_settings import TargetFilterSettings
 
 if TYPE_CHECKING:
     from watcher.http.client import DirectClient
@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from watcher.store import DeliveryRow
 
 
-class NotifierSettings(Strict):
+class NotifierSettings(TargetFilterSettings):
     """A `[notifiers.NAME]` table. Each kind declares every field itself, in the order its
-    errors should be reported; these two every kind has."""
+    errors should be reported; these two every kind has. The target filter's keys
+    (`min_target_followers`, ...) every kind takes alike, from its base."""
 
     if TYPE_CHECKING:
         type: str  # the kind's name, which picks the model

@@ -8,12 +8,13 @@ row per poll. `Store.open` opens the database; its parts (`store.watches`, `stor
 """
 
 from watcher.store.database import LOCK_SLICE, PATIENCE, Store, probe_writable
-from watcher.store.events import EventRow
+from watcher.store.events import EventRow, SignalEvent
 from watcher.store.leases import LeaseCheck, PollLeaseRow
 from watcher.store.outbox import DELIVERY_COUNTS, AttemptRecord, DeliveryRow, Route
-from watcher.store.polls import PollOutcome
+from watcher.store.polls import PollOutcome, SignalRule
 from watcher.store.schema import MIGRATIONS
 from watcher.store.scratch import ScratchMembers
+from watcher.store.signals import Fired, FollowRecord, Signals, TrendingAccount, TrendingRow
 from watcher.store.tokens import StoredToken, TokenHealth
 from watcher.store.watches import WatchRow
 
@@ -25,14 +26,21 @@ __all__ = [
     "AttemptRecord",
     "DeliveryRow",
     "EventRow",
+    "Fired",
+    "FollowRecord",
     "LeaseCheck",
     "PollLeaseRow",
     "PollOutcome",
     "Route",
     "ScratchMembers",
+    "SignalEvent",
+    "SignalRule",
+    "Signals",
     "Store",
     "StoredToken",
     "TokenHealth",
+    "TrendingAccount",
+    "TrendingRow",
     "WatchRow",
     "probe_writable",
 ]

@@ -28,6 +28,7 @@ from watcher.store.outbox import Outbox
 from watcher.store.polls import PollParts, Polls
 from watcher.store.profiles import Profiles
 from watcher.store.quotas import Quotas
+from watcher.store.signals import Signals
 from watcher.store.slots import ConcurrencySlots
 from watcher.store.tokens import Tokens
 from watcher.store.watches import Watches
@@ -70,8 +71,8 @@ LOCK_SLICE = 0.05
 
 class Store:
     """The database, and its table families as parts (`watches`, `leases`, `listings`,
-    `memberships`, `profiles`, `events`, `outbox`, `notifiers`, `tokens`, `quotas`, and
-    `polls`, which records a poll across them in one transaction)."""
+    `memberships`, `profiles`, `events`, `outbox`, `notifiers`, `tokens`, `quotas`,
+    `signals`, and `polls`, which records a poll across them in one transaction)."""
 
     def __init__(
         self, db: sqlite_utils.Database, *, path: Path | str = "", patience: float = PATIENCE
@@ -90,8 +91,15 @@ class Store:
         self.tokens = Tokens(db)
         self.quotas = Quotas(db)
         self.slots = ConcurrencySlots(db)
+        self.signals = Signals(db)
         parts = PollParts(
-            self.watches, self.leases, self.listings, self.profiles, self.events, self.outbox
+            self.watches,
+            self.leases,
+            self.listings,
+            self.profiles,
+            self.events,
+            self.outbox,
+            self.signals,
         )
         self.polls = Polls(db, parts)
 

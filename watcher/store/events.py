@@ -5,10 +5,37 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from watcher.events import Event
+from watcher.platforms.base import Profile
 from watcher.store.base import Part
+
+
+class SignalEvent(Protocol):
+    """A signal as the event log records it: about a target, fired by a named signal."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def timestamp(self) -> str: ...
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def signal(self) -> str: ...
+
+    @property
+    def target(self) -> Profile: ...
+
+    def envelope(self) -> dict[str, Any]: ...
+
+    def to_json(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,5 +146,18 @@ class Events(Part):
                     e.to_json(),
                 )
                 for e in events
+            ],
+        )
+
+    def insert_signals(self, watch_id: int, signals: Sequence[SignalEvent]) -> None:
+        """Signals, after the poll's events that fired them (same transaction). A signal is
+        about no one account: its row names the signal where an event names the account, so
+        `watcher events` lists it by its name; the watch is the one whose poll fired it."""
+        self.db.conn.executemany(
+            "INSERT INTO events (id, watch_id, type, timestamp, account_id, account_handle,"
+            " target_id, body) VALUES (?, ?, ?, ?, '', ?, ?, ?)",
+            [
+                (s.id, watch_id, s.type, s.timestamp, s.signal, s.target.id, s.to_json())
+                for s in signals
             ],
         )

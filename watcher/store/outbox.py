@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from watcher.alerts import Alert
+from watcher.platforms.base import Profile
 from watcher.redaction import redact
 from watcher.store.base import Part, transaction
 from watcher.store.schema import has_table
+from watcher.target_filter import TargetFilter
 
 DELIVERY_COUNTS = ("pending", "retrying", "dead", "delivered")
 # How a row held for a digest starts its batch (`held <due> <spec>`, see sinks/holding.py),
@@ -46,15 +48,39 @@ class Placement(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A notifier a watch's deliveries go to, the types it wants (None: every type), and
-    where it holds them for a digest (None: it never does)."""
+    """A notifier a watch's deliveries go to, the types it wants (None: every type), the
+    targets it wants (None: every target; alerts have no target, so a filter never holds one
+    back), and where it holds them for a digest (None: it never does)."""
 
     notifier: str
     types: frozenset[str] | None = None
+    targets: TargetFilter | None = None
     hold: Placement | None = None
 
     def wants(self, type_: str) -> bool:
         return self.types is None or type_ in self.types
+
+    def takes(self, routed: Routed) -> bool:
+        """Whether this notifier gets the event: its type, then its target."""
+        if not self.wants(routed.type):
+            return False
+        return self.targets is None or self.targets.passes(routed.platform, routed.target)
+
+
+class Routed(Protocol):
+    """An event as routing sees it (a follow event or a signal): what it is and about whom."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def target(self) -> Profile: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +161,22 @@ class Outbox(Part):
             "INSERT INTO deliveries (notifier, watch_id, batch, event_id, kind, payload,"
             " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
+        )
+
+    def enqueue_events(
+        self, watch_id: int, batch: str, now: str, routes: Iterable[Route], events: Sequence[Routed]
+    ) -> None:
+        """One pending row per (event, route) the route takes, by type and by target; the
+        body is the event's, read from the events table."""
+        self.db.conn.executemany(
+            "INSERT INTO deliveries (notifier, watch_id, batch, event_id, kind, payload,"
+            " created_at, next_attempt_at) VALUES (?, ?, ?, ?, 'event', NULL, ?, ?)",
+            [
+                (route.notifier, watch_id, batch, event.id, now, now)
+                for route in routes
+                for event in events
+                if route.takes(event)
+            ],
         )
 
     def enqueue_alert(self, watch_id: int, now: str, routes: Iterable[Route], alert: Alert) -> None:

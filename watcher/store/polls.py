@@ -3,8 +3,9 @@ crash mid-poll leaves the previous state intact. The one place the poll's parts 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import sqlite_utils
 
@@ -20,7 +21,16 @@ from watcher.store.listings import Listings
 from watcher.store.outbox import Outbox, Route
 from watcher.store.profiles import Profiles
 from watcher.store.scratch import ScratchMembers
+from watcher.store.signals import Fired, Signals
 from watcher.store.watches import Watches
+
+
+class SignalRule(Protocol):
+    """A configured signal, evaluated in the transaction that records a poll's events (after
+    they are inserted): what it fires is recorded and enqueued in that same transaction, so
+    two processes recording follows of one target never both fire it."""
+
+    def fire(self, signals: Signals, events: Sequence[Event]) -> list[Fired]: ...
 
 
 @dataclass(slots=True)
@@ -60,6 +70,9 @@ class PollOutcome:
     routes: list[Route] = field(default_factory=list)
     # Sent (through `routes`) only if the watch had alerted that it was failing.
     recovered: Alert | None = None
+    # The signals that count this watch's follows, and (once committed) what they fired.
+    signals: Sequence[SignalRule] = ()
+    fired: list[Fired] = field(default_factory=list)
     # When set, the poll commits only while it holds its lease and the watch's generation is
     # unchanged; the commit then releases the lease.
     lease: LeaseCheck | None = None
@@ -75,6 +88,7 @@ class PollParts:
     profiles: Profiles
     events: Events
     outbox: Outbox
+    signals: Signals
 
 
 class Polls(Part):
@@ -103,9 +117,14 @@ class Polls(Part):
                 parts.listings.adopt(watch_id, outcome.adopt, now, outcome.baseline)
             parts.listings.apply(watch_id, now, outcome.set_state, outcome.delete, outcome.checked)
             parts.events.insert(watch_id, outcome.events)
-            self._enqueue(outcome)
+            fired = [
+                f for rule in outcome.signals for f in rule.fire(parts.signals, outcome.events)
+            ]
+            parts.events.insert_signals(watch_id, [f.event for f in fired])
+            self._enqueue(outcome, fired)
             self._record_ok(outcome)
             parts.leases.recorded(watch_id, outcome.lease)
+        outcome.fired = fired
         return True
 
     def _refresh_listed(
@@ -117,14 +136,18 @@ class Polls(Part):
         else:
             self.parts.profiles.refresh_listed(platform, watch_id, memory.profiles, day)
 
-    def _enqueue(self, outcome: PollOutcome) -> None:
+    def _enqueue(self, outcome: PollOutcome, fired: Sequence[Fired]) -> None:
         outbox, watch_id, now = self.parts.outbox, outcome.watch_id, outcome.finished_at
         # "Recovered" first: the changes this poll found read best after it.
         if outcome.recovered is not None and self.parts.watches.end_alert(watch_id):
             outbox.enqueue_alert(watch_id, now, outcome.routes, outcome.recovered)
         if outcome.events:
-            items = [(e.type, e.id, None) for e in outcome.events]
-            outbox.enqueue(watch_id, f"poll:{outcome.events[0].id}", now, outcome.routes, items)
+            batch = f"poll:{outcome.events[0].id}"
+            outbox.enqueue_events(watch_id, batch, now, outcome.routes, outcome.events)
+        # Each signal after the follows that fired it, a message of its own.
+        for signal in fired:
+            batch = f"signal:{signal.event.id}"
+            outbox.enqueue_events(watch_id, batch, now, signal.routes, [signal.event])
 
     def _record_ok(self, outcome: PollOutcome) -> None:
         self.table.insert(

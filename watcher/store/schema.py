@@ -309,6 +309,27 @@ def _v9_membership_history(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_signals(db: sqlite_utils.Database) -> None:
+    """Signals (`[[signal]]`): when each signal last fired for a target, so a target signals
+    once per window; and the indexes that count follows per target (a signal, in the poll's
+    transaction) and per period (`watcher trending`) without scanning the event log."""
+    _script(
+        db,
+        """
+        CREATE TABLE signal_state (
+            signal TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            signaled_at TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            PRIMARY KEY (signal, platform, target_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX events_by_target_time ON events (target_id, timestamp);
+        CREATE INDEX events_by_type_time ON events (type, timestamp);
+        """,
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1. Only ever append.
 MIGRATIONS: list[Migration] = [
     _v1,
@@ -320,6 +341,7 @@ MIGRATIONS: list[Migration] = [
     _v7_shared_pace,
     _v8_concurrency_slots,
     _v9_membership_history,
+    _v10_signals,
 ]
 
 
