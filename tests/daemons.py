@@ -59,7 +59,8 @@ class Running:
         return found[0]
 
     def base_url(self) -> str:
-        return self.wait_for_line(r"serving /healthz and /metrics on (http://[\w.:\[\]]+)").group(1)
+        line = r"serving the dashboard, /healthz and /metrics on (http://[\w.:\[\]]+)"
+        return self.wait_for_line(line).group(1)
 
     def stop(self) -> float:
         """SIGTERM; seconds until the process exited (fails the test beyond 10 s)."""

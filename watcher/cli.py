@@ -48,6 +48,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
+# Where `watcher serve` listens when neither --listen nor [http] listen says.
+DEFAULT_LISTEN = "127.0.0.1:8787"
 
 
 def config_option(func: F) -> F:
@@ -241,7 +243,8 @@ def run(config_path: str | None, log_format: str | None) -> None:
     from watcher import gc_tuning
     from watcher.daemon_lock import DaemonLock, DatabaseInUse
     from watcher.runtime import Runtime
-    from watcher.scheduler import CannotListen, Daemon
+    from watcher.scheduler import Daemon
+    from watcher.web.server import CannotListen
 
     config = _config(config_path)
     _require_watches(config)
@@ -270,6 +273,44 @@ def run(config_path: str | None, log_format: str | None) -> None:
         logging.getLogger("watcher").warning("watcher stopped")
     else:
         click.echo("watcher stopped", err=True)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Where to serve (default: [http] listen, else 127.0.0.1:8787; a bare port: loopback).",
+)
+def serve(config_path: str | None, listen: str | None) -> None:
+    """Serve the dashboard, /healthz and /metrics without polling, until Ctrl-C or SIGTERM.
+
+    For those who poll with `watcher once` from cron. Exit 1 when the address cannot be bound.
+    """
+    import asyncio
+
+    from watcher.config import HttpSettings, parse_listen
+    from watcher.web.serve import serve as serve_forever
+    from watcher.web.server import CannotListen
+
+    if listen is not None:
+        try:
+            parse_listen(listen)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--listen") from None
+    config = _config(config_path)
+    logs.setup("json" if config.log.format == "json" else "text", config.log.level)
+    address = listen or config.http.listen or DEFAULT_LISTEN
+    http = HttpSettings(listen=address, token=config.http.token)
+    config = config.model_copy(update={"http": http})
+    with _store(config):
+        pass  # the database as every command opens it: created, or migrated, before serving
+    try:
+        asyncio.run(serve_forever(config, echo=lambda line: click.echo(line, err=True)))
+    except CannotListen as exc:
+        click.echo(f"watcher serve: {_plain(str(exc))}", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo("watcher serve stopped", err=True)
 
 
 _SINCE_HELP = "ISO date/time (2026-11-01, 2026-11-01T12:00:00Z) or an age such as 2h or 7d."
@@ -519,9 +560,10 @@ def status(config_path: str | None, as_json: bool, check: bool) -> None:
         ]
         keys = {watch.key for watch in config.watch}
         from watcher import health
+        from watcher.notifier_report import notifier_rows
 
         click.echo(health.summary_line(store, keys, now), err=True)
-        notifiers = _notifier_rows(config, store, now)
+        notifiers = notifier_rows(config, store, now)
     if as_json:
         for row in rows:
             click.echo(_json(row))
@@ -788,7 +830,7 @@ def sim(port: int, churn_every: str, seed: int) -> None:
 @click.option(
     "--min",
     "min_accounts",
-    type=click.IntRange(1, 1000),
+    type=click.IntRange(1, 1000),  # trending_report.MIN_ACCOUNTS_RANGE
     default=2,
     show_default=True,
     help="Only targets at least this many watched accounts followed.",
@@ -821,19 +863,13 @@ def trending_command(
         click.echo(trending_report.empty_line(seconds, min_accounts, platform), err=True)
 
 
-# From a minute (a poll's pace) to a year.
-_WINDOW_RANGE = (60.0, 365 * 86_400.0)
-
-
 def _window(value: str) -> float:
+    from watcher.trending_report import parse_window
+
     try:
-        seconds = parse_duration(value)
+        return parse_window(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--window") from None
-    low, high = _WINDOW_RANGE
-    if not low <= seconds <= high:
-        raise click.BadParameter(f"{value!r}: must be from 1m to 365d", param_hint="--window")
-    return seconds
 
 
 # -- deliveries ---------------------------------------------------------------------------------
@@ -845,36 +881,6 @@ def _print_table(table: list[list[str]]) -> None:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
-
-
-def _notifier_rows(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
-    """Per notifier: its state, its deliveries by state (`pending` without those `held` for
-    a digest) and, for one that holds messages, its settings and its next digest."""
-    from watcher.store import DELIVERY_COUNTS
-
-    disabled = store.notifiers.disabled()
-    counts = store.outbox.counts()
-    held = store.outbox.held(iso(now))
-    rows = []
-    for name, notifier in config.notifiers.items():
-        since, reason = disabled.get(name, (None, None))
-        count = dict(counts.get(name, dict.fromkeys(DELIVERY_COUNTS, 0)))
-        waiting, due = held.get(name, (0, None))
-        count["pending"] -= waiting
-        hold = notifier.hold()
-        rows.append(
-            {
-                "notifier": name,
-                "type": notifier.type,
-                "disabled_at": since,
-                "disabled_reason": reason,
-                **count,
-                "held": waiting,
-                "holds": hold.describe() if hold is not None else None,
-                "next_digest_at": due,
-            }
-        )
-    return rows
 
 
 def _print_notifiers(config: Config, rows: list[dict[str, Any]]) -> None:

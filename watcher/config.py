@@ -110,10 +110,16 @@ class Watch(Strict):
         return f"{self.platform}:{self.account}:{self.relation}"
 
 
+# A dashboard token shorter than this is too easy to guess.
+MIN_TOKEN_LENGTH = 16
+
+
 class HttpSettings(Strict):
-    """The daemon's read-only endpoint (/healthz, /metrics); off unless `listen` is set."""
+    """The read-only endpoint: the dashboard, /healthz and /metrics; off unless `listen` is
+    set (`watcher serve --listen` sets it too). `token`: every route but /healthz asks for it."""
 
     listen: str | None = None
+    token: str | None = None
 
     @field_validator("listen")
     @classmethod
@@ -122,6 +128,21 @@ class HttpSettings(Strict):
             return None
         parse_listen(value)
         return value.strip()
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        token = value.strip()
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_LENGTH} characters (got {len(token)}); make one"
+                " with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        if any(ord(c) < 0x21 or ord(c) > 0x7E for c in token):
+            raise ValueError("must be printable ASCII without spaces (it is sent in a header)")
+        return token
 
     @property
     def address(self) -> tuple[str, int] | None:

@@ -28,6 +28,7 @@ from watcher.store.quotas import Limits, QuotaUse
 from watcher.wording import watched_account
 
 if TYPE_CHECKING:
+    from watcher.config import Config
     from watcher.fleet_plan import FleetPlan
     from watcher.store import Store
 
@@ -167,6 +168,22 @@ def config_reloaded(ok: bool) -> None:
 
 
 WatchKey = tuple[str, str, str, str]  # key, platform, account, relation
+
+
+def watch_keys(config: Config) -> list[WatchKey]:
+    """The watches a config has, as `StoreCollector` labels them."""
+    return [(w.key, w.platform, w.account, w.relation) for w in config.watch]
+
+
+def quota_limits(config: Config) -> dict[str, Limits]:
+    """Each watched platform's quotas, as a config says."""
+    return {
+        name: Limits(settings.requests_per_month, settings.requests_per_day)
+        for name in sorted({w.platform for w in config.watch})
+        for settings in [config.platform_settings(name)]
+    }
+
+
 # A watch's labels: `account` names it by its handle once a poll resolved it (as lines do);
 # `configured_account` is the account as the config writes it, which never changes.
 WATCH_LABELS = ["platform", "account", "relation", "configured_account"]

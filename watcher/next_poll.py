@@ -80,13 +80,20 @@ def shown_next_poll(
     """What status shows: the running daemon's plan while it lies ahead, else an estimate
     from the last poll (`due`, the time, or `at start` for a watch never polled) and
     `interval` (the planned one; the configured one when None)."""
-    if daemon_running:
-        planned = store.watches.planned_next_poll(watch.key)
-        if planned is not None and parse_iso(planned) > now:
-            return planned
+    planned = store.watches.planned_next_poll(watch.key) if daemon_running else None
     row = store.watches.get(watch.key)
-    if row is None or row.last_poll_at is None:
-        return "at start"
     every = interval if interval is not None else config.interval_of(watch)
-    due = parse_iso(row.last_poll_at) + timedelta(seconds=every)
+    return next_poll_shown(planned, row.last_poll_at if row else None, every, now)
+
+
+def next_poll_shown(
+    planned: str | None, last_poll_at: str | None, every: float, now: datetime
+) -> str:
+    """`shown_next_poll` from what it reads: the running daemon's plan (None: no daemon, or
+    none stored), the watch's last poll and its interval (the planned one)."""
+    if planned is not None and parse_iso(planned) > now:
+        return planned
+    if last_poll_at is None:
+        return "at start"
+    due = parse_iso(last_poll_at) + timedelta(seconds=every)
     return "due" if due <= now else iso(due)

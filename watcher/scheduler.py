@@ -7,16 +7,13 @@ at start, after each poll, and when a reload adds or retimes the watch.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import os
 import random
 import signal
-import socket
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -24,10 +21,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher import metrics, quota_alerts
 from watcher.clock import Clock, SystemClock, iso, parse_iso
 from watcher.config import Config, Watch
-from watcher.errors import WatcherError
 from watcher.fleet_plan import FleetPlan, plan_fleet, watch_cost, watch_costs
 from watcher.health import HEARTBEAT_EVERY, Health
-from watcher.health_server import HealthServer
 from watcher.http.quota import QuotaSpent
 from watcher.next_poll import NextPoll
 from watcher.plan_log import PlanLog
@@ -37,6 +32,9 @@ from watcher.runtime import Runtime
 from watcher.sinks.delivery_loop import DeliveryLoop
 from watcher.store import Store
 from watcher.store.quotas import Limits
+
+if TYPE_CHECKING:
+    from watcher.web.serving import Endpoint
 
 log = logging.getLogger("watcher")
 
@@ -77,22 +75,6 @@ def trigger_of(config: Config, watch: Watch, interval: float | None = None) -> I
     by `Config.jitter_of`)."""
     every = interval if interval is not None else config.interval_of(watch)
     return IntervalTrigger(seconds=every, jitter=config.jitter_of(watch))
-
-
-class CannotListen(WatcherError):
-    """`[http] listen` cannot be bound (exit 1: a supervisor restarts the daemon)."""
-
-    def __init__(self, listen: str, exc: OSError) -> None:
-        super().__init__(f"cannot listen on {listen}: {_bind_problem(exc)}")
-
-
-def _bind_problem(exc: OSError) -> str:
-    """`address already in use`: asyncio wraps the OS's reason in a sentence of its own."""
-    if isinstance(exc, socket.gaierror) or not exc.errno or exc.errno not in errno.errorcode:
-        reason = exc.strerror or str(exc)
-    else:
-        reason = os.strerror(exc.errno)
-    return reason[:1].lower() + reason[1:]
 
 
 HEARTBEAT_JOB = "watcher:heartbeat"
@@ -345,13 +327,7 @@ class Daemon:
         return {watch.key for watch in self.config.watch}
 
     def _quota_limits(self) -> dict[str, Limits]:
-        """Each watched platform's quotas, as the running config says."""
-        config = self.runtime.config
-        return {
-            name: Limits(settings.requests_per_month, settings.requests_per_day)
-            for name in sorted({w.platform for w in config.watch})
-            for settings in [config.platform_settings(name)]
-        }
+        return metrics.quota_limits(self.runtime.config)
 
     def _handles(self) -> dict[str, str]:
         """Each watch's account handle, once a poll resolved it (lines and labels name the
@@ -362,20 +338,26 @@ class Daemon:
             return {}
 
     def _watch_labels(self) -> list[metrics.WatchKey]:
-        return [(w.key, w.platform, w.account, w.relation) for w in self.config.watch]
+        return metrics.watch_keys(self.config)
 
-    async def _start_endpoint(self) -> HealthServer | None:
-        """Listen on `[http] listen`, or raise CannotListen: a daemon asked for an endpoint it
-        cannot serve would look dead to its supervisor's health checks anyway."""
+    async def _start_endpoint(self) -> Endpoint | None:
+        """Serve the dashboard, /healthz and /metrics on `[http] listen`, or raise
+        CannotListen: a daemon asked for an endpoint it cannot serve would look dead to its
+        supervisor's health checks anyway."""
         address = self.config.http.address
         if address is None:
             return None
-        server = HealthServer(*address, self.health.check, lambda: metrics.current().exposition())
-        try:
-            self.endpoint_url = await server.start()
-        except OSError as exc:
-            raise CannotListen(self.config.http.listen or "", exc) from None
-        log.info("serving /healthz and /metrics on %s", self.endpoint_url)
+        from watcher.web.serving import endpoint  # jinja2 and pygal only when there is one
+
+        server = endpoint(
+            lambda: self.config,
+            self.runtime.store.file_path(),
+            self.clock,
+            health=self.health.check,
+            scrape=lambda: metrics.current().exposition(),
+        )
+        self.endpoint_url = await server.start()
+        log.info("serving the dashboard, /healthz and /metrics on %s", self.endpoint_url)
         return server
 
     def reload(self) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from watcher.clock import iso
 from watcher.config import Config
-from watcher.durations import spell_duration
+from watcher.durations import parse_duration, spell_duration
 from watcher.output_formats import Output, write_rows
 from watcher.store import Store, TrendingRow
 
@@ -31,6 +31,21 @@ CSV_COLUMNS = (
     "followed_by",
     "target_url",
 )
+
+
+# From a minute (a poll's pace) to a year.
+WINDOW_RANGE = (60.0, 365 * 86_400.0)
+MIN_ACCOUNTS_RANGE = (1, 1000)
+
+
+def parse_window(value: str) -> float:
+    """A window as `--window` and the dashboard take it (`7d`, `36h`, `90m`), in seconds;
+    ValueError with the reason when it is not one, or is outside 1m..365d."""
+    seconds = parse_duration(value)
+    low, high = WINDOW_RANGE
+    if not low <= seconds <= high:
+        raise ValueError(f"{value!r}: must be from 1m to 365d")
+    return seconds
 
 
 def trending(

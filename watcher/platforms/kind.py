@@ -45,6 +45,7 @@ class PlatformKind:
     # as comparable keys: `handle:<lowercased>`, `id:<id>`, `link:<share link>`; empty for
     # text that names no account. Offline: read from the text alone, never asked of the API.
     account_keys: Callable[[str], frozenset[str]]
+    title: str = ""  # how people write its name (`SoundCloud`); the name itself when empty
 
 
 def handle_key(handle: str) -> str:

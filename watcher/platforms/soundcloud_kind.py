@@ -101,4 +101,5 @@ KIND = PlatformKind(
     frozenset(PROFILE_HOSTS),
     "watcher.platforms.soundcloud",
     account_keys,
+    title="SoundCloud",
 )

@@ -167,6 +167,8 @@ class SoundCloudSim(GroundTruth, SimServer):
         self._history = History(clock or monotonic)
         self._suffixes: dict[str, int] = {}
         self._share_codes: dict[str, int] = {}  # on.soundcloud.com code -> account
+        # `permalink_url`s the API sends instead of the usual one (a hostile profile's).
+        self._urls: dict[int, str] = {}
         self._share_rng = random.Random(f"{seed}:share")
         self._graph.append(None, None, 0, 0)  # integer 0 is no one
         self._router = self._make_router()
@@ -199,6 +201,12 @@ class SoundCloudSim(GroundTruth, SimServer):
                     urns.append(self.add_user(permalink, name, base_followers))
             self._suffixes[prefix] = k
             return urns
+
+    def set_profile_url(self, user: str, url: str) -> None:
+        """The API gives `url` as the account's `permalink_url` from now on, whatever it is
+        (SoundCloud's own data is no promise of a web address)."""
+        with self._lock:
+            self._urls[self._number(user)] = url
 
     def follow(self, follower: str, followee: str) -> None:
         """`follower` follows `followee` (no-op if it already does): the newest follow."""
@@ -464,7 +472,7 @@ class SoundCloudSim(GroundTruth, SimServer):
             "last_modified": "2026/11/01 12:00:00 +0000",
             "last_name": "",
             "permalink": permalink,
-            "permalink_url": f"https://soundcloud.com/{permalink}",
+            "permalink_url": self._urls.get(u, f"https://soundcloud.com/{permalink}"),
             "plan": "Free",
             "playlist_count": 0,
             "public_favorites_count": 0,

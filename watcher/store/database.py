@@ -130,6 +130,38 @@ class Store:
             conn.close()
             raise database_problems.problem(path, exc) from None
 
+    @classmethod
+    def open_reader(cls, path: Path | str, *, patience: float = PATIENCE) -> Store:
+        """A connection that can only read (`PRAGMA query_only`), for the dashboard: any
+        statement that would write fails instead. It neither creates nor migrates: the
+        database must exist at this watcher's schema (`Store.open` brings it there first).
+        The connection may be used from one thread at a time, not only the one that opened
+        it (a pool of readers serves requests from worker threads)."""
+        path = Path(path)
+        try:
+            uri = f"{path.resolve().as_uri()}?mode=rw"  # rw, not rwc: never create the file
+            conn = sqlite3.connect(
+                uri, uri=True, timeout=patience, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise database_problems.problem(path, exc) from None
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            db = sqlite_utils.Database(conn)
+            found, expected = schema.version(db), len(schema.MIGRATIONS)
+            if found != expected:
+                raise DatabaseProblem(
+                    f"database {path} is at schema {found}, this watcher reads {expected}:"
+                    " run any other watcher command on it first"
+                )
+            return cls(db, path=path, patience=patience)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise database_problems.problem(path, exc) from None
+        except DatabaseProblem:
+            conn.close()
+            raise
+
     def close(self) -> None:
         self.db.conn.close()
 

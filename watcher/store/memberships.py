@@ -165,6 +165,28 @@ class Memberships(Part):
             yield key, sizes.get(key), added, removed
             day += timedelta(days=1)
 
+    def daily_sizes(self, watch_id: int, since: str) -> list[tuple[str, int]]:
+        """(UTC day, size) from the day of `since` on, for each day a complete poll read the
+        list, the day's last one; led by the last size read before `since`, dated `since`'s
+        day, when there is one (so a quiet stretch at the window's start still has a value).
+        Oldest first, over the index by watch and start time."""
+        day = since[:10]
+        before = self.db.execute(
+            "SELECT size FROM polls WHERE watch_id = ? AND started_at < ? AND outcome = 'ok'"
+            " AND complete = 1 ORDER BY started_at DESC LIMIT 1",
+            [watch_id, since],
+        ).fetchone()
+        rows = self.db.execute(
+            "SELECT substr(started_at, 1, 10), size FROM polls WHERE id IN (SELECT MAX(id)"
+            " FROM polls WHERE watch_id = ? AND started_at >= ? AND outcome = 'ok'"
+            " AND complete = 1 GROUP BY substr(started_at, 1, 10)) ORDER BY started_at",
+            [watch_id, since],
+        ).fetchall()
+        sizes = [(str(d), int(size)) for d, size in rows if size is not None]
+        if before is not None and before[0] is not None and (not sizes or sizes[0][0] != day):
+            sizes.insert(0, (day, int(before[0])))
+        return sizes
+
 
 def _covering(alias: str, moment: str) -> str:
     """The start of `alias`'s member's period covering the named moment, or NULL."""

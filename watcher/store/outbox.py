@@ -241,9 +241,11 @@ class Outbox(Part):
 
     def recent(self, *, show: str = "all", limit: int = 50) -> list[DeliveryRow]:
         """The newest `limit` rows, oldest first. `show`: all, failed (the last attempt
-        failed: retrying or dead) or dead."""
+        failed: retrying or dead), dead, or undelivered (pending, held, retrying or dead:
+        every row not delivered yet)."""
         where = {
             "all": "",
+            "undelivered": "WHERE d.state != 'delivered'",
             "failed": "WHERE (d.state = 'pending' AND d.last_error IS NOT NULL)"
             " OR d.state = 'dead'",
             "dead": "WHERE d.state = 'dead'",

@@ -330,6 +330,12 @@ def _v10_signals(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v11_polls_by_time(db: sqlite_utils.Database) -> None:
+    """The dashboard's charts read a watch's polls of the last days (its size per day): an
+    index by watch and start time reads just those, however long the watch's history."""
+    _script(db, "CREATE INDEX polls_by_watch_time ON polls (watch_id, started_at);")
+
+
 # Ordered migrations: index i brings the schema to version i + 1. Only ever append.
 MIGRATIONS: list[Migration] = [
     _v1,
@@ -342,6 +348,7 @@ MIGRATIONS: list[Migration] = [
     _v8_concurrency_slots,
     _v9_membership_history,
     _v10_signals,
+    _v11_polls_by_time,
 ]
 
 

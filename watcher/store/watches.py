@@ -86,6 +86,13 @@ class Watches(Part):
         """Record when the running daemon polls the watch next (None: no daemon plans it)."""
         self.db.execute("UPDATE watches SET next_poll_at = ? WHERE key = ?", [at, key])
 
+    def planned_next_polls(self) -> dict[str, str]:
+        """Every watch's next poll as a daemon last planned it, by key (those with one)."""
+        cursor = self.db.execute(
+            "SELECT key, next_poll_at FROM watches WHERE next_poll_at IS NOT NULL"
+        )
+        return {str(key): str(at) for key, at in cursor.fetchall()}
+
     def planned_next_poll(self, key: str) -> str | None:
         """When a daemon last said it polls the watch next (it may have stopped since)."""
         for row in self.table.rows_where("key = ?", [key], select="next_poll_at"):

@@ -1,0 +1,61 @@
+"""The endpoint as `watcher run` and `watcher serve` start it: the application on
+`[http] listen`, its store reader, and the one warning an open dashboard deserves."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from watcher.clock import Clock
+from watcher.web.app import build_app
+from watcher.web.app_keys import CurrentConfig, HealthCheck, Scrape
+from watcher.web.reader import StoreReader
+from watcher.web.server import WebServer, is_loopback
+
+log = logging.getLogger("watcher.web")
+
+
+class Endpoint:
+    """The application and its reader, started and closed together."""
+
+    def __init__(self, server: WebServer, reader: StoreReader) -> None:
+        self._server = server
+        self._reader = reader
+
+    async def start(self) -> str:
+        try:
+            return await self._server.start()
+        except BaseException:
+            self._reader.close()
+            raise
+
+    async def close(self) -> None:
+        try:
+            await self._server.close()
+        finally:
+            self._reader.close()
+
+
+def endpoint(
+    config: CurrentConfig,
+    database: str | Path,
+    clock: Clock,
+    *,
+    health: HealthCheck,
+    scrape: Scrape,
+) -> Endpoint:
+    """The endpoint of `config()`'s `[http] listen` (which must be set) over `database`;
+    warns once when it listens beyond this machine without a token."""
+    settings = config().http
+    address = settings.address
+    assert address is not None and settings.listen is not None
+    host, port = address
+    if settings.token is None and not is_loopback(host):
+        log.warning(
+            "the dashboard on %s is open to anyone who can reach it: set [http] token"
+            " (a secret of 16+ characters) to ask for it",
+            settings.listen,
+        )
+    reader = StoreReader(Path(database))
+    app = build_app(config, reader, clock, health=health, scrape=scrape)
+    return Endpoint(WebServer(app, host, port, settings.listen), reader)
