@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,11 +15,11 @@ import httpx
 import pytest
 
 from tests.daemons import metric
+from tests.dashboard import healthy, serving
 from tests.world import AudiusWorld
 from watcher import health, metrics
 from watcher.config import HttpSettings
 from watcher.health import Health
-from watcher.health_server import HealthServer
 from watcher.http.retry import RetryPolicy
 from watcher.runtime import Runtime
 from watcher.scheduler import Daemon
@@ -36,78 +38,68 @@ async def fetch(base: str, method: str, path: str) -> httpx.Response:
         return await client.request(method, path)
 
 
-def serve_and(check: Any, scrape: Any, *requests: tuple[str, str]) -> list[httpx.Response]:
-    """Start a server on an ephemeral port, make `requests`, stop it."""
-
-    async def go() -> list[httpx.Response]:
-        server = HealthServer("127.0.0.1", 0, check, scrape)
-        base = await server.start()
-        try:
-            async with httpx.AsyncClient(base_url=base, timeout=5, trust_env=False) as client:
-                return [await client.request(method, path) for method, path in requests]
-        finally:
-            await server.close()
-
-    return asyncio.run(go())
-
-
-async def healthy() -> tuple[bool, dict[str, Any]]:
-    return True, {"status": "ok"}
+def serve_and(
+    world: AudiusWorld, check: Any, scrape: Any, *requests: tuple[str, str]
+) -> list[httpx.Response]:
+    """Serve the endpoint of `world`'s config on an ephemeral port, make `requests`, stop."""
+    Store.open(world.db_path).close()
+    with (
+        serving(world.config(), health=check, scrape=scrape) as base,
+        httpx.Client(base_url=base, timeout=5, trust_env=False) as client,
+    ):
+        return [client.request(method, path) for method, path in requests]
 
 
 async def unhealthy() -> tuple[bool, dict[str, Any]]:
     return False, {"status": "unavailable", "reason": "scheduler stalled"}
 
 
-def test_only_get_healthz_and_metrics_answer_and_nothing_changes_state() -> None:
+def test_healthz_and_metrics_answer_get_and_head_and_nothing_changes_state(
+    audius: AudiusWorld,
+) -> None:
     responses = serve_and(
+        audius,
         healthy,
         lambda: b"watcher_up 1\n",
         ("GET", "/healthz"),
         ("GET", "/metrics?x=1"),
         ("HEAD", "/healthz"),
-        ("GET", "/"),
         ("GET", "/admin"),
         ("POST", "/healthz"),
         ("DELETE", "/metrics"),
+        ("PUT", "/"),
     )
-    ok, scrape, head, root, admin, post, delete = responses
+    ok, scrape, head, admin, post, delete, put = responses
     assert ok.status_code == 200 and ok.json() == {"status": "ok"}
     assert ok.headers["content-type"] == "application/json"
+    assert ok.headers["cache-control"] == "no-store"
     assert scrape.status_code == 200 and scrape.text == "watcher_up 1\n"
     assert scrape.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert head.status_code == 200 and head.content == b""
-    assert root.status_code == 404 and admin.status_code == 404
-    assert post.status_code == 405 and delete.status_code == 405
-    assert post.headers["allow"] == "GET, HEAD"
+    assert admin.status_code == 404
+    assert post.status_code == 405 and delete.status_code == 405 and put.status_code == 405
+    assert post.headers["allow"] == "GET,HEAD"
 
 
-def test_an_unhealthy_daemon_answers_503_with_the_reason() -> None:
-    (response,) = serve_and(unhealthy, lambda: b"", ("GET", "/healthz"))
+def test_an_unhealthy_daemon_answers_503_with_the_reason(audius: AudiusWorld) -> None:
+    (response,) = serve_and(audius, unhealthy, lambda: b"", ("GET", "/healthz"))
     assert response.status_code == 503
     assert response.json()["reason"] == "scheduler stalled"
 
 
-def test_a_malformed_request_gets_400_and_a_failing_scrape_500() -> None:
+def test_a_malformed_request_gets_400_and_a_failing_scrape_500(audius: AudiusWorld) -> None:
     def broken() -> bytes:
         raise RuntimeError("boom")
 
-    async def go() -> tuple[bytes, int]:
-        server = HealthServer("127.0.0.1", 0, healthy, broken)
-        base = await server.start()
+    Store.open(audius.db_path).close()
+    with serving(audius.config(), scrape=broken) as base:
         host, port = base.removeprefix("http://").rsplit(":", 1)
-        try:
-            reader, writer = await asyncio.open_connection(host, int(port))
-            writer.write(b"NONSENSE\r\n\r\n")
-            answer = await reader.read()
-            writer.close()
-            return answer, (await fetch(base, "GET", "/metrics")).status_code
-        finally:
-            await server.close()
-
-    answer, scrape_status = asyncio.run(go())
-    assert answer.startswith(b"HTTP/1.1 400 ")
-    assert scrape_status == 500
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            raw.sendall(b"NONSENSE\r\n\r\n")
+            answer = raw.recv(4096)
+        scrape = httpx.get(base + "/metrics", timeout=5)
+    assert re.match(rb"HTTP/1\.[01] 400 ", answer)
+    assert scrape.status_code == 500 and "Traceback" not in scrape.text
 
 
 def test_healthz_is_ok_with_a_fresh_heartbeat_and_a_writable_database(store: Store) -> None:
@@ -202,7 +194,9 @@ def test_every_platform_request_and_429_is_counted_under_its_platform(audius: Au
     assert metric(text, "watcher_polls_total", platform="audius", outcome="ok") == 1
 
 
-def test_daemon_in_process_serves_the_endpoint_and_stops_it(audius: AudiusWorld) -> None:
+def test_daemon_in_process_serves_the_dashboard_and_endpoint_and_stops_them(
+    audius: AudiusWorld,
+) -> None:
     sim = audius.sim
     sim.follow_many(sim.add_user(handle="curator"), sim.add_users(4, prefix="artist"))
     audius.watches.append({"platform": "audius", "account": "curator"})
@@ -223,6 +217,7 @@ def test_daemon_in_process_serves_the_endpoint_and_stops_it(audius: AudiusWorld)
             assert base is not None
             status = (await fetch(base, "GET", "/healthz")).status_code
             text = (await fetch(base, "GET", "/metrics")).text
+            overview = await fetch(base, "GET", "/")
         finally:
             daemon.stop()
             await asyncio.wait_for(task, 10)
@@ -233,6 +228,7 @@ def test_daemon_in_process_serves_the_endpoint_and_stops_it(audius: AudiusWorld)
             after = 0
         except httpx.ConnectError:
             after = -1
+        assert overview.status_code == 200 and "curator" in overview.text
         return status, after, text
 
     status, after, text = asyncio.run(go())
