@@ -41,7 +41,7 @@ def write_config(folder: Path, base_url: str, *accounts: str, log: str = "text")
     )
 
 
-def test_daemon_serves_health_and_metrics_reports_a_change_and_stops_on_sigterm(
+def test_daemon_serves_health_metrics_and_dashboard_reports_a_change_and_stops_on_sigterm(
     world: tuple[AudiusSim, str], tmp_path: Path, running: Callable[..., Running]
 ) -> None:
     sim, base_url = world
@@ -77,7 +77,12 @@ def test_daemon_serves_health_and_metrics_reports_a_change_and_stops_on_sigterm(
         assert metric(text, "watcher_poll_duration_seconds_count", platform="audius")
         assert metric(text, "watcher_deliveries_pending") == 0
 
-        assert http.get("/").status_code == 404
+        dashboard = http.get("/")  # the daemon's own dashboard shows the follow it recorded
+        assert dashboard.status_code == 200
+        assert "@curator followed @newcomer just now" in " ".join(
+            re.sub(r"<[^>]+>", "", dashboard.text).split()
+        )
+        assert http.get("/nowhere").status_code == 404
         assert http.post("/healthz").status_code == 405
 
     took = daemon.stop()
