@@ -80,11 +80,11 @@ def outbox(sim: AudiusSim, tmp_path: Path) -> Iterator[AudiusWorld]:
 
 @pytest.fixture
 def running() -> Iterator[Callable[..., Running]]:
-    """Starts `watcher run` processes; each is killed at the end of the test."""
+    """Starts `watcher run` (or `serve`) processes; each is killed at the end of the test."""
     started: list[Running] = []
 
-    def start(config: Path, *extra: str) -> Running:
-        process = Running(config, *extra)
+    def start(config: Path, *extra: str, command: str = "run") -> Running:
+        process = Running(config, *extra, command=command)
         started.append(process)
         return process
 

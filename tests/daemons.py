@@ -24,12 +24,13 @@ DEADLINE = 20.0  # generous for a loaded CI machine; conditions usually hold wit
 
 
 class Running:
-    """A `watcher run` process whose stderr is read as it comes (so it never blocks)."""
+    """A `watcher run` (or `command`) process whose stderr is read as it comes (so it never
+    blocks)."""
 
-    def __init__(self, config: Path, *extra: str) -> None:
+    def __init__(self, config: Path, *extra: str, command: str = "run") -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "run", "--config", str(config), *extra],
+            [sys.executable, "-m", "watcher", command, "--config", str(config), *extra],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL,
