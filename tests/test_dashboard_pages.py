@@ -15,9 +15,11 @@ import pytest
 from tests.dashboard import Page, serving
 from tests.receiver import Receiver
 from tests.world import AudiusWorld, SoundCloudWorld, World, curator_following, tastemakers
+from watcher import trending_report
 from watcher.sim.audius import AudiusSim
 from watcher.store import Store
 from watcher.web.charts import size_series
+from watcher.web.trending_cache import TrendingCache
 from watcher.wording import describe_envelope
 
 DAY = 86_400.0
@@ -305,3 +307,43 @@ def test_no_page_writes_the_database(outbox: AudiusWorld) -> None:
             reader.db.execute("DELETE FROM events")
     finally:
         reader.close()
+
+
+def test_the_overviews_trending_rows_are_kept_only_while_nothing_could_change_them(
+    audius: AudiusWorld,
+) -> None:
+    users = tastemakers(audius, 3)
+    target = audius.sim.add_user("newcomer", "New Comer")
+    audius.sim.follow(users[0], target)
+    audius.sim.follow(users[1], target)
+    audius.poll_all()
+    counted = TrendingCache()
+    week = 7 * DAY
+
+    def both() -> tuple[list[str], list[str]]:
+        store = audius.store()
+        try:
+            now, config = audius.clock.now(), audius.config()
+            kept = counted.rows(config, store, now, window=week, min_accounts=2)
+            fresh = trending_report.trending(config, store, now, window=week, min_accounts=2)
+        finally:
+            store.close()
+        return [r.target.handle for r in kept], [r.target.handle for r in fresh]
+
+    moments = [both()]
+    other = audius.sim.add_user("second", "Second")
+    audius.sim.follow(users[1], other)
+    audius.sim.follow(users[2], other)
+    audius.poll_all()  # new events: counted again
+    moments.append(both())
+    audius.clock.advance(week - 2 * audius.settle - 60)  # the first follows nearly a week old
+    moments.append(both())
+    audius.clock.advance(120)  # they left the window; no event was recorded since
+    moments.append(both())
+    assert [kept for kept, _ in moments] == [fresh for _, fresh in moments]
+    assert [kept for kept, _ in moments] == [
+        ["newcomer"],
+        ["newcomer", "second"],
+        ["newcomer", "second"],
+        ["second"],
+    ]

@@ -46,3 +46,24 @@ def test_constraints_pin_every_dependency_within_what_pyproject_allows() -> None
 def test_the_image_and_ci_install_with_the_constraints() -> None:
     assert "-c constraints.txt" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "-c constraints.txt" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_package_carries_the_dashboards_templates_and_static_files() -> None:
+    """What the wheel ships besides code is what pyproject's package data names: every
+    template and static file of the dashboard must match one of its patterns."""
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    patterns = tool["setuptools"]["package-data"]["watcher"]
+    package = ROOT / "watcher"
+    shipped = {path for pattern in patterns for path in package.glob(pattern)}
+    needed = [
+        path
+        for folder in ("web/templates", "web/static")
+        for path in (package / folder).iterdir()
+        if path.is_file()
+    ]
+    assert needed and all(path in shipped for path in needed), sorted(set(needed) - shipped)
+
+
+def test_ci_installs_the_browser_the_dashboard_test_drives() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "apt-get install -y -qq chromium" in ci and "/usr/bin/chromium" in ci

@@ -16,7 +16,7 @@ from watcher.clock import iso, parse_iso
 from watcher.config import Config, Watch
 from watcher.next_poll import format_wait
 from watcher.periods import day_of, month_of
-from watcher.store import Store
+from watcher.store import Store, WatchRow
 
 # Polls a watch's cost is averaged over: enough to span a `full_every` cycle of a
 # `check = "counts"` watch, whose quiet polls cost one request and every few a full read.
@@ -37,7 +37,11 @@ def watch_cost(config: Config, store: Store, watch: Watch) -> float:
     than once and is no guide to the polls after it); before any, one request per page of
     the list its stored profile counts, plus the profile; else DEFAULT_COST.
     """
-    row = store.watches.get(watch.key)
+    return _cost(config, store, watch, store.watches.get(watch.key))
+
+
+def _cost(config: Config, store: Store, watch: Watch, row: WatchRow | None) -> float:
+    """`watch_cost`, the watch's row already read (None: it has none)."""
     if row is None:
         return DEFAULT_COST
     if row.baseline_at is not None:
@@ -59,7 +63,9 @@ def _page_size(config: Config, platform: str) -> int:
 
 
 def watch_costs(config: Config, store: Store) -> dict[str, float]:
-    return {watch.key: watch_cost(config, store, watch) for watch in config.watch}
+    """Every watch's cost, its rows read at once (a fleet of 200 costs 200 small reads)."""
+    rows = {row.key: row for row in store.watches.all()}
+    return {watch.key: _cost(config, store, watch, rows.get(watch.key)) for watch in config.watch}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +126,7 @@ def plan_fleet(
 ) -> FleetPlan:
     """Each watch's planned interval and each platform's quota picture at `now`; `costs`
     (by watch key) saves re-reading them (the daemon keeps them up to date itself)."""
-    known = dict(costs) if costs is not None else {}
+    known = dict(costs) if costs is not None else watch_costs(config, store)
     month_start, month_end = month_of(now)
     day_start, day_end = day_of(now)
     month_seconds = (month_end - month_start).total_seconds()

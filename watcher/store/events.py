@@ -126,6 +126,11 @@ class Events(Part):
     def count(self) -> int:
         return self.table.count
 
+    def last_seq(self) -> int:
+        """The newest event's `seq` (0 for none): it moves whenever an event is recorded."""
+        row = self.db.execute("SELECT MAX(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
     def insert(self, watch_id: int, events: Sequence[Event]) -> None:
         """A poll's events (inside its transaction); `seq` numbers them in this order.
 

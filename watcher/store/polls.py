@@ -181,10 +181,12 @@ class Polls(Part):
 
     def recent_requests(self, watch_id: int, *, since: str | None, limit: int) -> list[int]:
         """Requests the watch's newest `limit` good polls started after `since` spent, every
-        one counted (the planner's cost of a poll); newest first, over the index by watch."""
+        one counted (the planner's cost of a poll); newest first, over the index by watch and
+        id, which stops after `limit` (the `+` keeps SQLite off the index by start time, which
+        would read every poll since `since` and sort them: 25 times slower a month on)."""
         rows = self.db.execute(
             "SELECT requests FROM polls WHERE watch_id = ? AND outcome = 'ok'"
-            " AND requests IS NOT NULL AND started_at > ? ORDER BY id DESC LIMIT ?",
+            " AND requests IS NOT NULL AND +started_at > ? ORDER BY id DESC LIMIT ?",
             [watch_id, since or "", limit],
         ).fetchall()
         return [int(row[0]) for row in rows]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from watcher import health, trending_report
+from watcher import health
 from watcher.config import Config
 from watcher.daemon_lock import daemon_holds
 from watcher.fleet_plan import PlatformPlan, plan_fleet
@@ -21,6 +21,7 @@ from watcher.next_poll import next_poll_shown
 from watcher.platforms.base import Profile
 from watcher.store import Store, TrendingRow, WatchRow
 from watcher.web.event_lines import EventLine, event_lines
+from watcher.web.trending_cache import TrendingCache
 
 # Events shown under the watches, newest first.
 RECENT_EVENTS = 15
@@ -85,7 +86,13 @@ class Overview:
         return {"overview": self, "trending_window": TRENDING_WINDOW, "trending_min": TRENDING_MIN}
 
 
-def overview(config: Config, store: Store, now: datetime, database: Path) -> Overview:
+def overview(
+    config: Config,
+    store: Store,
+    now: datetime,
+    database: Path,
+    trending_cache: TrendingCache | None = None,
+) -> Overview:
     running = daemon_holds(database)
     plan = plan_fleet(config, store, now)
     planned_intervals = plan.intervals()
@@ -117,9 +124,9 @@ def overview(config: Config, store: Store, now: datetime, database: Path) -> Ove
                 ),
             )
         )
-    trending = trending_report.trending(
-        config, store, now, window=TRENDING_WINDOW, min_accounts=TRENDING_MIN
-    )[:TRENDING_SHOWN]
+    counter = trending_cache or TrendingCache()
+    trending = counter.rows(config, store, now, window=TRENDING_WINDOW, min_accounts=TRENDING_MIN)
+    trending = trending[:TRENDING_SHOWN]
     failing = sum(1 for line in lines if line.row is not None and line.row.consecutive_failures)
     return Overview(
         watches=lines,

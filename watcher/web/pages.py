@@ -9,9 +9,13 @@ from aiohttp import web
 
 from watcher.web import outbox_view, overview, trending_view
 from watcher.web.app_keys import CLOCK, CONFIG, READER, TEMPLATES
+from watcher.web.trending_cache import TrendingCache
+
+TRENDING = web.AppKey("overview_trending", TrendingCache)
 
 
 def add_routes(app: web.Application) -> None:
+    app[TRENDING] = TrendingCache()
     app.router.add_get("/", _overview)
     app.router.add_get("/trending", _trending)
     app.router.add_get("/deliveries", _deliveries)
@@ -19,8 +23,10 @@ def add_routes(app: web.Application) -> None:
 
 async def _overview(request: web.Request) -> web.Response:
     app, now = request.app, request.app[CLOCK].now()
-    config, path = app[CONFIG](), app[READER].path
-    page = await app[READER].read(lambda store: overview.overview(config, store, now, path))
+    config, path, counted = app[CONFIG](), app[READER].path, app[TRENDING]
+    page = await app[READER].read(
+        lambda store: overview.overview(config, store, now, path, counted)
+    )
     context = {"title": "Overview", **page.context()}
     return app[TEMPLATES].render("overview.html", context, now=now, path=request.path)
 
