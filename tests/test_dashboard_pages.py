@@ -154,7 +154,7 @@ def test_overview_shows_quota_use_and_an_interval_the_planner_stretched(
         used = store.quotas.used("audius", audius.clock.now()).month
     finally:
         store.close()
-    assert f"{used} of 2,000 requests this month" in page.text
+    assert f"{used} / 2,000 requests this month ({100 * used / 2000:.1f}%)" in page.text
     assert "intervals stretched to stay within the monthly quota" in page.text
     (row,) = page.rows("watches")
     assert row[7].endswith("(quota; 1m)") and not row[7].startswith("1m ")

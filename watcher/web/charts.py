@@ -68,10 +68,10 @@ def size_series(store: Store, watch_id: int, now: datetime, days: int = SIZE_DAY
 def sparkline(
     values: tuple[int, ...], width: int = SPARK_WIDTH, height: int = SPARK_HEIGHT
 ) -> bytes:
-    """A small line of `values`, filled under, without axes or labels (one value: a dot)."""
+    """A small line of `values`, without axes or labels (one value: a dot)."""
     chart = pygal.Line(
         style=_SPARK_STYLE,
-        fill=True,
+        fill=False,
         js=(),  # no script: the chart is an image
         disable_xml_declaration=False,
         show_dots=len(values) == 1,

@@ -25,11 +25,18 @@ class DeliveryLine:
     row: DeliveryRow
     what: str  # the event's sentence, or what the send held
     state: str  # pending, held, retrying, dead or delivered
+    now: str
 
     @property
     def waiting_until(self) -> str | None:
-        """When a pending, held or retrying row is tried next."""
+        """When a pending, held or retrying row is tried next (None: never again)."""
         return self.row.next_attempt_at if self.row.state == "pending" else None
+
+    @property
+    def due(self) -> bool:
+        """Pending and due: the next dispatch sends it (a daemon's, or cron's `once`)."""
+        waiting = self.waiting_until
+        return waiting is not None and waiting <= self.now
 
 
 def delivery_state(row: DeliveryRow, now: str) -> str:
@@ -49,7 +56,7 @@ def outbox(config: Config, store: Store, now: datetime, show: str) -> dict[str, 
         name = notifier["notifier"]
         notifier["holding"] = None if hold is None else holding_line(name, hold, held.get(name))
     rows = store.outbox.recent(show=show, limit=LIMIT)[::-1]
-    lines = [DeliveryLine(row, describe([row]), delivery_state(row, at)) for row in rows]
+    lines = [DeliveryLine(row, describe([row]), delivery_state(row, at), at) for row in rows]
     return {
         "notifiers": notifiers,
         "deliveries": lines,
