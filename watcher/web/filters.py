@@ -1,8 +1,9 @@
 """Numbers, times and links as a person reads them, for the templates (as Jinja filters).
 
 Every value from a platform (names, handles, URLs) is somebody else's text: these helpers
-build markup only with `Markup.format`, which escapes what it is given, and make a link only
-of an `http`/`https` URL.
+put it into markup only through `escape` (quotes included, so it cannot leave an attribute),
+and make a link only of an `http`/`https` URL. (`escape` and an f-string, not `Markup.format`:
+a page of 200 watches calls them hundreds of times, and `format` costs ten times as much.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from watcher.clock import parse_iso
 from watcher.fleet_plan import format_interval
@@ -62,10 +63,9 @@ def moment(timestamp: str | None, now: datetime) -> Markup:
     try:
         shown = relative(timestamp, now)
     except ValueError:  # not a time: shown as it is (escaped)
-        return Markup("{}").format(timestamp)
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        timestamp, exact(timestamp), shown
-    )
+        return escape(timestamp)
+    when, title = escape(timestamp), escape(exact(timestamp))
+    return Markup(f'<time datetime="{when}" title="{title}">{escape(shown)}</time>')
 
 
 def interval(seconds: float | None) -> str:
@@ -92,10 +92,11 @@ def profile_link(url: str | None, text: str) -> Markup:
     isolated from the text around it (`<bdi>`), whatever direction it writes in."""
     href = web_url(url)
     if href is None:
-        return Markup("<bdi>{}</bdi>").format(text)
+        return Markup(f"<bdi>{escape(text)}</bdi>")
     return Markup(
-        '<a class="out" href="{}" rel="noopener noreferrer nofollow"><bdi>{}</bdi></a>'
-    ).format(href, text)
+        f'<a class="out" href="{escape(href)}" rel="noopener noreferrer nofollow">'
+        f"<bdi>{escape(text)}</bdi></a>"
+    )
 
 
 def account_path(platform: str, account_id: str) -> str:
