@@ -287,10 +287,14 @@ def test_no_page_writes_the_database(outbox: AudiusWorld) -> None:
     store.close()
 
     def files() -> dict[str, str]:
+        """The database and its log, by content; a log with nothing in it counts as none
+        (opening a connection that cannot write may leave an empty one behind)."""
         return {
             path.name: hashlib.sha256(path.read_bytes()).hexdigest()
             for path in outbox.db_path.parent.glob("watcher.db*")
-            if path.suffix != ".lock" and not path.name.endswith("-shm")
+            if path.suffix != ".lock"
+            and not path.name.endswith("-shm")
+            and not (path.name.endswith("-wal") and path.stat().st_size == 0)
         }
 
     before = files()
@@ -301,7 +305,7 @@ def test_no_page_writes_the_database(outbox: AudiusWorld) -> None:
         ]
     assert statuses == [200] * 7
     assert files() == before
-    reader = Store.open_reader(outbox.db_path)
+    reader = Store.open_read_only(outbox.db_path)
     try:
         with pytest.raises(Exception, match="readonly"):
             reader.db.execute("DELETE FROM events")

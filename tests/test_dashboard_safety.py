@@ -22,7 +22,6 @@ from watcher.config import HttpSettings, load
 from watcher.store import Store
 from watcher.web.app import build_app
 from watcher.web.auth import COOKIE, session_of
-from watcher.web.reader import StoreReader
 from watcher.web.server import WebServer
 from watcher.web.serving import endpoint
 
@@ -41,8 +40,8 @@ def hostile_world(world: World[Any], hook: Receiver) -> None:
     if world.platform == "soundcloud":
         evil = sim.add_user("evil-1", HOSTILE_NAME)
         other = sim.add_user("evil-2", "<img src=x onerror=alert(4)>")
-        sim.set_profile_url(evil, "javascript:alert(3)")
-        sim.set_profile_url(other, "data:text/html,<script>alert(5)</script>")
+        sim.set_permalink_url(evil, "javascript:alert(3)")
+        sim.set_permalink_url(other, "data:text/html,<script>alert(5)</script>")
         curator = sim.add_user("curator", f"<b>Curator</b>{RLO}")
     else:
         evil = sim.add_user('"onmouseover=alert(1)', HOSTILE_NAME)
@@ -198,8 +197,9 @@ def test_the_token_guards_routes_other_modules_add(guarded: AudiusWorld) -> None
         return web.json_response({"secret": "data"})
 
     async def go() -> tuple[int, int, str]:
-        reader = StoreReader(config.database_path)
-        app = build_app(lambda: config, reader, FakeClock(), health=healthy, scrape=no_metrics)
+        app = build_app(
+            lambda: config, config.database_path, FakeClock(), health=healthy, scrape=no_metrics
+        )
         app.router.add_get("/api/elsewhere", elsewhere)
         server = WebServer(app, "127.0.0.1", 0, "127.0.0.1:0")
         base = await server.start()
@@ -210,7 +210,6 @@ def test_the_token_guards_routes_other_modules_add(guarded: AudiusWorld) -> None
                 allowed = await client.get("/api/elsewhere", headers=bearer)
         finally:
             await server.close()
-            reader.close()
         return bare.status_code, allowed.status_code, bare.headers["content-security-policy"]
 
     bare, allowed, policy = asyncio.run(go())

@@ -131,30 +131,22 @@ class Store:
             raise database_problems.problem(path, exc) from None
 
     @classmethod
-    def open_reader(cls, path: Path | str, *, patience: float = PATIENCE) -> Store:
-        """A connection that can only read (`PRAGMA query_only`), for the dashboard: any
-        statement that would write fails instead. It neither creates nor migrates: the
-        database must exist at this watcher's schema (`Store.open` brings it there first).
-        The connection may be used from one thread at a time, not only the one that opened
-        it (a pool of readers serves requests from worker threads)."""
+    def open_read_only(cls, path: Path | str) -> Store:
+        """A connection that cannot write, for readers beside the writers (the web routes):
+        nothing is created or migrated, and a database at another schema version than this
+        watcher's is refused (its queries would meet missing tables or columns)."""
         path = Path(path)
         try:
-            uri = f"{path.resolve().as_uri()}?mode=rw"  # rw, not rwc: never create the file
             conn = sqlite3.connect(
-                uri, uri=True, timeout=patience, isolation_level=None, check_same_thread=False
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
             )
         except sqlite3.Error as exc:
             raise database_problems.problem(path, exc) from None
         try:
             conn.execute("PRAGMA query_only = ON")
             db = sqlite_utils.Database(conn)
-            found, expected = schema.version(db), len(schema.MIGRATIONS)
-            if found != expected:
-                raise DatabaseProblem(
-                    f"database {path} is at schema {found}, this watcher reads {expected}:"
-                    " run any other watcher command on it first"
-                )
-            return cls(db, path=path, patience=patience)
+            _require_version(path, schema.version(db), len(schema.MIGRATIONS))
+            return cls(db, path=path)
         except sqlite3.Error as exc:
             conn.close()
             raise database_problems.problem(path, exc) from None
@@ -164,6 +156,17 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: every query inside sees the database as of its first one,
+        whatever commits meanwhile (a page's counts and its rows agree)."""
+        conn = self.db.conn
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -195,6 +198,19 @@ class Store:
             if name == "main":
                 return str(file or "")
         return ""
+
+
+def _require_version(path: Path, found: int, expected: int) -> None:
+    if found < expected:
+        raise DatabaseProblem(
+            f"database {path} is at schema version {found}, older than this watcher reads"
+            f" ({expected}): run `watcher once` to bring it up to date"
+        )
+    if found > expected:
+        raise DatabaseProblem(
+            f"database {path}: schema version {found} is newer than this watcher knows"
+            f" ({expected}); upgrade watcher"
+        )
 
 
 def _connect(path: Path, patience: float) -> sqlite3.Connection:

@@ -1,9 +1,9 @@
 """The dashboard's aiohttp application: its route modules, the middlewares every route shares
 (security headers, the token, database trouble as one line), its static files.
 
-A route module is a function `add_routes(app)`; a page is a handler in one of them and a
-template extending `base.html`. Everything a handler needs is on the application under the
-keys of `app_keys.py`.
+A route module has a function `add_routes(app, reader)`; a page is a handler in one of them
+(reading through the `reader`, see `reads.py`) and a template extending `base.html`. What else
+a handler needs is on the application under the keys of `app_keys.py`.
 """
 
 from __future__ import annotations
@@ -22,23 +22,22 @@ from watcher.errors import DatabaseProblem
 from watcher.web import auth, charts, operations, pages
 from watcher.web.app_keys import (
     CLOCK,
-    CONFIG,
+    DATABASE,
     HEALTH,
-    READER,
     SCRAPE,
     TEMPLATES,
     CurrentConfig,
     HealthCheck,
     Scrape,
 )
-from watcher.web.reader import StoreReader
+from watcher.web.reads import StoreReader, install
 from watcher.web.security import security_headers
 from watcher.web.templating import STATIC, Templates
 
 log = logging.getLogger("watcher.web")
 
 # Each adds its routes; the order does not matter (no two claim a path).
-ROUTES: tuple[Callable[[web.Application], None], ...] = (
+ROUTES: tuple[Callable[[web.Application, StoreReader], None], ...] = (
     operations.add_routes,
     pages.add_routes,
     charts.add_routes,
@@ -50,25 +49,26 @@ STATIC_CACHE = "public, max-age=604800, immutable"
 
 def build_app(
     config: CurrentConfig,
-    reader: StoreReader,
+    database: Path,
     clock: Clock,
     *,
     health: HealthCheck,
     scrape: Scrape,
 ) -> web.Application:
     """The whole application: pages, charts, /healthz and /metrics, static files; the token
-    asked for everywhere but /healthz when `[http] token` is set."""
+    asked for everywhere but /healthz when `[http] token` is set. Its reader of `database`
+    opens as the application starts and closes with it."""
     token = config().http.token
     app = web.Application(middlewares=[security_headers, _errors])
-    app[CONFIG] = config
-    app[READER] = reader
+    app[DATABASE] = database
     app[CLOCK] = clock
     app[TEMPLATES] = Templates(token_required=token is not None)
     app[HEALTH] = health
     app[SCRAPE] = scrape
     auth.install(app, token)
+    reader = install(app, StoreReader(database, config, clock))
     for add_routes in ROUTES:
-        add_routes(app)
+        add_routes(app, reader)
     app.router.add_get("/static/{name}", _static)
     return app
 
@@ -92,7 +92,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except DatabaseProblem as exc:
         line = str(exc)
     except sqlite3.Error as exc:
-        line = database_problems.describe(request.app[READER].path, exc)
+        line = database_problems.describe(request.app[DATABASE], exc)
     except Exception:
         log.exception("dashboard: %s %s failed", request.method, request.path)
         raise web.HTTPInternalServerError(text="500: internal error (see the log)\n") from None

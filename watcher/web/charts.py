@@ -19,7 +19,7 @@ from aiohttp import web
 from pygal.style import Style
 
 from watcher.store import Store
-from watcher.web.app_keys import CLOCK, READER
+from watcher.web.reads import StoreReader
 from watcher.web.security import CHART_POLICY
 
 SVG = "image/svg+xml"
@@ -38,8 +38,11 @@ _SPARK_STYLE = Style(
 )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get(r"/charts/watches/{watch_id:\d+}/size.svg", _size_chart)
+def add_routes(app: web.Application, reader: StoreReader) -> None:
+    async def size_chart(request: web.Request) -> web.StreamResponse:
+        return await _size_chart(request, reader)
+
+    app.router.add_get(r"/charts/watches/{watch_id:\d+}/size.svg", size_chart)
 
 
 def days_of(sizes: Sequence[tuple[str, int]], last_day: date) -> list[int]:
@@ -100,10 +103,9 @@ def etag_of(values: Sequence[int], width: int, height: int) -> str:
     return '"' + hashlib.sha256(text.encode()).hexdigest()[:20] + '"'
 
 
-async def _size_chart(request: web.Request) -> web.StreamResponse:
+async def _size_chart(request: web.Request, reader: StoreReader) -> web.StreamResponse:
     watch_id = int(request.match_info["watch_id"])
-    now = request.app[CLOCK].now()
-    values = await request.app[READER].read(lambda store: size_series(store, watch_id, now))
+    values = await reader.read(lambda r: size_series(r.store, watch_id, r.now))
     if not values:
         raise web.HTTPNotFound(text="no size known for this watch yet\n")
     etag = etag_of(values, SPARK_WIDTH, SPARK_HEIGHT)

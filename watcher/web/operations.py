@@ -8,11 +8,13 @@ from aiohttp import web
 
 from watcher.metrics import CONTENT_TYPE
 from watcher.web.app_keys import HEALTH, SCRAPE
+from watcher.web.reads import StoreReader
 
 JSON = "application/json"
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, reader: StoreReader) -> None:
+    """Neither reads through `reader`: health has its own check, metrics their collector."""
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
 

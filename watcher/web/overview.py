@@ -86,14 +86,12 @@ class Overview:
         return {"overview": self, "trending_window": TRENDING_WINDOW, "trending_min": TRENDING_MIN}
 
 
-def overview(
-    config: Config,
-    store: Store,
-    now: datetime,
-    database: Path,
-    trending_cache: TrendingCache | None = None,
-) -> Overview:
-    running = daemon_holds(database)
+# The trending rows `/` shows, kept between requests (see trending_cache.py).
+TRENDING = TrendingCache()
+
+
+def overview(config: Config, store: Store, now: datetime) -> Overview:
+    running = daemon_holds(Path(store.path))
     plan = plan_fleet(config, store, now)
     planned_intervals = plan.intervals()
     rows = {row.key: row for row in store.watches.all()}
@@ -124,8 +122,7 @@ def overview(
                 ),
             )
         )
-    counter = trending_cache or TrendingCache()
-    trending = counter.rows(config, store, now, window=TRENDING_WINDOW, min_accounts=TRENDING_MIN)
+    trending = TRENDING.rows(config, store, now, window=TRENDING_WINDOW, min_accounts=TRENDING_MIN)
     trending = trending[:TRENDING_SHOWN]
     failing = sum(1 for line in lines if line.row is not None and line.row.consecutive_failures)
     return Overview(

@@ -1,61 +1,69 @@
 """The pages: `/` (the overview), `/trending` and `/deliveries`. Each handler reads through the
-store reader (in a worker thread, one snapshot, never a write) and renders its template."""
+store reader (in its worker thread, one snapshot, never a write) and renders its template.
+
+Each page's reads are a `RouteRead` of `ROUTE_READS` (see `reads.py`): from the request's
+parameters to what its template shows, so the bench can time a page's reads alone.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from watcher.web import outbox_view, overview, trending_view
-from watcher.web.app_keys import CLOCK, CONFIG, READER, TEMPLATES
-from watcher.web.trending_cache import TrendingCache
-
-TRENDING = web.AppKey("overview_trending", TrendingCache)
+from watcher.web.app_keys import CLOCK, TEMPLATES
+from watcher.web.reads import Reading, RouteRead, StoreReader, request_params
 
 
-def add_routes(app: web.Application) -> None:
-    app[TRENDING] = TrendingCache()
-    app.router.add_get("/", _overview)
-    app.router.add_get("/trending", _trending)
-    app.router.add_get("/deliveries", _deliveries)
+def read_overview(reading: Reading, params: Mapping[str, str]) -> dict[str, Any]:
+    page = overview.overview(reading.config, reading.store, reading.now)
+    return {"title": "Overview", **page.context()}
 
 
-async def _overview(request: web.Request) -> web.Response:
-    app, now = request.app, request.app[CLOCK].now()
-    config, path, counted = app[CONFIG](), app[READER].path, app[TRENDING]
-    page = await app[READER].read(
-        lambda store: overview.overview(config, store, now, path, counted)
-    )
-    context = {"title": "Overview", **page.context()}
-    return app[TEMPLATES].render("overview.html", context, now=now, path=request.path)
+def read_trending(reading: Reading, params: Mapping[str, str]) -> dict[str, Any]:
+    """The trending page's rows for its controls (`trending_view.BadQuery` when one is not
+    usable)."""
+    query = trending_view.parse_query(params)
+    found = trending_view.trending(reading.config, reading.store, reading.now, query)
+    return {"title": "Trending", "controls": trending_view.controls(params), **found}
 
 
-async def _trending(request: web.Request) -> web.Response:
-    app, now = request.app, request.app[CLOCK].now()
-    config = app[CONFIG]()
-    context: dict[str, Any] = {
-        "title": "Trending",
-        "controls": trending_view.controls(request.query),
-    }
-    try:
-        query = trending_view.parse_query(request.query)
-    except trending_view.BadQuery as exc:
-        context["problem"] = str(exc)
-        return app[TEMPLATES].render(
-            "trending.html", context, now=now, path=request.path, status=400
-        )
-    found = await app[READER].read(lambda store: trending_view.trending(config, store, now, query))
-    context.update(found, query=query)
-    return app[TEMPLATES].render("trending.html", context, now=now, path=request.path)
-
-
-async def _deliveries(request: web.Request) -> web.Response:
-    app, now = request.app, request.app[CLOCK].now()
-    config = app[CONFIG]()
-    show = request.query.get("show", "undelivered")
+def read_deliveries(reading: Reading, params: Mapping[str, str]) -> dict[str, Any]:
+    show = params.get("show", "undelivered")
     if show not in outbox_view.SHOWS:
         show = "undelivered"
-    found = await app[READER].read(lambda store: outbox_view.outbox(config, store, now, show))
-    context = {"title": "Deliveries", **found}
-    return app[TEMPLATES].render("deliveries.html", context, now=now, path=request.path)
+    found = outbox_view.outbox(reading.config, reading.store, reading.now, show)
+    return {"title": "Deliveries", **found}
+
+
+ROUTE_READS: dict[str, RouteRead] = {
+    "/": read_overview,
+    "/trending": read_trending,
+    "/deliveries": read_deliveries,
+}
+TEMPLATE_OF = {"/": "overview.html", "/trending": "trending.html", "/deliveries": "deliveries.html"}
+
+
+def add_routes(app: web.Application, reader: StoreReader) -> None:
+    for path, read in ROUTE_READS.items():
+        app.router.add_get(path, _page(reader, read, TEMPLATE_OF[path]))
+
+
+def _page(reader: StoreReader, read: RouteRead, template: str) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        params = request_params(request)
+        templates = request.app[TEMPLATES]
+        try:
+            context, now = await reader.read(lambda r: (read(r, params), r.now))
+        except trending_view.BadQuery as exc:
+            problem = {"title": "Trending", "controls": trending_view.controls(params)}
+            now = request.app[CLOCK].now()
+            return templates.render(
+                template, {**problem, "problem": str(exc)}, now=now, path=request.path, status=400
+            )
+        assert isinstance(context, dict)
+        return templates.render(template, context, now=now, path=request.path)
+
+    return handler

@@ -42,7 +42,7 @@ class ReadHealth:
         return True, {"status": "ok", "watches": len(keys), "failing_watches": failing}
 
     def _rows(self) -> list[tuple[str, int]]:
-        store = Store.open_reader(self._database)
+        store = Store.open_read_only(self._database)
         try:
             return [(row.key, row.consecutive_failures) for row in store.watches.all()]
         finally:
@@ -53,7 +53,7 @@ async def serve(config: Config, *, clock: Clock | None = None, echo: Callable[[s
     """Serve until SIGTERM or SIGINT; CannotListen when `[http] listen` cannot be bound."""
     database = config.database_path
     moment = clock or SystemClock()
-    scraped = Store.open_reader(database)  # /metrics reads on the loop, as the daemon's does
+    scraped = Store.open_read_only(database)  # /metrics reads on the loop, as the daemon's does
     collector = metrics.StoreCollector(
         scraped, lambda: metrics.watch_keys(config), lambda: metrics.quota_limits(config), moment
     )

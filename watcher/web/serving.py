@@ -9,31 +9,22 @@ from pathlib import Path
 from watcher.clock import Clock
 from watcher.web.app import build_app
 from watcher.web.app_keys import CurrentConfig, HealthCheck, Scrape
-from watcher.web.reader import StoreReader
 from watcher.web.server import WebServer, is_loopback
 
 log = logging.getLogger("watcher.web")
 
 
 class Endpoint:
-    """The application and its reader, started and closed together."""
+    """The application on its address (its reader opens and closes with it)."""
 
-    def __init__(self, server: WebServer, reader: StoreReader) -> None:
+    def __init__(self, server: WebServer) -> None:
         self._server = server
-        self._reader = reader
 
     async def start(self) -> str:
-        try:
-            return await self._server.start()
-        except BaseException:
-            self._reader.close()
-            raise
+        return await self._server.start()
 
     async def close(self) -> None:
-        try:
-            await self._server.close()
-        finally:
-            self._reader.close()
+        await self._server.close()
 
 
 def endpoint(
@@ -56,6 +47,5 @@ def endpoint(
             " (a secret of 16+ characters) to ask for it",
             settings.listen,
         )
-    reader = StoreReader(Path(database))
-    app = build_app(config, reader, clock, health=health, scrape=scrape)
-    return Endpoint(WebServer(app, host, port, settings.listen), reader)
+    app = build_app(config, Path(database), clock, health=health, scrape=scrape)
+    return Endpoint(WebServer(app, host, port, settings.listen))

@@ -5,7 +5,8 @@ events, about 100 ms), and `/` is read far more often than the log changes. What
 changes in two ways only: a new event is recorded (the log's last `seq` moves), or a follow
 that counts leaves the window (a target not shown can only rise by a new follow, so the
 listed rows' follows are the only ones whose expiry matters). So the rows are kept until
-either happens: exact, never stale.
+either happens: exact, never stale. They are kept with their database's path (one process
+may serve several, as the tests do).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from watcher.store import Store, TrendingRow
 
 @dataclass(frozen=True, slots=True)
 class _Counted:
+    database: str
     last_seq: int
     keys: tuple[str, ...]
     window: float
@@ -38,13 +40,13 @@ class TrendingCache:
     def rows(
         self, config: Config, store: Store, now: datetime, *, window: float, min_accounts: int
     ) -> list[TrendingRow]:
-        last = store.events.last_seq()
+        database, last = str(store.path), store.events.last_seq()
         keys = tuple(sorted(w.key for w in config.watch if w.relation == "following"))
         with self._lock:
             counted = self._counted
         if (
             counted is not None
-            and (counted.last_seq, counted.keys) == (last, keys)
+            and (counted.database, counted.last_seq, counted.keys) == (database, last, keys)
             and (counted.window, counted.min_accounts) == (window, min_accounts)
             and (counted.until is None or now < counted.until)
         ):
@@ -57,7 +59,8 @@ class TrendingCache:
             for row in rows
             for account in row.accounts
         ]
-        fresh = _Counted(last, keys, window, min_accounts, min(expiries, default=None), rows)
+        until = min(expiries, default=None)
+        fresh = _Counted(database, last, keys, window, min_accounts, until, rows)
         with self._lock:
             self._counted = fresh
         return rows

@@ -8,8 +8,8 @@ simulator would take long and prove nothing more): watches, their profiles, thei
 an hour), events spread over the month, the big list's members, as polls leave them. Each
 measured step runs in its own process.
 
-    python -m bench.dashboard fill DB [--quick]
-    python -m bench.dashboard serve DB      # the figures, as JSON
+    python -m bench.overview_page fill DB [--quick]
+    python -m bench.overview_page serve DB      # the figures, as JSON
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def serve(database: str) -> dict[str, Any]:
 
     from watcher.store import Store
 
-    store = Store.open_reader(database)
+    store = Store.open_read_only(database)
     watches = int(store.db.execute("SELECT COUNT(*) FROM watches").fetchone()[0])
     chart_id = store.watches.all()[0].id
     store.close()
@@ -249,15 +249,13 @@ def _sql_alone(database: str, watches: int) -> float:
     from watcher.config import parse
     from watcher.store import Store
     from watcher.web.overview import overview
-    from watcher.web.trending_cache import TrendingCache
 
     config = parse(_raw_config(database, watches))
-    store = Store.open_reader(database)
-    counted = TrendingCache()
-    overview(config, store, FakeClock(NOW).now(), Path(database), counted)
+    store = Store.open_read_only(database)
+    overview(config, store, FakeClock(NOW).now())  # as the server's first request
     statements: list[str] = []
     store.db.conn.set_trace_callback(statements.append)
-    overview(config, store, FakeClock(NOW).now(), Path(database), counted)
+    overview(config, store, FakeClock(NOW).now())
     store.db.conn.set_trace_callback(None)
     runs = []
     for _ in range(REQUESTS):
@@ -276,7 +274,7 @@ def _open_cost(database: str) -> float:
     runs = []
     for _ in range(REQUESTS):
         began = time.perf_counter()
-        Store.open_reader(database).close()
+        Store.open_read_only(database).close()
         runs.append(time.perf_counter() - began)
     return statistics.median(runs)
 
@@ -284,8 +282,8 @@ def _open_cost(database: str) -> float:
 def dashboard(quick: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory() as folder:
         database = str(Path(folder) / "watcher.db")
-        filled = child_of("bench.dashboard", "fill", database, *(["--quick"] if quick else []))
-        served = child_of("bench.dashboard", "serve", database)
+        filled = child_of("bench.overview_page", "fill", database, *(["--quick"] if quick else []))
+        served = child_of("bench.overview_page", "serve", database)
     ms = 1000.0
     page, sql = served["page_s"] * ms, served["sql_s"] * ms
     note = (
