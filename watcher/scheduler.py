@@ -34,7 +34,7 @@ from watcher.store import Store
 from watcher.store.quotas import Limits
 
 if TYPE_CHECKING:
-    from watcher.web.serving import Endpoint
+    from watcher.web.server import WebServer
 
 log = logging.getLogger("watcher")
 
@@ -340,7 +340,7 @@ class Daemon:
     def _watch_labels(self) -> list[metrics.WatchKey]:
         return metrics.watch_keys(self.config)
 
-    async def _start_endpoint(self) -> Endpoint | None:
+    async def _start_endpoint(self) -> WebServer | None:
         """Serve the dashboard, /healthz and /metrics on `[http] listen`, or raise
         CannotListen: a daemon asked for an endpoint it cannot serve would look dead to its
         supervisor's health checks anyway."""

@@ -32,8 +32,6 @@ _SPARK_STYLE = Style(
     background="transparent",
     plot_background="transparent",
     colors=("#2563eb",),
-    opacity="0.18",
-    opacity_hover="0.18",
     stroke_width=1.6,
 )
 

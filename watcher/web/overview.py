@@ -9,7 +9,7 @@ fleet rather than a few per watch: 200 watches cost what 20 would.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -148,9 +148,3 @@ def _profiles(store: Store, rows: Any) -> dict[tuple[str, str], Profile]:
         for account_id, profile in store.profiles.get(platform, ids).items():
             found[(platform, account_id)] = profile
     return found
-
-
-def since_days(now: datetime, days: int) -> str:
-    """Midnight UTC `days - 1` days before `now`'s day: a window of `days` whole days."""
-    start = (now - timedelta(days=days - 1)).date()
-    return f"{start.isoformat()}T00:00:00Z"

@@ -1,5 +1,6 @@
 """The endpoint as `watcher run` and `watcher serve` start it: the application on
-`[http] listen`, its store reader, and the one warning an open dashboard deserves."""
+`[http] listen` (its store reader opens and closes with it), and the one warning an open
+dashboard deserves."""
 
 from __future__ import annotations
 
@@ -14,19 +15,6 @@ from watcher.web.server import WebServer, is_loopback
 log = logging.getLogger("watcher.web")
 
 
-class Endpoint:
-    """The application on its address (its reader opens and closes with it)."""
-
-    def __init__(self, server: WebServer) -> None:
-        self._server = server
-
-    async def start(self) -> str:
-        return await self._server.start()
-
-    async def close(self) -> None:
-        await self._server.close()
-
-
 def endpoint(
     config: CurrentConfig,
     database: str | Path,
@@ -34,7 +22,7 @@ def endpoint(
     *,
     health: HealthCheck,
     scrape: Scrape,
-) -> Endpoint:
+) -> WebServer:
     """The endpoint of `config()`'s `[http] listen` (which must be set) over `database`;
     warns once when it listens beyond this machine without a token."""
     settings = config().http
@@ -48,4 +36,4 @@ def endpoint(
             settings.listen,
         )
     app = build_app(config, Path(database), clock, health=health, scrape=scrape)
-    return Endpoint(WebServer(app, host, port, settings.listen))
+    return WebServer(app, host, port, settings.listen)
