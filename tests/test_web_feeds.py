@@ -132,7 +132,7 @@ def test_limit_picks_the_newest_and_a_bad_limit_is_a_one_line_400(audius: Audius
         most = entries(feed(client, "/feed.atom?limit=1000"))
         refused = {
             value: client.get("/feed.atom", params={"limit": value})
-            for value in ("0", "-1", "abc", "1001", "2.5", "\u0663", "1e3")
+            for value in ("0", "-1", "abc", "1001", "2.5", "\u0663", "1e3", "9" * 5000)
         }
 
     assert len(every) == 5 and most == every
@@ -249,6 +249,29 @@ def test_a_hostile_profile_is_escaped_inert_text_and_never_a_javascript_link(
         else:
             assert links == []  # no link at all rather than a javascript: one
         assert not set(str(root.findtext("a:title", namespaces=NS))) & UNFIT
+
+
+def test_the_self_link_of_a_hostile_host_header_stays_an_escaped_attribute(
+    audius: AudiusWorld,
+) -> None:
+    audius.watch("curator")
+    audius.curator(2)
+    audius.poll()
+
+    with feeds_of(audius) as client:
+        answers = [
+            client.get("/feed.atom", headers={"Host": host})
+            for host in ('evil"><script>x</script>', "x:99999999")
+        ]
+
+    links = []
+    for answer in answers:
+        assert answer.status_code == 200 and b"<script" not in answer.content
+        links.append(ET.fromstring(answer.content).find("a:link[@rel='self']", NS))
+    assert [link.get("href") for link in links if link is not None] == [
+        'http://evil"><script>x</script>/feed.atom',  # an attribute's text, not markup
+        "/feed.atom",  # no URL can be made of that host: the path alone
+    ]
 
 
 def test_every_character_xml_forbids_is_replaced_and_the_rest_kept() -> None:

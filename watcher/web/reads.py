@@ -64,7 +64,8 @@ def limit_param(params: Mapping[str, str], default: int, maximum: int) -> int:
     text = params.get("limit", "").strip()
     if not text:
         return default
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= maximum:
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(maximum))
+    if not digits or not 1 <= int(text) <= maximum:
         raise BadParameter(f"limit must be a whole number from 1 to {maximum} (got {text!r})")
     return int(text)
 
