@@ -76,9 +76,9 @@ def read_account_feed(reading: Reading, params: Mapping[str, str]) -> FeedRead:
     key = account.account_id or account.watch.account
     rows = reading.store.events.newest(limit, watch_ids=lookup.store_ids(found))
     return FeedRead(
-        f"urn:watcher:feed:{quote(platform, safe='')}:{quote(key, safe='')}",
+        f"urn:watcher:feed:{platform}:{quote(key, safe='')}",
         f"watcher: {named} on {platform}",
-        f"/accounts/{quote(platform, safe='')}/{quote(key, safe='')}",
+        f"/accounts/{platform}/{quote(key, safe='')}",
         rows,
         reading.now,
     )

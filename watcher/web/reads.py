@@ -1,10 +1,10 @@
 """How the web routes read the database: on one read-only connection kept for the app, in a
 worker thread of its own, each request inside one snapshot.
 
-Why this shape (measured on the bench machine): opening a connection and the store's parts
-costs about 0.4 ms a request, against nothing for a kept one; a query in the event loop's own
-thread would hold up the daemon's polls and deliveries while it runs, so the queries run in
-one worker thread (SQLite connections belong to a thread), one request at a time. The
+Why this shape: opening a connection and the store's parts costs about 0.5 ms a request
+(bench scenario 11), against nothing for a kept one; a query in the event loop's own thread
+would hold up the daemon's polls and deliveries while it runs, so the queries run in one
+worker thread (SQLite connections belong to a thread), one request at a time. The
 connection cannot write (`Store.open_read_only`): a route that tried would fail, not change
 anything.
 
