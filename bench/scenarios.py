@@ -433,8 +433,8 @@ def list_export(quick: bool) -> list[Figure]:
 
 
 def dashboard(quick: bool) -> list[Figure]:
-    """11: the dashboard's / over 200 watches, 100,000 events and a list of 1,000,000."""
-    from bench.overview_page import dashboard as measure
+    """11: the dashboard, feeds and API: each route served over loopback against its SQL."""
+    from bench.dashboard import dashboard as measure
 
     return measure(quick)
 

@@ -141,8 +141,13 @@ def guarded(audius: AudiusWorld) -> AudiusWorld:
 
 def test_the_token_is_asked_for_everywhere_but_healthz(guarded: AudiusWorld) -> None:
     html = {"Accept": "text/html"}
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
     with serving(guarded.config(), clock=guarded.clock) as base:
         client = httpx.Client(base_url=base, timeout=10)
+        # The feeds and the API are the dashboard's routes too, behind the same token.
+        others = ["/feed.atom", "/api/events", "/api/watches"]
+        refused = [client.get(path).status_code for path in others]
+        taken = [client.get(path, headers=bearer).status_code for path in others]
         browser = client.get("/trending?window=3d", headers=html)
         script = client.get("/")
         metrics = client.get("/metrics")
@@ -159,6 +164,7 @@ def test_the_token_is_asked_for_everywhere_but_healthz(guarded: AudiusWorld) -> 
     assert "content-security-policy" in script.headers  # errors are protected too
     assert right.status_code == 200 and "Overview" in right.text
     assert health.status_code == 200 and style.status_code == 200
+    assert refused == [401, 401, 401] and taken == [200, 200, 200]
 
 
 def test_logging_in_sets_a_cookie_that_is_not_the_token(guarded: AudiusWorld) -> None:

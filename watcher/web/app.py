@@ -19,7 +19,7 @@ from aiohttp.typedefs import Handler
 from watcher import database_problems
 from watcher.clock import Clock
 from watcher.errors import DatabaseProblem
-from watcher.web import auth, charts, operations, pages
+from watcher.web import api, auth, charts, feeds, operations, pages
 from watcher.web.app_keys import (
     CLOCK,
     DATABASE,
@@ -41,6 +41,8 @@ ROUTES: tuple[Callable[[web.Application, StoreReader], None], ...] = (
     operations.add_routes,
     pages.add_routes,
     charts.add_routes,
+    feeds.add_routes,
+    api.add_routes,
 )
 STATIC_FILES = {entry.name: Path(str(entry)) for entry in STATIC.iterdir() if entry.is_file()}
 # Static URLs carry a hash of their file (templating.static_url): a browser may keep them.

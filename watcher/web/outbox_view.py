@@ -10,10 +10,10 @@ from typing import Any
 
 from watcher.clock import iso
 from watcher.config import Config
-from watcher.notifier_report import notifier_rows
 from watcher.sinks.holding import holding_line, waits_for_digest
 from watcher.sinks.labels import describe
 from watcher.store import DeliveryRow, Store
+from watcher.watch_status import notifier_rows
 
 # What the `show` control offers, the first being the default.
 SHOWS = {"undelivered": "not delivered yet", "dead": "dead", "all": "all"}
