@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 
 from tests.daemons import Running
+from tests.mailbox import Mailbox
+from tests.receiver import Receiver
+from tests.services import Services
 from tests.world import AudiusWorld, SoundCloudWorld, World
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
@@ -91,3 +94,16 @@ def running() -> Iterator[Callable[..., Running]]:
     yield start
     for process in started:
         process.kill()
+
+
+@pytest.fixture
+def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """Discord, Slack, Telegram and email on loopback (tests/services.py): HTTPS requests go
+    through an intercepting receiver named as this process's proxy, mail to a local server."""
+    with Receiver(intercept=True) as receiver, Mailbox() as mailbox:
+        proxy = f"http://127.0.0.1:{receiver.port}"
+        for name in ("HTTPS_PROXY", "https_proxy"):
+            monkeypatch.setenv(name, proxy)
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        yield Services(receiver, mailbox)

@@ -69,5 +69,10 @@ def account_keys(account: str) -> frozenset[str]:
 
 
 KIND = PlatformKind(
-    "audius", AudiusSettings, frozenset(PROFILE_HOSTS), "watcher.platforms.audius", account_keys
+    "audius",
+    "Audius",
+    AudiusSettings,
+    frozenset(PROFILE_HOSTS),
+    "watcher.platforms.audius",
+    account_keys,
 )

@@ -38,6 +38,7 @@ class PlatformKind:
     """A platform as its kind module declares it."""
 
     name: str
+    display_name: str  # how messages name it: `Audius`, `SoundCloud`
     settings: type[PlatformSettings]  # its `[name]` section of the config
     profile_hosts: frozenset[str]  # the only hosts a profile link in a message may point to
     client: str  # the module whose import registers the client (`registry.register`)

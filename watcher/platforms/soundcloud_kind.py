@@ -97,6 +97,7 @@ def account_keys(account: str) -> frozenset[str]:
 
 KIND = PlatformKind(
     "soundcloud",
+    "SoundCloud",
     SoundCloudSettings,
     frozenset(PROFILE_HOSTS),
     "watcher.platforms.soundcloud",
