@@ -13,7 +13,6 @@ import socketserver
 import threading
 from email.message import EmailMessage
 from types import TracebackType
-from typing import cast
 
 
 class Mailbox:
@@ -84,5 +83,6 @@ class Mailbox:
 
     def _keep(self, raw: bytes) -> None:
         message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
         with self._lock:
-            self.messages.append(cast(EmailMessage, message))
+            self.messages.append(message)

@@ -22,8 +22,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 # A self-signed key and certificate made for these tests only (`openssl req -x509`, valid for

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from tests.mailbox import Mailbox
 from tests.receiver import Receiver
@@ -59,7 +60,7 @@ class Services:
             if request.headers.get("host") == _HOSTS[service]
         ]
 
-    def payloads(self, service: str) -> Iterator[dict[str, object]]:
+    def payloads(self, service: str) -> Iterator[dict[str, Any]]:
         for request in self.receiver.requests:
             if request.headers.get("host") == _HOSTS[service]:
                 yield request.json()
@@ -69,12 +70,12 @@ def _lines(text: str) -> str:
     return "\n".join(text.splitlines())
 
 
-def _shown(service: str, payload: dict[str, object]) -> Shown:
+def _shown(service: str, payload: dict[str, Any]) -> Shown:
     if service == "slack":
-        [attachment] = payload["attachments"]  # type: ignore[misc]
+        [attachment] = payload["attachments"]
         return Shown(str(attachment["title"]), str(attachment["text"]))
     if service == "discord" and "embeds" in payload:
-        [embed] = payload["embeds"]  # type: ignore[misc]
+        [embed] = payload["embeds"]
         return Shown(str(embed["title"]), str(embed["description"]))
     text = str(payload["content" if service == "discord" else "text"])
     title, _, body = text.partition("\r\n")
