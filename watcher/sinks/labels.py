@@ -35,15 +35,21 @@ def label_of(kind: str, event_id: str | None, bodies: tuple[str, ...]) -> str:
     try:
         envelopes: list[dict[str, Any]] = [json.loads(body) for body in bodies]
         data = envelopes[0]["data"]
-        accounts = {e["data"]["account"]["id"] for e in envelopes}
-        if len(accounts) > 1:  # a held digest of several watches
-            label = f"digest of {len(envelopes)} events of {len(accounts)} accounts"
-        elif len(envelopes) > 1:
-            label = f"{len(envelopes)} events of @{data['account']['handle']}"
-        elif kind == "alert":
+        if kind == "alert":
             label = f"{envelopes[0]['type']} @{data['account']['handle']}"
-        else:
+        elif len(envelopes) == 1:  # an event or a signal: its sentence
             label = describe_envelope(envelopes[0])
+        elif (accounts := len({_source(e) for e in envelopes})) > 1:
+            label = f"digest of {len(envelopes)} events of {accounts} accounts"
+        else:
+            label = f"{len(envelopes)} events of @{data['account']['handle']}"
     except (IndexError, KeyError, TypeError, ValueError):
         label = f"{kind} {event_id or ''}".strip()
     return one_line(_BIDI.sub("", label), LABEL_MAX)
+
+
+def _source(envelope: dict[str, Any]) -> str:
+    """Whose event this is: the watched account's id, or a signal's name."""
+    data = envelope["data"]
+    account = data.get("account")
+    return str(account["id"]) if account else f"signal {data.get('signal')}"

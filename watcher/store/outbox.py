@@ -166,17 +166,21 @@ class Outbox(Part):
     def enqueue_events(
         self, watch_id: int, batch: str, now: str, routes: Iterable[Route], events: Sequence[Routed]
     ) -> None:
-        """One pending row per (event, route) the route takes, by type and by target; the
-        body is the event's, read from the events table."""
+        """One pending row per (event, route) the route takes, by type and by target, due now
+        in `batch` unless the route holds it for a digest (then in the hold's batch, due at
+        its time); the body is the event's, read from the events table."""
+        rows: list[tuple[Any, ...]] = []
+        for route in routes:
+            taken = [event for event in events if route.takes(event)]
+            if not taken:
+                continue
+            held = route.hold.place("event", now) if route.hold is not None else None
+            row_batch, due = held or (batch, now)
+            rows += [(route.notifier, watch_id, row_batch, e.id, now, due) for e in taken]
         self.db.conn.executemany(
             "INSERT INTO deliveries (notifier, watch_id, batch, event_id, kind, payload,"
             " created_at, next_attempt_at) VALUES (?, ?, ?, ?, 'event', NULL, ?, ?)",
-            [
-                (route.notifier, watch_id, batch, event.id, now, now)
-                for route in routes
-                for event in events
-                if route.takes(event)
-            ],
+            rows,
         )
 
     def enqueue_alert(self, watch_id: int, now: str, routes: Iterable[Route], alert: Alert) -> None:
