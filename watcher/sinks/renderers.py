@@ -59,7 +59,9 @@ HANDLE_MAX = 60
 # (zero-width space, word joiner and invisible operators, soft hyphen, Mongolian vowel
 # separator): invisible, able to make the rest of a line read backwards or to disguise
 # `@everyone`. Zero-width (non-)joiners stay: scripts and emoji need them.
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 # Control characters and Unicode line/paragraph separators: a name must stay on its line.
 _BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
 # Stacks of combining marks ("zalgo") spill over the lines around them; three per letter is
