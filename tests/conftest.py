@@ -6,9 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemons import Running
-from tests.mailbox import Mailbox
-from tests.receiver import Receiver
-from tests.services import Services
+from tests.services import Services, standing_in
 from tests.world import AudiusWorld, SoundCloudWorld, World
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
@@ -100,10 +98,5 @@ def running() -> Iterator[Callable[..., Running]]:
 def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
     """Discord, Slack, Telegram and email on loopback (tests/services.py): HTTPS requests go
     through an intercepting receiver named as this process's proxy, mail to a local server."""
-    with Receiver(intercept=True) as receiver, Mailbox() as mailbox:
-        proxy = f"http://127.0.0.1:{receiver.port}"
-        for name in ("HTTPS_PROXY", "https_proxy"):
-            monkeypatch.setenv(name, proxy)
-        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        yield Services(receiver, mailbox)
+    with standing_in(monkeypatch) as stand_ins:
+        yield stand_ins

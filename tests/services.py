@@ -9,9 +9,12 @@ escaping and payloads are the real ones; only the network ends at 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from tests.mailbox import Mailbox
 from tests.receiver import Receiver
@@ -80,3 +83,16 @@ def _shown(service: str, payload: dict[str, Any]) -> Shown:
     text = str(payload["content" if service == "discord" else "text"])
     title, _, body = text.partition("\r\n")
     return Shown(title, _lines(body))
+
+
+@contextlib.contextmanager
+def standing_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """The stand-ins running, and this process (and the commands it starts) sending its HTTPS
+    requests through the receiver."""
+    with Receiver(intercept=True) as receiver, Mailbox() as mailbox:
+        proxy = f"http://127.0.0.1:{receiver.port}"
+        for name in ("HTTPS_PROXY", "https_proxy"):
+            monkeypatch.setenv(name, proxy)
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        yield Services(receiver, mailbox)
