@@ -2,7 +2,7 @@
 send it (tests/services.py), for accounts whose names and handles are hostile.
 
 The accounts: `everyone` named `*_~|<>&@everyone` (a handle and a name that would ping a
-Discord server), and `a_*~|<b>&` (a handle full of markup). Each scenario runs once, through
+Discord server), and `a_*~|<b>&")]` (a handle full of markup). Each scenario runs once, through
 real polls of the simulator and the real dispatcher, to one notifier holding all four services'
 URLs; the tests then read what each service got.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,12 +20,21 @@ from tests.commands import run_watcher
 from tests.services import SERVICES, Services, Shown, standing_in
 from tests.world import AudiusWorld, World, tastemakers
 from watcher.clock import FakeClock
+from watcher.events import Event
+from watcher.platforms.base import Profile
 from watcher.sim.audius import AudiusSim
+from watcher.sinks.apprise_sink import renderer_for, send_apprise
+from watcher.sinks.message import digest_body, digest_title
 from watcher.sinks.renderers import ZWSP
 
 HOSTILE_NAME = "*_~|<>&@everyone"
-HOSTILE_HANDLE = "a_*~|<b>&"
-HOSTILE_URL = "https://audius.co/a_%2A~%7C%3Cb%3E%26"  # the handle's profile, percent-encoded
+HOSTILE_HANDLE = 'a_*~|<b>&")]'
+HOSTILE_URL = "https://audius.co/a_%2A~%7C%3Cb%3E%26%22%29%5D"  # its profile, percent-encoded
+# The handle as each service's markup writes it (Slack's and Telegram's are alike: Apprise
+# escapes Slack's `&`, `<` and `>` as Telegram's HTML does).
+AS_DISCORD = '@a\\_\\*\\~\\|\\<b\\>&")\\]'
+AS_HTML = '@a_*~|&lt;b&gt;&amp;")]'
+AS_TEXT = '@a_*~|<b>&")]'
 Z = ZWSP  # defuses a mention: only where it would ping
 NOTIFIER = "chat_room"
 SIGNAL = "scouting <A&R>"
@@ -146,7 +155,7 @@ DIGEST = {
     "discord": Shown(
         "Audius: @curator followed 2, unfollowed 1",
         "**Followed (2)**\n"
-        f"- @curator followed [@a\\_\\*\\~\\|\\<b\\>&]({HOSTILE_URL}) (Plain Name)\n"
+        f"- @curator followed [{AS_DISCORD}]({HOSTILE_URL}) (Plain Name)\n"
         f"- @curator followed [@{Z}everyone](https://audius.co/everyone)"
         f" (\\*\\_\\~\\|\\<\\>&@{Z}everyone)\n"
         "\n"
@@ -156,7 +165,7 @@ DIGEST = {
     "slack": Shown(
         "Audius: @curator followed 2, unfollowed 1",
         "Followed (2):\n"
-        f"+ @curator followed @a_*~|&lt;b&gt;&amp; (Plain Name) {HOSTILE_URL}\n"
+        f"+ @curator followed {AS_HTML} (Plain Name) {HOSTILE_URL}\n"
         "+ @curator followed @everyone (*_~|&lt;&gt;&amp;@everyone) https://audius.co/everyone\n"
         "\n"
         "Unfollowed (1):\n"
@@ -165,7 +174,7 @@ DIGEST = {
     "telegram": Shown(
         "<b>Audius: @curator followed 2, unfollowed 1</b>",
         "<b>Followed (2)</b>\n"
-        f'\u2022 @curator followed <a href="{HOSTILE_URL}">@a_*~|&lt;b&gt;&amp;</a> (Plain Name)\n'
+        f'\u2022 @curator followed <a href="{HOSTILE_URL}">{AS_HTML}</a> (Plain Name)\n'
         '\u2022 @curator followed <a href="https://audius.co/everyone">@everyone</a>'
         " (*_~|&lt;&gt;&amp;@everyone)\n"
         "\n"
@@ -176,7 +185,7 @@ DIGEST = {
     "email": Shown(
         "Audius: @curator followed 2, unfollowed 1",
         "Followed (2):\n"
-        f"+ @curator followed @a_*~|<b>& (Plain Name) {HOSTILE_URL}\n"
+        f"+ @curator followed {AS_TEXT} (Plain Name) {HOSTILE_URL}\n"
         "+ @curator followed @everyone (*_~|<>&@everyone) https://audius.co/everyone\n"
         "\n"
         "Unfollowed (1):\n"
@@ -197,8 +206,8 @@ def test_a_polls_digest_reads_exactly_so_on_each_service(
 EVENTS = {
     "discord": [
         Shown(
-            "Audius: @curator followed @a\\_\\*\\~\\|\\<b\\>& (Plain Name)",
-            f"@curator followed [@a\\_\\*\\~\\|\\<b\\>&]({HOSTILE_URL}) (Plain Name)",
+            f"Audius: @curator followed {AS_DISCORD} (Plain Name)",
+            f"@curator followed [{AS_DISCORD}]({HOSTILE_URL}) (Plain Name)",
         ),
         Shown(
             f"Audius: @curator followed @{Z}everyone (\\*\\_\\~\\|\\<\\>&@{Z}everyone)",
@@ -212,8 +221,8 @@ EVENTS = {
     ],
     "slack": [
         Shown(
-            "Audius: @curator followed @a_*~|&lt;b&gt;&amp; (Plain Name)",
-            f"@curator followed @a_*~|&lt;b&gt;&amp; (Plain Name) {HOSTILE_URL}",
+            f"Audius: @curator followed {AS_HTML} (Plain Name)",
+            f"@curator followed {AS_HTML} (Plain Name) {HOSTILE_URL}",
         ),
         Shown(
             "Audius: @curator followed @everyone (*_~|&lt;&gt;&amp;@everyone)",
@@ -226,8 +235,8 @@ EVENTS = {
     ],
     "telegram": [
         Shown(
-            "<b>Audius: @curator followed @a_*~|&lt;b&gt;&amp; (Plain Name)</b>",
-            f'@curator followed <a href="{HOSTILE_URL}">@a_*~|&lt;b&gt;&amp;</a> (Plain Name)',
+            f"<b>Audius: @curator followed {AS_HTML} (Plain Name)</b>",
+            f'@curator followed <a href="{HOSTILE_URL}">{AS_HTML}</a> (Plain Name)',
         ),
         Shown(
             "<b>Audius: @curator followed @everyone (*_~|&lt;&gt;&amp;@everyone)</b>",
@@ -241,8 +250,8 @@ EVENTS = {
     ],
     "email": [
         Shown(
-            "Audius: @curator followed @a_*~|<b>& (Plain Name)",
-            f"@curator followed @a_*~|<b>& (Plain Name) {HOSTILE_URL}",
+            f"Audius: @curator followed {AS_TEXT} (Plain Name)",
+            f"@curator followed {AS_TEXT} (Plain Name) {HOSTILE_URL}",
         ),
         Shown(
             "Audius: @curator followed @everyone (*_~|<>&@everyone)",
@@ -275,29 +284,29 @@ def signal_expected(service: str, day: str) -> Shown:
     }.get(service, f"@taste1 ({day}), @taste2 ({day})")
     return {
         "discord": Shown(
-            "Audius: 2 watched accounts followed @a\\_\\*\\~\\|\\<b\\>& this week",
-            f"2 watched accounts followed [@a\\_\\*\\~\\|\\<b\\>&]({HOSTILE_URL}) this week:"
+            f"Audius: 2 watched accounts followed {AS_DISCORD} this week",
+            f"2 watched accounts followed [{AS_DISCORD}]({HOSTILE_URL}) this week:"
             f" {accounts}\n"
-            f"@a\\_\\*\\~\\|\\<b\\>& (\\*\\_\\~\\|\\<\\>&@{Z}everyone): 42 followers\n"
+            f"{AS_DISCORD} (\\*\\_\\~\\|\\<\\>&@{Z}everyone): 42 followers\n"
             "Signal: scouting \\<A&R\\>",
         ),
         "slack": Shown(
-            "Audius: 2 watched accounts followed @a_*~|&lt;b&gt;&amp; this week",
-            f"2 watched accounts followed @a_*~|&lt;b&gt;&amp; this week: {accounts}\n"
-            f"@a_*~|&lt;b&gt;&amp; (*_~|&lt;&gt;&amp;@everyone): 42 followers {HOSTILE_URL}\n"
+            f"Audius: 2 watched accounts followed {AS_HTML} this week",
+            f"2 watched accounts followed {AS_HTML} this week: {accounts}\n"
+            f"{AS_HTML} (*_~|&lt;&gt;&amp;@everyone): 42 followers {HOSTILE_URL}\n"
             "Signal: scouting &lt;A&amp;R&gt;",
         ),
         "telegram": Shown(
-            "<b>Audius: 2 watched accounts followed @a_*~|&lt;b&gt;&amp; this week</b>",
-            f'2 watched accounts followed <a href="{HOSTILE_URL}">@a_*~|&lt;b&gt;&amp;</a>'
+            f"<b>Audius: 2 watched accounts followed {AS_HTML} this week</b>",
+            f'2 watched accounts followed <a href="{HOSTILE_URL}">{AS_HTML}</a>'
             f" this week: {accounts}\n"
-            "@a_*~|&lt;b&gt;&amp; (*_~|&lt;&gt;&amp;@everyone): 42 followers\n"
+            f"{AS_HTML} (*_~|&lt;&gt;&amp;@everyone): 42 followers\n"
             "Signal: scouting &lt;A&amp;R&gt;",
         ),
         "email": Shown(
-            "Audius: 2 watched accounts followed @a_*~|<b>& this week",
-            f"2 watched accounts followed @a_*~|<b>& this week: {accounts}\n"
-            f"@a_*~|<b>& (*_~|<>&@everyone): 42 followers {HOSTILE_URL}\n"
+            f"Audius: 2 watched accounts followed {AS_TEXT} this week",
+            f"2 watched accounts followed {AS_TEXT} this week: {accounts}\n"
+            f"{AS_TEXT} (*_~|<>&@everyone): 42 followers {HOSTILE_URL}\n"
             "Signal: scouting <A&R>",
         ),
     }[service]
@@ -377,3 +386,55 @@ def test_notify_test_is_written_for_each_service(delivered: Delivered, service: 
     plain = Shown("watcher test message (chat_room)", TESTS["telegram"].body)
 
     assert one(delivered, "notify-test", service) == TESTS.get(service, plain)
+
+
+# -- Discord's embeds ---------------------------------------------------------------------------
+
+
+def follow_of(handle: str, name: str) -> Event:
+    watched = Profile("1", "curator", "The Curator", "https://audius.co/curator")
+    target = Profile(handle, handle, name, f"https://audius.co/{handle}")
+    return Event.create(
+        platform="audius",
+        relation="following",
+        added=True,
+        account=watched,
+        target=target,
+        moment=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+    )
+
+
+def test_discord_is_never_asked_to_ping_not_even_in_embeds(services: Services) -> None:
+    """Apprise reads every `@word` of an embed (`?format=markdown`) as a ping to request from
+    Discord: there every `@` is defused; in a plain message only real mentions are."""
+    events = [follow_of("everyone", HOSTILE_NAME), follow_of("dj_x", "<@&123> <@456>")]
+    for query in ("", "format=markdown"):
+        url = services.url("discord", query)
+        renderer = renderer_for(url)
+        assert renderer is not None
+        result = send_apprise(
+            url,
+            title=digest_title(events, renderer),
+            body=digest_body(events, renderer),
+            body_format=renderer.body_format,
+        )
+        assert result.ok
+
+    content, embed = services.payloads("discord")
+    assert "allow_mentions" not in content and "allow_mentions" not in embed
+    assert content["content"] == (
+        "Audius: @curator followed 2\r\n"
+        "**Followed (2)**\n"
+        f"- @curator followed [@{Z}everyone](https://audius.co/everyone)"
+        f" (\\*\\_\\~\\|\\<\\>&@{Z}everyone)\n"
+        f"- @curator followed [@dj\\_x](https://audius.co/dj_x) (\\<@{Z}&123\\> \\<@{Z}456\\>)"
+    )
+    [shown] = embed["embeds"]
+    assert shown["title"] == "Audius: @curator followed 2"
+    assert shown["description"] == (
+        "**Followed (2)**\n"
+        f"- @{Z}curator followed [@{Z}everyone](https://audius.co/everyone)"
+        f" (\\*\\_\\~\\|\\<\\>&@{Z}everyone)\n"
+        f"- @{Z}curator followed [@{Z}dj\\_x](https://audius.co/dj_x)"
+        f" (\\<@{Z}&123\\> \\<@{Z}456\\>)"
+    )
