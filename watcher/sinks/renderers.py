@@ -87,7 +87,8 @@ def _keep(text: str) -> str:
     return text
 
 
-_DISCORD_MASS = re.compile(r"@(?=(?:everyone|here)\b)", re.IGNORECASE)
+# Whatever follows: Discord pings for `@everyone` and `@here` even inside a longer word.
+_DISCORD_MASS = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 
 
 def _discord(text: str) -> str:
