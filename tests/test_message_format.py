@@ -5,6 +5,7 @@ plugins, is test_service_messages.py's.)"""
 from __future__ import annotations
 
 import html
+import random
 import re
 from datetime import UTC, datetime
 
@@ -14,9 +15,12 @@ from watcher.events import Event
 from watcher.platforms.base import Profile, Relation
 from watcher.sinks.message import (
     digest_body,
+    digest_of_watches_body,
+    digest_of_watches_title,
     digest_title,
     event_body,
     event_title,
+    platforms_named,
     profile_url,
     split_message,
 )
@@ -26,11 +30,13 @@ from watcher.sinks.renderers import (
     EMAIL,
     FORMATS,
     JSON,
+    NAME_MAX,
     PLAIN_TEXT,
     SLACK,
     TELEGRAM,
     ZWSP,
     Renderer,
+    clean,
     generic,
 )
 
@@ -202,7 +208,7 @@ def test_follower_digest_has_follower_headings(renderer: Renderer) -> None:
 
 # Anything a chat service would read as a ping: Discord's and Slack's angle syntaxes (unless
 # their `<` is escaped), a Discord user or role mention, and a mass mention.
-PING = re.compile(r"(?<!\\)<[@#!]|<@[!&]?\d|@(?:everyone|here|channel)\b")
+PING = re.compile(r"(?<!\\)<[@#!](?!\u200b)|<@[!&]?\d|@(?:everyone|here|channel)")
 
 
 @pytest.mark.parametrize("renderer", DEFUSING, ids=ids)
@@ -521,3 +527,65 @@ def test_profile_links_use_the_hosts_each_platform_declares() -> None:
     assert registry.profile_hosts("soundcloud") == frozenset(soundcloud.PROFILE_HOSTS)
     assert "www.audius.co" in registry.profile_hosts("audius")  # the message list lacked it
     assert registry.profile_hosts("myspace") == frozenset()
+
+
+# -- titles across platforms, and any name at all -----------------------------------------------
+
+
+def test_titles_name_each_platform_a_message_is_about() -> None:
+    scout = Profile(id="9", handle="scout", name="Scout", url="https://soundcloud.com/scout")
+    on_soundcloud = Event.create(
+        platform="soundcloud",
+        relation="following",
+        added=True,
+        account=scout,
+        target=Profile(id="8", handle="dj", name="DJ", url="https://soundcloud.com/dj"),
+        moment=MOMENT,
+    )
+    both = [make_event(), make_event(added=False), on_soundcloud]
+
+    assert digest_title([on_soundcloud], PLAIN_TEXT) == "SoundCloud: @scout followed 1"
+    assert digest_of_watches_title(both, PLAIN_TEXT) == (
+        "Audius and SoundCloud: 3 changes on 2 watches"
+    )
+    assert digest_of_watches_title(both, TELEGRAM).startswith("Audius and SoundCloud: ")
+    body = digest_of_watches_body(both, PLAIN_TEXT).split("\n")
+    assert body[0] == "Audius: @Audius followed 1, unfollowed 1:"  # platforms differ: named
+    assert "SoundCloud: @scout followed 1:" in body
+    assert platforms_named(["audius", "soundcloud", "myspace", "audius"]) == (
+        "Audius, SoundCloud and Myspace"
+    )
+
+
+ALPHABET = [
+    *"\\`*_~|<>[](){}#+-.!=&@:;\"' aZ9é\u200b\u2060\u202e\u00ad\n\t\x00\x7f",
+    "@everyone",
+    "@here",
+    "<@",
+    "<@&",
+    "<!",
+    "<#",
+    "https://",
+    "\u0301\u0301\u0301\u0301",
+    "👨\u200d👩\u200d👧",
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_any_name_is_one_clean_line_that_reads_as_written_and_cannot_ping(seed: int) -> None:
+    """Random names built of markup, mentions and invisible or control characters, through
+    every renderer: one line, no invisible character but a defusing one right after a sigil,
+    no ping where the service would ping, and, once the markup is resolved, the name as
+    `clean` made it."""
+    rng = random.Random(seed)
+    for _ in range(150):
+        name = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 12)))
+        plain = clean(name, NAME_MAX)
+        for renderer in ALL:
+            text = renderer.text(name)
+            assert "\n" not in text and "\r" not in text
+            assert not any(char in text for char in "\u2060\u202e\u00ad\x00\x7f")
+            assert re.search(f"(?<![@!#]){ZWSP}", text) is None, (renderer.name, name)
+            if renderer in DEFUSING:
+                assert PING.search(text) is None, (renderer.name, name)
+            assert shown(text, renderer) == plain.replace(ZWSP, ""), (renderer.name, name)

@@ -25,11 +25,11 @@ of that format instead (`json://...?format=markdown`: Markdown), and Discord's e
 (`discord://...?format=markdown`) get their own: Apprise reads every `@word` in an embed as a
 ping to request, so there each `@` is defused.
 
-Defusing is the one place a zero-width space goes: right after the `@` (or `<@`) of a mention
-that would ping. Nothing else is invisible: ordinary handles stay copyable as they are. Every
-platform string is first `clean`ed (one bounded line, no control, bidi or invisible
-characters), then defused, then escaped; the only links are the profile URLs message.py
-rebuilds, so a link's target is never text someone else wrote.
+Defusing is the one place a zero-width space goes: right after the sigil (`@`, `<@`, `<!`) of
+a mention that would ping. Nothing else is invisible: ordinary handles stay copyable as they
+are. Every platform string is first `clean`ed (one bounded line, no control, bidi or
+invisible characters), then defused, then escaped; the only links are the profile URLs
+message.py rebuilds, so a link's target is never text someone else wrote.
 
 Messages are built so that no line starts with a platform string (a name opening a Discord
 line could start a heading or a list); a line starts with a handle (`@...`), a marker or our
@@ -87,13 +87,13 @@ def _keep(text: str) -> str:
     return text
 
 
-# Whatever follows: Discord pings for `@everyone` and `@here` even inside a longer word.
-_DISCORD_MASS = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+# `@everyone` and `@here` whatever follows them (Discord pings for them inside a longer word
+# too), and the `<@` of user and role mentions (`<@123>`, `<@!123>`, `<@&123>`).
+_DISCORD_MENTION = re.compile(r"(<@|@(?=everyone|here))", re.IGNORECASE)
 
 
 def _discord(text: str) -> str:
-    """`@everyone`, `@here`, and user and role mentions (`<@123>`, `<@!123>`, `<@&123>`)."""
-    return _DISCORD_MASS.sub("@" + ZWSP, text).replace("<@", "<@" + ZWSP)
+    return _DISCORD_MENTION.sub(r"\1" + ZWSP, text)
 
 
 def _every_at(text: str) -> str:
@@ -101,14 +101,19 @@ def _every_at(text: str) -> str:
     return text.replace("@", "@" + ZWSP)
 
 
-# Mass mentions on Discord, Slack, Mattermost, Rocket.Chat, Matrix and the like, and the
-# angle-bracket mentions of Slack (`<!channel>`, `<@U123>`) and Discord (`<@123>`, `<#1>`).
-_CHAT_MASS = re.compile(r"@(?=(?:everyone|here|channel|all|room|group)\b)", re.IGNORECASE)
-_CHAT_ANGLE = re.compile(r"<(?=[@!#])")
+# Mass mentions on Discord, Slack, Mattermost, Rocket.Chat, Matrix and the like: `@everyone`,
+# `@here`, `@channel` whatever follows; `@all`, `@room`, `@group` unless a letter or digit
+# follows (`@allison` is someone). And the angle-bracket mentions of Slack (`<!channel>`,
+# `<@U123>`) and Discord (`<@123>`, `<#1>`).
+_CHAT_MENTION = re.compile(
+    r"(<[@!#]|@(?=everyone|here|channel|(?:all|room|group)(?![^\W_])))", re.IGNORECASE
+)
 
 
 def _chat(text: str) -> str:
-    return _CHAT_ANGLE.sub("<" + ZWSP, _CHAT_MASS.sub("@" + ZWSP, text))
+    """A zero-width space right after the sigil: `@` U+200B `everyone`, `<!` U+200B
+    `channel>`."""
+    return _CHAT_MENTION.sub(r"\1" + ZWSP, text)
 
 
 # -- markups ------------------------------------------------------------------------------------
