@@ -438,3 +438,30 @@ def test_discord_is_never_asked_to_ping_not_even_in_embeds(services: Services) -
         f"- @{Z}curator followed [@{Z}dj\\_x](https://audius.co/dj_x)"
         f" (\\<@{Z}&123\\> \\<@{Z}456\\>)"
     )
+
+
+# -- Slack's two modes --------------------------------------------------------------------------
+
+
+def test_slack_can_be_sent_no_mention_in_either_of_its_modes(services: Services) -> None:
+    """Whether Apprise posts a legacy attachment or Block Kit (`?blocks=yes`), Slack gets the
+    text with `&`, `<`, `>` escaped, as plain text: `<!channel>` or `<@U123>` in a name is
+    shown as written, never a mention."""
+    events = [follow_of("chan", "<!channel> & <@U123>")]
+    expected = (
+        "Followed (1):\n"
+        "+ @curator followed @chan (&lt;!channel&gt; &amp; &lt;@U123&gt;) https://audius.co/chan"
+    )
+    for query in ("", "blocks=yes"):
+        url = services.url("slack", query)
+        renderer = renderer_for(url)
+        assert renderer is not None and renderer.name == "slack"
+        title, body = digest_title(events, renderer), digest_body(events, renderer)
+        assert send_apprise(url, title=title, body=body, body_format=renderer.body_format).ok
+
+    legacy, blocks = services.payloads("slack")
+    assert legacy["mrkdwn"] is False
+    assert legacy["attachments"][0]["text"] == expected
+    header, section = blocks["attachments"][0]["blocks"][:2]
+    assert header["text"]["text"] == "Audius: @curator followed 1"
+    assert section["text"] == {"type": "plain_text", "text": expected}
