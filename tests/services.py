@@ -18,6 +18,7 @@ import pytest
 
 from tests.mailbox import Mailbox
 from tests.receiver import Receiver
+from watcher.redaction import REDACTOR
 
 SERVICES = ("discord", "slack", "telegram", "email")
 # Well-formed ids and tokens, for hosts the receiver stands in for.
@@ -88,11 +89,19 @@ def _shown(service: str, payload: dict[str, Any]) -> Shown:
 @contextlib.contextmanager
 def standing_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
     """The stand-ins running, and this process (and the commands it starts) sending its HTTPS
-    requests through the receiver."""
-    with Receiver(intercept=True) as receiver, Mailbox() as mailbox:
-        proxy = f"http://127.0.0.1:{receiver.port}"
-        for name in ("HTTPS_PROXY", "https_proxy"):
-            monkeypatch.setenv(name, proxy)
-        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        yield Services(receiver, mailbox)
+    requests through the receiver.
+
+    Delivering registers the pieces of the notifier URLs that `redact_url` hides (ids,
+    tokens, but also words such as `verify` or a mail address's `team`) as secrets of the
+    process; they are forgotten at the end, so no later test finds its words masked.
+    """
+    try:
+        with Receiver(intercept=True) as receiver, Mailbox() as mailbox:
+            proxy = f"http://127.0.0.1:{receiver.port}"
+            for name in ("HTTPS_PROXY", "https_proxy"):
+                monkeypatch.setenv(name, proxy)
+            for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+                monkeypatch.delenv(name, raising=False)
+            yield Services(receiver, mailbox)
+    finally:
+        REDACTOR.clear()
