@@ -432,6 +432,13 @@ def list_export(quick: bool) -> list[Figure]:
     return measure(quick)
 
 
+def dashboard(quick: bool) -> list[Figure]:
+    """11: the dashboard, feeds and API: each route served over loopback against its SQL."""
+    from bench.dashboard import dashboard as measure
+
+    return measure(quick)
+
+
 SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     1: quiet_poll_30k,
     3: followers_1m,
@@ -442,4 +449,5 @@ SCENARIOS: dict[int, Callable[[bool], list[Figure]]] = {
     8: startup,
     9: counts_check,
     10: list_export,
+    11: dashboard,
 }

@@ -4,7 +4,7 @@ not in the store, so the store holds only what the product uses."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from watcher.store import AttemptRecord, Store
@@ -72,3 +72,21 @@ def _insert_follows(store: Store, follows: Iterable[tuple[int, str, str, str]]) 
             for number, (watch_id, account, target, timestamp) in enumerate(follows)
         ],
     )
+
+
+def vm_steps(store: Store, read: Callable[[], object]) -> int:
+    """How many hundreds of SQLite virtual-machine steps `read` takes: a cost that, unlike
+    seconds, a busy machine cannot change."""
+    counted = 0
+
+    def tick() -> int:
+        nonlocal counted
+        counted += 1
+        return 0
+
+    store.db.conn.set_progress_handler(tick, 100)
+    try:
+        read()
+    finally:
+        store.db.conn.set_progress_handler(None, 0)
+    return counted

@@ -36,7 +36,7 @@ def test_the_quick_bench_measures_every_scenario_and_keeps_its_pace_free_targets
     report = json.loads(out.read_text(encoding="utf-8"))
     figures = report["figures"]
     assert report["quick"] is True
-    assert {f["scenario"] for f in figures} == set(range(1, 11))
+    assert {f["scenario"] for f in figures} == set(range(1, 12))
     assert all(math.isfinite(f["value"]) and f["value"] >= 0 for f in figures)
     held = [f for f in figures if f["name"].startswith(PACE_FREE)]
     # 6 peak RSS (scenario 10's export and its ratio included), 2 growths, the rate cap, the

@@ -6,7 +6,6 @@ seconds, a busy machine cannot change."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -46,22 +45,6 @@ def log_of(path: Path, old: int) -> tuple[Store, list[int]]:
     return store, watches
 
 
-def steps(store: Store, read: Callable[[], object]) -> int:
-    counted = 0
-
-    def tick() -> int:
-        nonlocal counted
-        counted += 1
-        return 0
-
-    store.db.conn.set_progress_handler(tick, 100)
-    try:
-        read()
-    finally:
-        store.db.conn.set_progress_handler(None, 0)
-    return counted
-
-
 def test_trending_and_a_signals_count_read_the_same_however_long_the_log(tmp_path: Path) -> None:
     cost: dict[int, tuple[int, int]] = {}
     for old in (200, 20_000):
@@ -75,10 +58,12 @@ def test_trending_and_a_signals_count_read_the_same_however_long_the_log(tmp_pat
             ]
             assert len(store.signals.follows_of("hot1", watches, WEEK_AGO)) == 3
             cost[old] = (
-                steps(
+                store_reads.vm_steps(
                     store, partial(store.signals.trending, watches, after=WEEK_AGO, min_accounts=2)
                 ),
-                steps(store, partial(store.signals.follows_of, "hot1", watches, WEEK_AGO)),
+                store_reads.vm_steps(
+                    store, partial(store.signals.follows_of, "hot1", watches, WEEK_AGO)
+                ),
             )
         finally:
             store.close()

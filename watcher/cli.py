@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -27,7 +27,7 @@ from watcher.printable import json_line, printable
 # A command imports what it uses, when it runs: `--version`, `events`, `status` and
 # `deliveries` start without aiohttp, Apprise, APScheduler or even asyncio.
 if TYPE_CHECKING:
-    from watcher.config import Config, Watch
+    from watcher.config import Config
     from watcher.fleet_plan import FleetPlan, PlatformPlan
     from watcher.list_views import WatchedList
     from watcher.sinks.dispatcher import DispatchReport
@@ -507,21 +507,13 @@ def status(config_path: str | None, as_json: bool, check: bool) -> None:
     now = SystemClock().now()
     daemon_running = daemon_holds(config.database_path)
     with _store(config) as store:
-        from watcher.fleet_plan import plan_fleet
-
-        plan = plan_fleet(config, store, now)
-        handles = store.watches.handles()
-        rows = [
-            _status_row(
-                config, store, watch, now, daemon_running, plan.intervals()[watch.key], handles
-            )
-            for watch in config.watch
-        ]
-        keys = {watch.key for watch in config.watch}
         from watcher import health
+        from watcher.watch_status import notifier_rows, watch_rows
 
+        rows = watch_rows(config, store, now, daemon_running=daemon_running)
+        keys = {watch.key for watch in config.watch}
         click.echo(health.summary_line(store, keys, now), err=True)
-        notifiers = _notifier_rows(config, store, now)
+        notifiers = notifier_rows(config, store, now)
     if as_json:
         for row in rows:
             click.echo(_json(row))
@@ -595,42 +587,6 @@ def _every(configured: float, planned: float) -> str:
     if planned <= configured:
         return format_interval(configured)
     return f"{format_interval(planned)} (quota; {format_interval(configured)})"
-
-
-def _status_row(
-    config: Config,
-    store: Store,
-    watch: Watch,
-    now: datetime,
-    daemon_running: bool,
-    planned: float,
-    handles: dict[str, str],
-) -> dict[str, Any]:
-    from watcher.next_poll import shown_next_poll
-    from watcher.wording import watched_account
-
-    row = store.watches.get(watch.key)
-    next_poll = shown_next_poll(
-        config, store, watch, now, daemon_running=daemon_running, interval=planned
-    )
-    return {
-        "platform": watch.platform,
-        "account": watched_account(watch.account, handles.get(watch.key)),
-        "configured_account": watch.account,
-        "relation": watch.relation,
-        "account_id": row.account_id if row else None,
-        "size": row.size if row else None,
-        "last_poll_at": row.last_poll_at if row else None,
-        "outcome": row.last_outcome if row else None,
-        "error": row.last_error if row else None,
-        "passes": row.last_passes if row else None,
-        "duration_ms": row.last_duration_ms if row else None,
-        "consecutive_failures": row.consecutive_failures if row else 0,
-        "baseline_at": row.baseline_at if row else None,
-        "interval_s": config.interval_of(watch),
-        "planned_interval_s": planned,
-        "next_poll_at": next_poll,
-    }
 
 
 @cli.command("plan")
@@ -845,36 +801,6 @@ def _print_table(table: list[list[str]]) -> None:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
-
-
-def _notifier_rows(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
-    """Per notifier: its state, its deliveries by state (`pending` without those `held` for
-    a digest) and, for one that holds messages, its settings and its next digest."""
-    from watcher.store import DELIVERY_COUNTS
-
-    disabled = store.notifiers.disabled()
-    counts = store.outbox.counts()
-    held = store.outbox.held(iso(now))
-    rows = []
-    for name, notifier in config.notifiers.items():
-        since, reason = disabled.get(name, (None, None))
-        count = dict(counts.get(name, dict.fromkeys(DELIVERY_COUNTS, 0)))
-        waiting, due = held.get(name, (0, None))
-        count["pending"] -= waiting
-        hold = notifier.hold()
-        rows.append(
-            {
-                "notifier": name,
-                "type": notifier.type,
-                "disabled_at": since,
-                "disabled_reason": reason,
-                **count,
-                "held": waiting,
-                "holds": hold.describe() if hold is not None else None,
-                "next_digest_at": due,
-            }
-        )
-    return rows
 
 
 def _print_notifiers(config: Config, rows: list[dict[str, Any]]) -> None:

@@ -167,6 +167,7 @@ class SoundCloudSim(GroundTruth, SimServer):
         self._history = History(clock or monotonic)
         self._suffixes: dict[str, int] = {}
         self._share_codes: dict[str, int] = {}  # on.soundcloud.com code -> account
+        self._profile_urls: dict[int, str] = {}  # permalink_url set by set_permalink_url
         self._share_rng = random.Random(f"{seed}:share")
         self._graph.append(None, None, 0, 0)  # integer 0 is no one
         self._router = self._make_router()
@@ -217,6 +218,12 @@ class SoundCloudSim(GroundTruth, SimServer):
     def add_followers(self, followee: str, followers: Iterable[str]) -> None:
         for follower in followers:
             self.follow(follower, followee)
+
+    def set_permalink_url(self, user: str, url: str) -> None:
+        """Make the account's `permalink_url` exactly `url`: the API passes on whatever string
+        an account's record holds, so a test can serve a broken or hostile profile link."""
+        with self._lock:
+            self._profile_urls[self._number(user)] = url
 
     def delete(self, user: str) -> None:
         """The account is gone: its profile 404s, its lists are empty, no list shows it."""
@@ -464,7 +471,7 @@ class SoundCloudSim(GroundTruth, SimServer):
             "last_modified": "2026/11/01 12:00:00 +0000",
             "last_name": "",
             "permalink": permalink,
-            "permalink_url": f"https://soundcloud.com/{permalink}",
+            "permalink_url": self._profile_urls.get(u, f"https://soundcloud.com/{permalink}"),
             "plan": "Free",
             "playlist_count": 0,
             "public_favorites_count": 0,

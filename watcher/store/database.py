@@ -130,8 +130,43 @@ class Store:
             conn.close()
             raise database_problems.problem(path, exc) from None
 
+    @classmethod
+    def open_read_only(cls, path: Path | str) -> Store:
+        """A connection that cannot write, for readers beside the writers (the web routes):
+        nothing is created or migrated, and a database at another schema version than this
+        watcher's is refused (its queries would meet missing tables or columns)."""
+        path = Path(path)
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise database_problems.problem(path, exc) from None
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            db = sqlite_utils.Database(conn)
+            _require_version(path, schema.version(db), len(schema.MIGRATIONS))
+            return cls(db, path=path)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise database_problems.problem(path, exc) from None
+        except DatabaseProblem:
+            conn.close()
+            raise
+
     def close(self) -> None:
         self.db.conn.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: every query inside sees the database as of its first one,
+        whatever commits meanwhile (a page's counts and its rows agree)."""
+        conn = self.db.conn
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -163,6 +198,19 @@ class Store:
             if name == "main":
                 return str(file or "")
         return ""
+
+
+def _require_version(path: Path, found: int, expected: int) -> None:
+    if found < expected:
+        raise DatabaseProblem(
+            f"database {path} is at schema version {found}, older than this watcher reads"
+            f" ({expected}): run `watcher once` to bring it up to date"
+        )
+    if found > expected:
+        raise DatabaseProblem(
+            f"database {path}: schema version {found} is newer than this watcher knows"
+            f" ({expected}); upgrade watcher"
+        )
 
 
 def _connect(path: Path, patience: float) -> sqlite3.Connection:

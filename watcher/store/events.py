@@ -52,6 +52,9 @@ class EventRow:
         return value
 
 
+_SELECT = "SELECT seq, id, type, timestamp, account_handle, body FROM events"
+
+
 class Events(Part):
     TABLE = "events"
 
@@ -109,10 +112,7 @@ class Events(Part):
     def _rows(
         self, where: list[str], params: list[Any], limit: int | None, *, chunk: int
     ) -> Iterator[EventRow]:
-        sql = (
-            "SELECT seq, id, type, timestamp, account_handle, body FROM events"
-            f" WHERE {' AND '.join(where)} ORDER BY seq"
-        )
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY seq"
         if limit is not None:
             # The newest `limit` events, still given oldest first.
             sql = f"SELECT * FROM ({sql.replace('ORDER BY seq', 'ORDER BY seq DESC')} LIMIT ?)"
@@ -125,6 +125,37 @@ class Events(Part):
 
     def count(self) -> int:
         return self.table.count
+
+    def seq_of(self, event_id: str) -> int | None:
+        """Where event `event_id` stands in the log (its `seq`), None for an unknown id."""
+        row = self.db.execute("SELECT seq FROM events WHERE id = ?", [event_id]).fetchone()
+        return int(row[0]) if row is not None else None
+
+    def after(self, seq: int, limit: int) -> list[EventRow]:
+        """At most `limit` events after `seq`, oldest first: one page of a reader catching
+        up. A walk of the primary key from `seq`, so page 1,000 costs what page 1 does."""
+        return [
+            EventRow(*row)
+            for row in self.db.execute(
+                f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit]
+            ).fetchall()
+        ]
+
+    def newest(self, limit: int, *, watch_ids: Sequence[int] | None = None) -> list[EventRow]:
+        """The newest `limit` events, newest first; `watch_ids`: only those watches' (an
+        empty list: none). Each watch's events are read backwards along its index and only
+        the newest `limit` of them are merged, so an account with 100,000 events costs what
+        one with 100 does."""
+        if watch_ids is None:
+            sql, params = f"{_SELECT} ORDER BY seq DESC LIMIT ?", [limit]
+        elif not watch_ids:
+            return []
+        else:
+            each = f"SELECT * FROM ({_SELECT} WHERE watch_id = ? ORDER BY seq DESC LIMIT ?)"
+            sql = " UNION ALL ".join(each for _ in watch_ids) + " ORDER BY seq DESC LIMIT ?"
+            params = [value for watch_id in watch_ids for value in (watch_id, limit)]
+            params.append(limit)
+        return [EventRow(*row) for row in self.db.execute(sql, params).fetchall()]
 
     def insert(self, watch_id: int, events: Sequence[Event]) -> None:
         """A poll's events (inside its transaction); `seq` numbers them in this order.
