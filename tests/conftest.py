@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemons import Running
+from tests.services import Services, standing_in
 from tests.world import AudiusWorld, SoundCloudWorld, World
 from watcher.sim.audius import AudiusSim
 from watcher.sim.soundcloud import SoundCloudSim
@@ -91,3 +92,11 @@ def running() -> Iterator[Callable[..., Running]]:
     yield start
     for process in started:
         process.kill()
+
+
+@pytest.fixture
+def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """Discord, Slack, Telegram and email on loopback (tests/services.py): HTTPS requests go
+    through an intercepting receiver named as this process's proxy, mail to a local server."""
+    with standing_in(monkeypatch) as stand_ins:
+        yield stand_ins

@@ -4,18 +4,31 @@ Sinks are tested against a socket, not a mock, so that headers, bodies, redirect
 refused connections behave as they do in production. Replies are scripted in order (then the
 default 200); a reply can be held open until the test releases it, to provoke client timeouts
 without sleeping.
+
+`Receiver(intercept=True)` also stands in for services on the internet: used as the HTTPS
+proxy (`HTTPS_PROXY`), it accepts each `CONNECT`, answers the TLS handshake itself with the
+throwaway certificate in `tests/tls/` (the client must not verify it: Apprise URLs take
+`verify=no`), and records the request inside the tunnel like any other, its `host` header
+naming the service it was meant for. That is how tests read the exact body Apprise's own
+Discord, Slack and Telegram plugins would post.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+# A self-signed key and certificate made for these tests only (`openssl req -x509`, valid for
+# a century): it guards nothing, and no client is asked to trust it.
+LOOPBACK_TLS = Path(__file__).parent / "tls" / "loopback.pem"
 
 
 @dataclass(frozen=True)
@@ -51,8 +64,14 @@ Check = Callable[[Recorded], None]
 class Receiver:
     """Context manager: `with Receiver() as rx: ... rx.url("/hook") ... rx.requests`."""
 
-    def __init__(self, check: Check | None = None, *, keep_alive: bool = False) -> None:
+    def __init__(
+        self, check: Check | None = None, *, keep_alive: bool = False, intercept: bool = False
+    ) -> None:
         self.keep_alive = keep_alive  # HTTP/1.1 persistent connections (default: one per request)
+        self._tls: ssl.SSLContext | None = None
+        if intercept:  # answer CONNECT: a proxy that reads its clients' HTTPS requests
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(LOOPBACK_TLS)
         self.requests: list[Recorded] = []
         self.rejections: list[str] = []
         self._replies: deque[Reply] = deque()
@@ -103,6 +122,20 @@ class Receiver:
                 receiver._serve(self)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+            def do_CONNECT(self) -> None:
+                """Open the tunnel, end its TLS here, and serve the one request inside."""
+                if receiver._tls is None:
+                    self.send_error(405)
+                    return
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                tunnel = receiver._tls.wrap_socket(self.connection, server_side=True)
+                self.rfile = tunnel.makefile("rb")
+                self.wfile = tunnel.makefile("wb")
+                self.handle_one_request()
+                self.wfile.flush()
+                self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: pytest shows a failing test's output, and this is noise there."""

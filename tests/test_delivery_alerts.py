@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tests.receiver import Receiver
 from tests.world import AudiusWorld, curator_following
-from watcher.sinks.message import ZWSP
 
 
 def test_a_failing_watch_alerts_once_and_says_once_that_it_recovered(
@@ -30,9 +29,9 @@ def test_a_failing_watch_alerts_once_and_says_once_that_it_recovered(
     assert sent == [0, 0, 1, 0, 0, 0]
     titles = [request.json()["title"] for request in rx.requests]
     assert titles == [
-        f"Watch failing: @{ZWSP}curator following (3 polls in a row)",
-        f"Watch recovered: @{ZWSP}curator following",
-        f"@{ZWSP}curator followed 1",
+        "Audius: watch failing for @curator following (3 polls in a row)",
+        "Audius: watch recovered for @curator following",
+        "Audius: @curator followed 1",
     ]
     failing, recovered = (request.json()["message"] for request in rx.requests[:2])
     assert "deactivated" in failing and "sends one message when it works again" in failing
@@ -49,4 +48,6 @@ def test_a_watch_that_never_resolved_is_named_as_configured(outbox: AudiusWorld)
         outbox.dispatch()
 
     [request] = rx.requests
-    assert request.json()["title"] == "Watch failing: nobody\\_here following (2 polls in a row)"
+    assert request.json()["title"] == (
+        "Audius: watch failing for nobody_here following (2 polls in a row)"
+    )

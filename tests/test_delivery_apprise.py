@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import html as html_text
 import re
 
 from tests.receiver import Receiver
 from tests.world import AudiusWorld, curator_following
 from watcher.retry import DELIVERY_DELAYS
 from watcher.sinks.apprise_sink import ServiceLimits
-from watcher.sinks.message import ZWSP
 
 
 def changes(outbox: AudiusWorld) -> list[str]:
@@ -34,11 +34,11 @@ def test_a_digest_is_one_message_per_poll_naming_every_change(outbox: AudiusWorl
     assert len(report.outcomes[0].ids) == 3
     [request] = rx.requests
     message = request.json()
-    assert message["title"] == f"@{ZWSP}curator followed 2, unfollowed 1"
+    assert message["title"] == "Audius: @curator followed 2, unfollowed 1"
     body = message["message"]
     for handle in handles:
         assert f"https://audius.co/{handle}" in body
-        assert handle.replace("_", "\\_") in body  # markdown: escaped, still readable
+        assert f"@{handle}" in body  # json://: plain text, the handle as it is
     assert body.index("Followed (2)") < body.index("Unfollowed (1)")
     assert [row.state for row in outbox.deliveries()] == ["delivered"] * 3
 
@@ -84,9 +84,9 @@ def test_hostile_display_names_arrive_harmless(outbox: AudiusWorld) -> None:
     with Receiver() as md, Receiver() as html, Receiver() as text:
         outbox.apprise(
             "team",
-            md.url("/n", "json"),
+            md.url("/n?format=markdown", "json"),
             html.url("/n?format=html", "json"),
-            text.url("/n?format=text", "json"),
+            text.url("/n", "json"),
         )
         outbox.watch("curator", "team")
         curator, _ = curator_following(outbox, count=5)
@@ -106,15 +106,22 @@ def test_hostile_display_names_arrive_harmless(outbox: AudiusWorld) -> None:
         fmt: rx.requests[0].json()["message"]
         for fmt, rx in (("md", md), ("html", html), ("text", text))
     }
+    profiles = [f"https://audius.co/{handle}" for handle in ("mass", "role", "phisher", "breaker")]
     for body in bodies.values():
-        assert re.search(r"<[@#!]|@(everyone|here|&)", body) is None
-        assert "https://evil" not in body and "evil.example" not in body
         assert "\u202e" not in body
         assert len(body.splitlines()) == 5  # a heading and one line per change: no breakouts
-        for handle in ("mass", "role", "phisher", "breaker"):
-            assert f"https://audius.co/{handle}" in body
+        assert all(profile in body for profile in profiles)
+    # Markup of services watcher knows nothing of: no ping, and the phisher's link is text.
+    for shown in (bodies["md"], html_text.unescape(bodies["html"])):
+        # A zero-width space right after the sigil breaks the mention.
+        assert re.search(r"<[@#!](?!\u200b)|@(everyone|here)", shown) is None
+    assert sorted(re.findall(r"(?<!\\)\]\((?!\\)([^)\s]*)\)", bodies["md"])) == sorted(profiles)
+    assert sorted(re.findall(r'href="([^"]*)"', bodies["html"])) == sorted(profiles)
     assert "**bold**" not in bodies["md"] and "\\*\\*bold\\*\\*" in bodies["md"]
     assert "<@&" not in bodies["html"] and "&lt;" in bodies["html"]
+    # json:// is data for a program: plain text, each name as written on one line.
+    for name in ("(@everyone look)", "(<@&123456> <!channel>)", "(line break **bold** gnp.exe)"):
+        assert name in bodies["text"]
 
 
 def test_a_long_digest_is_split_and_every_change_arrives(outbox: AudiusWorld) -> None:
@@ -132,4 +139,5 @@ def test_a_long_digest_is_split_and_every_change_arrives(outbox: AudiusWorld) ->
     assert len(messages) > 3 and all(len(m) <= 500 for m in messages)
     received = "\n".join(messages)
     for artist in artists[1:31]:
-        assert f"https://audius.co/{outbox.sim.user(artist).handle})" in received
+        handle = outbox.sim.user(artist).handle
+        assert re.search(rf"@{handle} \(.*\) https://audius\.co/{handle}$", received, re.M)

@@ -34,7 +34,7 @@ def test_demo_runs_exactly_the_rounds_asked_and_shows_the_whole_path(tmp_path: P
     assert "harsh modes on: tie_shuffle=True, short_pages=" in out
     assert "repair: many artists here have the same follower count" in out
     # Each event reaches the chat (as Discord shows it) and the webhook, signature verified.
-    assert "chat | @night-shift-dj followed 1" in out
+    assert "chat | SoundCloud: @night-shift-dj followed 1" in out
     assert "    EVENT @night-shift-dj followed @producer-66 (Producer 66)" in out
     assert (
         "chat | • @night-shift-dj followed @producer-66 <https://soundcloud.com/producer-66>"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -32,7 +33,8 @@ from watcher.runtime import Runtime
 from watcher.sinks.apprise_sink import ServiceLimits
 from watcher.sinks.dispatcher import DispatchReport
 from watcher.sinks.holding import Hold
-from watcher.sinks.message import ZWSP, digest_of_watches_body, digest_of_watches_title
+from watcher.sinks.message import digest_of_watches_body, digest_of_watches_title
+from watcher.sinks.renderers import PLAIN_TEXT, generic
 from watcher.sinks.sink import SinkOptions
 from watcher.store import PollOutcome, Store
 from watcher.store.outbox import Route
@@ -95,13 +97,13 @@ def test_a_scheduled_digest_goes_out_once_at_its_time_grouped_by_watch_with_coun
     assert sent.what == "digest of 4 events of 2 accounts"
     [request] = rx.requests
     message = request.json()
-    assert message["title"] == "Digest: 4 changes on 2 watches"
+    assert message["title"] == "Audius: 4 changes on 2 watches"
     body = message["message"]
-    curator_heading = f"**@{ZWSP}curator followed 2, unfollowed 1**"
-    scout_heading = f"**@{ZWSP}scout followed 1**"
+    curator_heading = "@curator followed 2, unfollowed 1:"
+    scout_heading = "@scout followed 1:"
     assert body.index(curator_heading) < body.index("Unfollowed (1)") < body.index(scout_heading)
     for artist in (artists[30], artists[31], artists[0], artists[32]):
-        assert body.count(f"https://audius.co/{handle(world, artist)})") == 1
+        assert len(re.findall(f"https://audius.co/{handle(world, artist)}$", body, re.M)) == 1
     assert [(r.state, r.attempts, r.delivered_at) for r in world.deliveries()] == [
         ("delivered", 1, "2026-06-10T07:00:00Z")
     ] * 4
@@ -121,7 +123,7 @@ def test_events_after_a_digest_wait_for_the_next_one(audius: AudiusWorld) -> Non
         at(world, "2026-06-11T07:00:00Z")
         world.dispatch()
 
-    assert titles(rx) == [f"@{ZWSP}curator followed 1"] * 2
+    assert titles(rx) == ["Audius: @curator followed 1"] * 2
     assert handle(world, artists[35]) in rx.requests[0].json()["message"]
     assert handle(world, artists[36]) in rx.requests[1].json()["message"]
     assert [(r.next_attempt_at, r.delivered_at) for r in world.deliveries()] == [
@@ -175,9 +177,9 @@ def test_a_digest_of_many_events_is_one_message_split_only_at_the_service_limit(
 
     [sent] = report.outcomes
     assert sent.state == "delivered" and len(sent.ids) == 520
-    assert len(rx.requests) > 5 and {*titles(rx)} == {f"@{ZWSP}star followed 520"}
+    assert len(rx.requests) > 5 and {*titles(rx)} == {"Audius: @star followed 520"}
     received = "\n".join(request.json()["message"] for request in rx.requests)
-    assert all(f"https://audius.co/artist_{i})" in received for i in range(520))
+    assert all(re.search(f"https://audius.co/artist_{i}$", received, re.M) for i in range(520))
 
 
 def test_a_digest_of_several_watches_reads_per_watch_in_every_format() -> None:
@@ -202,30 +204,29 @@ def test_a_digest_of_several_watches_reads_per_watch_in_every_format() -> None:
         event(curator, "following", False, "cy"),
         event(star, "followers", True, "di"),
     ]
-    z = ZWSP
-    assert digest_of_watches_title(events) == "Digest: 4 changes on 2 watches"
-    assert digest_of_watches_body(events, "text").splitlines() == [
-        f"@{z}curator followed 1, unfollowed 1:",
+    assert digest_of_watches_title(events, PLAIN_TEXT) == "Audius: 4 changes on 2 watches"
+    assert digest_of_watches_body(events, PLAIN_TEXT).splitlines() == [
+        "@curator followed 1, unfollowed 1:",
         "Followed (1):",
-        f"+ @{z}curator followed @{z}ava https://audius.co/ava",
+        "+ @curator followed @ava https://audius.co/ava",
         "",
         "Unfollowed (1):",
-        f"- @{z}curator unfollowed @{z}cy https://audius.co/cy",
+        "- @curator unfollowed @cy https://audius.co/cy",
         "",
-        f"@{z}star gained 2 followers:",
+        "@star gained 2 followers:",
         "New followers (2):",
-        f"+ @{z}bo https://audius.co/bo started following @{z}star",
-        f"+ @{z}di https://audius.co/di started following @{z}star",
+        "+ @bo https://audius.co/bo started following @star",
+        "+ @di https://audius.co/di started following @star",
     ]
-    html = digest_of_watches_body(events, "html").splitlines()
-    assert html[0] == f"<b>@{z}curator followed 1, unfollowed 1</b><br>"
-    assert f"<b>@{z}star gained 2 followers</b><br>" in html
-    markdown = digest_of_watches_body(events, "markdown").splitlines()
-    assert markdown[0] == f"**@{z}curator followed 1, unfollowed 1**"
+    html = digest_of_watches_body(events, generic("html")).splitlines()
+    assert html[0] == "<b>@curator followed 1, unfollowed 1</b><br>"
+    assert "<b>@star gained 2 followers</b><br>" in html
+    markdown = digest_of_watches_body(events, generic("markdown")).splitlines()
+    assert markdown[0] == "**@curator followed 1, unfollowed 1**"
     # One watch: the digest of a poll, word for word.
-    assert digest_of_watches_title(events[:1]) == f"@{z}curator followed 1"
-    assert digest_of_watches_body(events[1:2], "text") == (
-        f"New followers (1):\n+ @{z}bo https://audius.co/bo started following @{z}star"
+    assert digest_of_watches_title(events[:1], PLAIN_TEXT) == "Audius: @curator followed 1"
+    assert digest_of_watches_body(events[1:2], PLAIN_TEXT) == (
+        "New followers (1):\n+ @bo https://audius.co/bo started following @star"
     )
 
 
@@ -311,7 +312,7 @@ def test_a_digest_whose_send_was_killed_before_its_mark_is_sent_again_whole_and_
     assert "delivered to team [1,2]: 2 events of @curator" in rerun.stdout
     assert "delivered" not in third.stdout
     assert len(rx.requests) == 2 and rx.requests[0].body == rx.requests[1].body
-    assert rx.requests[0].json()["title"] == f"@{ZWSP}curator followed 2"
+    assert rx.requests[0].json()["title"] == "Audius: @curator followed 2"
     assert [(row.state, row.attempts) for row in outbox.deliveries()] == [("delivered", 1)] * 2
 
 
@@ -331,7 +332,7 @@ def test_a_daemon_that_was_down_sends_the_digest_that_fell_due_when_it_starts(
         one_event_pending(outbox, "team")
         asyncio.run(scenario())
 
-    assert titles(rx) == [f"@{ZWSP}curator followed 1"]
+    assert titles(rx) == ["Audius: @curator followed 1"]
     assert [row.state for row in outbox.deliveries()] == ["delivered"]
 
 
@@ -368,9 +369,9 @@ def test_quiet_hours_hold_messages_until_the_window_ends_then_send_one_digest(
     sends = [len(report.outcomes) for report in (evening, night, dawn, morning, day)]
     assert sends == [1, 0, 0, 1, 1]
     assert titles(rx) == [
-        f"@{ZWSP}curator followed 1",
-        f"@{ZWSP}curator followed 3",  # the night's three polls, one message
-        f"@{ZWSP}curator followed 1",
+        "Audius: @curator followed 1",
+        "Audius: @curator followed 3",  # the night's three polls, one message
+        "Audius: @curator followed 1",
     ]
     night_body = rx.requests[1].json()["message"]
     assert all(handle(world, artist) in night_body for artist in artists[31:34])
@@ -400,7 +401,7 @@ def test_alerts_pass_quiet_hours_unless_quiet_alerts_holds_them_to_the_end(
         at(world, "2026-01-16T07:00:00Z")
         morning = world.dispatch()
 
-    failing = f"Watch failing: @{ZWSP}curator following (2 polls in a row)"
+    failing = "Audius: watch failing for @curator following (2 polls in a row)"
     assert [o.notifier for o in night.outcomes] == ["loud"] and titles(loud) == [failing]
     assert [o.notifier for o in morning.outcomes] == ["strict"] and titles(strict) == [failing]
 
@@ -430,7 +431,7 @@ def test_a_changed_schedule_moves_held_events_to_its_next_digest_none_lost_or_do
     assert moved.outcomes == [] and tuesday.outcomes == [] and later.outcomes == []
     assert [len(o.ids) for o in friday.outcomes] == [2]
     assert dues == {"2026-06-12T18:00:00Z"}
-    assert titles(rx) == [f"@{ZWSP}curator followed 2"]
+    assert titles(rx) == ["Audius: @curator followed 2"]
     assert [(r.state, r.attempts) for r in world.deliveries()] == [("delivered", 1)] * 2
 
 
@@ -448,7 +449,7 @@ def test_removing_the_schedule_sends_what_it_held_at_once_as_one_digest(
         report = world.dispatch()
 
     assert [len(o.ids) for o in report.outcomes] == [2]
-    assert titles(rx) == [f"@{ZWSP}curator followed 2"]
+    assert titles(rx) == ["Audius: @curator followed 2"]
 
 
 def test_a_reloaded_daemon_places_held_events_by_the_new_settings(audius: AudiusWorld) -> None:

@@ -1,8 +1,11 @@
-"""Chat messages built from events: counts, layout, and names from strangers made harmless."""
+"""Chat messages built from events: counts, layout, and names from strangers made harmless, as
+each renderer writes them. (What each service finally receives, through Apprise's own
+plugins, is test_service_messages.py's.)"""
 
 from __future__ import annotations
 
 import html
+import random
 import re
 from datetime import UTC, datetime
 
@@ -11,19 +14,42 @@ import pytest
 from watcher.events import Event
 from watcher.platforms.base import Profile, Relation
 from watcher.sinks.message import (
-    FORMATS,
-    ZWSP,
     digest_body,
+    digest_of_watches_body,
+    digest_of_watches_title,
     digest_title,
     event_body,
     event_title,
+    platforms_named,
     profile_url,
-    safe_text,
     split_message,
+)
+from watcher.sinks.renderers import (
+    DISCORD,
+    DISCORD_EMBED,
+    EMAIL,
+    FORMATS,
+    JSON,
+    NAME_MAX,
+    PLAIN_TEXT,
+    SLACK,
+    TELEGRAM,
+    ZWSP,
+    Renderer,
+    clean,
+    generic,
 )
 
 MOMENT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ACCOUNT = Profile(id="1", handle="Audius", name="Audius", url="https://audius.co/Audius")
+
+ALL = [DISCORD, DISCORD_EMBED, SLACK, TELEGRAM, EMAIL, JSON, *(generic(f) for f in FORMATS)]
+# Renderers that write mentions so they cannot ping: their services (or, for services watcher
+# knows nothing of, maybe theirs) would. Slack's body is escaped by Apprise (the service
+# tests), Telegram and mail have no mass mentions, json:// is read by a program.
+DEFUSING = [DISCORD, DISCORD_EMBED, *(generic(f) for f in FORMATS)]
+MARKDOWN = [DISCORD, DISCORD_EMBED, generic("markdown")]
+LINKING = [DISCORD, DISCORD_EMBED, TELEGRAM, generic("markdown"), generic("html")]
 
 MENTIONS = [
     "@everyone",
@@ -47,6 +73,10 @@ HOSTILE = [
     "a\n@everyone",
     "x" * 5000,
 ]
+
+
+def ids(renderer: Renderer) -> str:
+    return f"{renderer.name}-{renderer.body_format}"
 
 
 def make_event(
@@ -75,40 +105,59 @@ def make_event(
 
 
 def visible(text: str) -> str:
-    """What a reader sees: the zero-width spaces we insert are invisible."""
+    """What a reader sees: the zero-width spaces that defuse mentions are invisible."""
     return text.replace(ZWSP, "")
 
 
-def digest_of(*names: str, fmt: str, added: bool = True) -> str:
+def shown(text: str, renderer: Renderer) -> str:
+    """The text a reader of `renderer`'s service sees, markup escapes resolved."""
+    if renderer.markup.escape("<") == "\\<":
+        text = re.sub(r"\\(.)", r"\1", text)
+    elif renderer.body_format == "html":
+        text = html.unescape(text)
+    return visible(text)
+
+
+def digest_of(*names: str, renderer: Renderer, added: bool = True) -> str:
     events = [
         make_event(name, handle=f"user{i}", added=added, target_id=str(i + 10))
         for i, name in enumerate(names)
     ]
-    return digest_body(events, fmt)
+    return digest_body(events, renderer)
 
 
-def test_title_counts_follows_and_unfollows() -> None:
+def test_title_names_the_platform_and_counts_follows_and_unfollows() -> None:
     events = [make_event(added=True), make_event(added=True), make_event(added=False)]
 
-    assert visible(digest_title(events)) == "@Audius followed 2, unfollowed 1"
-    assert visible(digest_title(events[:1])) == "@Audius followed 1"
-    assert visible(digest_title(events[2:])) == "@Audius unfollowed 1"
+    assert digest_title(events, PLAIN_TEXT) == "Audius: @Audius followed 2, unfollowed 1"
+    assert digest_title(events[:1], PLAIN_TEXT) == "Audius: @Audius followed 1"
+    assert digest_title(events[2:], PLAIN_TEXT) == "Audius: @Audius unfollowed 1"
 
 
 def test_title_counts_gained_and_lost_followers() -> None:
     gained = [make_event(relation="followers", added=True) for _ in range(3)]
     lost = [make_event(relation="followers", added=False)]
 
-    assert visible(digest_title(gained + lost)) == "@Audius gained 3 followers, lost 1"
-    assert visible(digest_title(gained[:1])) == "@Audius gained 1 follower"
-    assert visible(digest_title(lost * 2)) == "@Audius lost 2 followers"
+    assert digest_title(gained + lost, PLAIN_TEXT) == "Audius: @Audius gained 3 followers, lost 1"
+    assert digest_title(gained[:1], PLAIN_TEXT) == "Audius: @Audius gained 1 follower"
+    assert digest_title(lost * 2, PLAIN_TEXT) == "Audius: @Audius lost 2 followers"
 
 
-def test_title_of_our_own_account_cannot_ping_it() -> None:
-    title = digest_title([make_event()])
+@pytest.mark.parametrize("renderer", [r for r in ALL if r is not DISCORD_EMBED], ids=ids)
+def test_ordinary_handles_stay_copyable(renderer: Renderer) -> None:
+    event = make_event("New Gal", handle="new_gal")
 
-    assert "@Audius" not in title
-    assert title.startswith("@" + ZWSP)
+    for text in (digest_title([event], renderer), event_title(event, renderer)):
+        assert ZWSP not in text
+        assert "@Audius" in text
+    assert ZWSP not in digest_body([event], renderer)
+
+
+def test_discord_embeds_defuse_every_at_because_apprise_reads_each_as_a_ping() -> None:
+    body = event_body(make_event("New Gal", handle="gal"), DISCORD_EMBED)
+
+    assert body == f"@{ZWSP}Audius followed [@{ZWSP}gal](https://audius.co/gal) (New Gal)"
+    assert ZWSP not in event_title(make_event("New Gal", handle="gal"), DISCORD_EMBED)
 
 
 def test_digest_refuses_events_of_different_watches() -> None:
@@ -116,24 +165,24 @@ def test_digest_refuses_events_of_different_watches() -> None:
     followers = make_event(relation="followers")
 
     with pytest.raises(ValueError, match="one watch"):
-        digest_title([following, followers])
+        digest_title([following, followers], PLAIN_TEXT)
     with pytest.raises(ValueError, match="at least one"):
-        digest_body([], "text")
+        digest_body([], PLAIN_TEXT)
 
 
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown message format"):
-        digest_body([make_event()], "bbcode")
+        generic("bbcode")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_body_lists_added_then_removed_each_with_name_handle_and_link(fmt: str) -> None:
+@pytest.mark.parametrize("renderer", ALL, ids=ids)
+def test_body_lists_added_then_removed_each_with_name_handle_and_link(renderer: Renderer) -> None:
     events = [
         make_event("Gone Guy", handle="gone", added=False, target_id="3"),
         make_event("New Gal", handle="newgal", added=True, target_id="4"),
     ]
 
-    lines = [line for line in visible(digest_body(events, fmt)).split("\n") if line]
+    lines = [line for line in visible(digest_body(events, renderer)).split("\n") if line]
 
     assert len(lines) == 4
     assert "Followed (1)" in lines[0] and "Unfollowed (1)" in lines[2]
@@ -143,162 +192,179 @@ def test_body_lists_added_then_removed_each_with_name_handle_and_link(fmt: str) 
         assert name in line and f"@{handle}" in line and f"https://audius.co/{handle}" in line
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_follower_digest_has_follower_headings(fmt: str) -> None:
+@pytest.mark.parametrize("renderer", ALL, ids=ids)
+def test_follower_digest_has_follower_headings(renderer: Renderer) -> None:
     events = [
         make_event(relation="followers", added=True, target_id="3"),
         make_event(relation="followers", added=False, target_id="4"),
     ]
 
-    body = digest_body(events, fmt)
+    body = digest_body(events, renderer)
 
     assert "New followers (1)" in body and "Lost followers (1)" in body
 
 
 # -- hostile names ------------------------------------------------------------------------------
 
-# Anything a chat service would read as a ping: Discord and Slack angle syntaxes, and an `@`
-# directly followed by a word (Apprise's Discord plugin turns `@name` into allowed mentions).
-PING = re.compile(r"<[@#!]|@[\w&!]")
+# Anything a chat service would read as a ping: Discord's and Slack's angle syntaxes (unless
+# their `<` is escaped), a Discord user or role mention, and a mass mention.
+PING = re.compile(r"(?<!\\)<[@#!](?!\u200b)|<@[!&]?\d|@(?:everyone|here|channel)")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("renderer", DEFUSING, ids=ids)
 @pytest.mark.parametrize("name", MENTIONS)
-def test_mentions_in_names_cannot_ping(fmt: str, name: str) -> None:
-    body = digest_of(name, fmt=fmt)
-    title = event_title(make_event(name), fmt)
+def test_mentions_in_names_cannot_ping(renderer: Renderer, name: str) -> None:
+    body = digest_of(name, renderer=renderer)
+    title = event_title(make_event(name), renderer)
 
     assert PING.search(body) is None
     assert PING.search(title) is None
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("renderer", DEFUSING, ids=ids)
 @pytest.mark.parametrize("name", ["@everyone", "<@&123456>", "<!channel>"])
-def test_neutralised_mentions_still_read_as_written(fmt: str, name: str) -> None:
-    shown = visible(safe_text(name, fmt))
-
-    if fmt == "markdown":
-        shown = re.sub(r"\\(.)", r"\1", shown)
-    if fmt == "html":
-        shown = html.unescape(shown)
-    assert shown == name
+def test_neutralised_mentions_still_read_as_written(renderer: Renderer, name: str) -> None:
+    assert shown(renderer.text(name), renderer) == name
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_slack_link_syntax_in_a_name_is_not_a_link(fmt: str) -> None:
-    body = digest_of("<http://x|label>", fmt=fmt)
+@pytest.mark.parametrize("renderer", ALL, ids=ids)
+@pytest.mark.parametrize("name", ["@\u200beveryone", "a\u2060b\u00adc", "\ufeffx\u180ey"])
+def test_invisible_characters_in_names_are_dropped(renderer: Renderer, name: str) -> None:
+    """A zero-width space a stranger put into a name does not survive: names stay copyable,
+    and a disguised `@everyone` is seen (and defused where it would ping) as what it is."""
+    text = renderer.text(name)
 
-    assert "<http" not in body
-    assert "http://x" not in body
+    assert not any(char in text for char in "\u2060\u00ad\ufeff\u180e")
+    assert shown(text, renderer) in ("@everyone", "abc", "xy")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("renderer", [r for r in ALL if r.markup.escape("<") != "<"], ids=ids)
+def test_slack_link_syntax_in_a_name_is_not_a_link(renderer: Renderer) -> None:
+    body = digest_of("<http://x|label>", renderer=renderer)
+
+    assert re.search(r"(?<!\\)<http", body) is None
+
+
+@pytest.mark.parametrize("renderer", LINKING, ids=ids)
 @pytest.mark.parametrize(
     "name", ["[click](https://evil.example)", "https://evil.example/login", "evil.example"]
 )
-def test_links_in_names_are_not_links(fmt: str, name: str) -> None:
-    body = digest_of(name, fmt=fmt, added=True)
+def test_links_in_names_are_text_not_links(renderer: Renderer, name: str) -> None:
+    """A web address in a name stays visible as written (a chat app may make it clickable, as
+    in any message); it never becomes a link hidden behind other words."""
+    body = digest_of(name, renderer=renderer, added=True)
 
-    assert "https://evil" not in body
-    assert "evil.example" not in body
-    assert only_links(body, fmt) == ["https://audius.co/user0"]
+    assert only_links(body, renderer) == ["https://audius.co/user0"]
+    assert name in shown(body, renderer)
 
 
-def only_links(body: str, fmt: str) -> list[str]:
-    """Every link target a renderer of `fmt` would find in `body`."""
-    if fmt == "markdown":
-        return re.findall(r"(?<!\\)\]\((?!\\)([^)\s]*)\)", body)
-    if fmt == "html":
+def only_links(body: str, renderer: Renderer) -> list[str]:
+    """Every link target a renderer of `renderer`'s markup would find in `body`."""
+    if renderer.body_format == "html":
         return re.findall(r"href=\"([^\"]*)\"", body)
+    if renderer.markup.labelled_links:
+        return re.findall(r"(?<!\\)\]\((?!\\)([^)\s]*)\)", body)
     return re.findall(r"https?://[^\s)]+", body)
 
 
-MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~")
-
-
-def unescaped_markdown(text: str) -> list[str]:
+def unescaped_markdown(text: str, specials: str) -> list[str]:
     """Markdown-special characters in `text` that are not preceded by a backslash escape."""
     found = []
     index = 0
     while index < len(text):
         char = text[index]
-        if char == "\\" and index + 1 < len(text) and text[index + 1] in MARKDOWN_SPECIALS:
+        if char == "\\" and index + 1 < len(text) and text[index + 1] in specials:
             index += 2
             continue
-        if char in MARKDOWN_SPECIALS:
+        if char in specials:
             found.append(char)
         index += 1
     return found
 
 
 @pytest.mark.parametrize(
+    ("renderer", "specials"),
+    [(DISCORD, "\\`*_[]<>|~"), (generic("markdown"), "\\`*_{}[]()<>#+-.!|~")],
+    ids=["discord", "commonmark"],
+)
+@pytest.mark.parametrize(
     "name",
     ["**bold**", "__under__", "~~strike~~", "`code`", "||spoiler||", "> quote", "# Heading", "a\\"],
 )
-def test_markdown_in_names_is_escaped(name: str) -> None:
-    escaped = safe_text(name, "markdown")
+def test_markdown_in_names_is_escaped(renderer: Renderer, specials: str, name: str) -> None:
+    escaped = renderer.text(name)
 
-    assert unescaped_markdown(escaped) == []
-    assert re.sub(r"\\(.)", r"\1", visible(escaped)) == name
+    assert unescaped_markdown(escaped, specials) == []
+    assert shown(escaped, renderer) == name
 
 
+@pytest.mark.parametrize("renderer", MARKDOWN, ids=ids)
 @pytest.mark.parametrize(
     "name", ["- item", "+ item", "* item", "1. item", "2) item", "# heading", "> quote"]
 )
-def test_names_at_the_start_of_a_line_cannot_make_lists_or_headings(name: str) -> None:
-    # A follower's handle and name open the title; as a handle, too, they are escaped.
-    title = event_title(make_event(name, handle=name, relation="followers"), "markdown")
+def test_names_never_start_a_line_so_they_cannot_make_lists_or_headings(
+    renderer: Renderer, name: str
+) -> None:
+    # A follower's handle and name open the sentence; the handle's `@` comes first.
+    event = make_event(name, handle=name, relation="followers")
 
-    assert re.match(r"(?:[-+*>#]|\d+[.)])\s", title) is None
-    assert re.sub(r"\\(.)", r"\1", visible(title)).startswith(f"@{name}")
+    for text in (event_title(event, renderer), event_body(event, renderer)):
+        assert re.match(r"(?:[-+*>#]|\d+[.)])\s", text) is None
+        assert shown(text, renderer).startswith(("Audius: @", "[@"))
 
 
 def test_html_in_names_is_escaped() -> None:
-    body = digest_of("<script>alert(1)</script>", '"quoted" & <b>bold</b>', fmt="html")
+    body = digest_of(
+        "<script>alert(1)</script>", '"quoted" & <b>bold</b>', renderer=generic("html")
+    )
 
     assert "<script" not in body and "<b>bold" not in body
     assert "&lt;" in body and "&amp;" in body and "&quot;" in body
-    assert only_links(body, "html") == ["https://audius.co/user0", "https://audius.co/user1"]
+    assert only_links(body, generic("html")) == [
+        "https://audius.co/user0",
+        "https://audius.co/user1",
+    ]
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("renderer", ALL, ids=ids)
 @pytest.mark.parametrize(
     "char", ["\u202e", "\u202d", "\u2066", "\u2067", "\u200f", "\x1b", "\x00", "\x7f", "\u2028"]
 )
-def test_control_and_bidi_characters_are_removed(fmt: str, char: str) -> None:
-    body = digest_of(f"abc{char}txt.exe", fmt=fmt)
+def test_control_and_bidi_characters_are_removed(renderer: Renderer, char: str) -> None:
+    body = digest_of(f"abc{char}txt.exe", renderer=renderer)
 
     assert char not in body
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("renderer", ALL, ids=ids)
 @pytest.mark.parametrize("name", ["a\n@everyone", "a\r\n- fake", "a\u2029# fake", "a\x85x"])
-def test_a_name_cannot_start_a_new_line(fmt: str, name: str) -> None:
-    body = digest_of(name, fmt=fmt)
+def test_a_name_cannot_start_a_new_line(renderer: Renderer, name: str) -> None:
+    body = digest_of(name, renderer=renderer)
 
     assert len(body.split("\n")) == 2
-    assert PING.search(body) is None
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_very_long_names_and_handles_are_shortened(fmt: str) -> None:
+@pytest.mark.parametrize("renderer", ALL, ids=ids)
+def test_very_long_names_and_handles_are_shortened(renderer: Renderer) -> None:
     event = make_event("n" * 10_000, handle="h" * 10_000)
 
-    body = digest_body([event], fmt)
-    title = event_title(event, fmt)
+    body = digest_body([event], renderer)
+    title = event_title(event, renderer)
 
     assert max(len(line) for line in body.split("\n")) < 600
     assert len(title) < 300
     assert "…" in visible(body)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("renderer", [*DEFUSING, TELEGRAM], ids=ids)
 @pytest.mark.parametrize("name", HOSTILE)
-def test_every_hostile_name_leaves_only_our_profile_link(fmt: str, name: str) -> None:
-    body = event_body(make_event(name, handle="user0"), fmt)
+def test_every_hostile_name_leaves_only_our_profile_link(renderer: Renderer, name: str) -> None:
+    body = event_body(make_event(name, handle="user0"), renderer)
 
-    assert only_links(body, fmt) == ["https://audius.co/user0"]
-    assert PING.search(body) is None
+    if renderer.markup.labelled_links:
+        assert only_links(body, renderer) == ["https://audius.co/user0"]
+    if renderer in DEFUSING:
+        assert PING.search(body) is None
     assert "\n" not in body.rstrip("\n")
 
 
@@ -308,11 +374,11 @@ def test_every_hostile_name_leaves_only_our_profile_link(fmt: str, name: str) ->
 def test_profile_on_a_foreign_host_is_shown_without_a_link() -> None:
     event = make_event("Phisher", url="https://evil.example/audius")
 
-    body = digest_body([event], "markdown")
+    body = digest_body([event], DISCORD)
 
     assert "evil" not in body
     assert "Phisher" in body
-    assert only_links(body, "markdown") == []
+    assert only_links(body, DISCORD) == []
 
 
 @pytest.mark.parametrize(
@@ -329,7 +395,7 @@ def test_markup_in_a_profile_url_is_percent_encoded() -> None:
     url = profile_url("audius", event.target)
 
     assert url == "https://audius.co/a%29b%3Cc%22d%20e"
-    assert only_links(digest_body([event], "markdown"), "markdown") == [url]
+    assert only_links(digest_body([event], DISCORD), DISCORD) == [url]
 
 
 def test_event_title_and_body_say_who_did_what() -> None:
@@ -337,16 +403,19 @@ def test_event_title_and_body_say_who_did_what() -> None:
     lost = make_event("Gone Guy", handle="gone", added=False, relation="followers")
     plain = make_event("newgal", handle="newgal", added=False)
 
-    assert visible(event_title(follow)) == "@Audius followed @newgal (New Gal)"
-    assert visible(event_title(lost)) == "@gone (Gone Guy) stopped following @Audius"
-    assert visible(event_title(plain)) == "@Audius unfollowed @newgal"  # the name adds nothing
-    assert visible(event_body(follow, "markdown")) == (
+    assert event_title(follow, PLAIN_TEXT) == "Audius: @Audius followed @newgal (New Gal)"
+    assert event_title(lost, PLAIN_TEXT) == "Audius: @gone (Gone Guy) stopped following @Audius"
+    assert event_title(plain, PLAIN_TEXT) == "Audius: @Audius unfollowed @newgal"
+    assert event_body(follow, DISCORD) == (
         "@Audius followed [@newgal](https://audius.co/newgal) (New Gal)"
     )
-    assert visible(event_body(lost, "text")) == (
+    assert event_body(lost, PLAIN_TEXT) == (
         "@gone (Gone Guy) https://audius.co/gone stopped following @Audius"
     )
-    assert visible(event_body(follow, "html")) == (
+    assert event_body(follow, TELEGRAM) == (
+        '@Audius followed <a href="https://audius.co/newgal">@newgal</a> (New Gal)'
+    )
+    assert event_body(follow, generic("html")) == (
         '@Audius followed <a href="https://audius.co/newgal">@newgal</a> (New Gal)<br>'
     )
 
@@ -357,7 +426,7 @@ def test_every_line_of_a_digest_is_the_event_sentence() -> None:
         make_event("Gone Guy", handle="gone", added=False, relation="followers", target_id="3"),
     ]
 
-    lines = visible(digest_body(events, "text")).split("\n")
+    lines = digest_body(events, PLAIN_TEXT).split("\n")
 
     assert lines == [
         "New followers (1):",
@@ -371,12 +440,12 @@ def test_every_line_of_a_digest_is_the_event_sentence() -> None:
 # -- splitting ----------------------------------------------------------------------------------
 
 
-def big_digest(count: int, fmt: str = "markdown") -> tuple[str, str]:
+def big_digest(count: int, renderer: Renderer = DISCORD) -> tuple[str, str]:
     events = [
         make_event(f"Person {i}", handle=f"person{i}", added=i % 3 != 0, target_id=str(i + 10))
         for i in range(count)
     ]
-    return digest_title(events, fmt), digest_body(events, fmt)
+    return digest_title(events, renderer), digest_body(events, renderer)
 
 
 def content_lines(parts: list[str]) -> list[str]:
@@ -394,18 +463,19 @@ def test_a_message_that_fits_is_not_split() -> None:
     assert split_message(title, body, 2000) == [body]
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("renderer", [DISCORD, TELEGRAM, PLAIN_TEXT, generic("html")], ids=ids)
 @pytest.mark.parametrize("max_len", [300, 500, 2000])
-def test_split_keeps_every_line_whole_and_in_order(fmt: str, max_len: int) -> None:
-    title, body = big_digest(120, fmt)
+def test_split_keeps_every_line_whole_and_in_order(renderer: Renderer, max_len: int) -> None:
+    title, body = big_digest(120, renderer)
+    line_end = renderer.markup.line_end
 
-    parts = split_message(title, body, max_len, fmt=fmt)
+    parts = split_message(title, body, max_len, line_end=line_end)
 
     assert len(parts) > 1
     assert content_lines(parts) == [line for line in body.split("\n") if line]
     assert all(len(title) + 16 + len(part) <= max_len for part in parts)
-    assert [part.split("\n", 1)[0].removesuffix("<br>") for part in parts] == [
-        f"(part {i}/{len(parts)})" for i in range(1, len(parts) + 1)
+    assert [part.split("\n", 1)[0] for part in parts] == [
+        f"(part {i}/{len(parts)}){line_end}" for i in range(1, len(parts) + 1)
     ]
 
 
@@ -430,11 +500,11 @@ def test_a_line_longer_than_a_part_is_wrapped_not_dropped() -> None:
 
 
 def test_wrapping_never_cuts_a_markdown_escape_or_html_entity() -> None:
-    markdown = safe_text("*_" * 40, "markdown", limit=1000)
+    markdown = generic("markdown").text("*_" * 40, limit=1000)
     html_line = "&amp;&lt;" * 60
 
-    for line, fmt in ((markdown, "markdown"), (html_line, "html")):
-        parts = split_message("", line, 57, fmt=fmt)
+    for line, line_end in ((markdown, ""), (html_line, "<br>")):
+        parts = split_message("", line, 57, line_end=line_end)
         for part in parts:
             piece = part.split("\n", 1)[1]
             assert (len(piece) - len(piece.rstrip("\\"))) % 2 == 0
@@ -457,3 +527,65 @@ def test_profile_links_use_the_hosts_each_platform_declares() -> None:
     assert registry.profile_hosts("soundcloud") == frozenset(soundcloud.PROFILE_HOSTS)
     assert "www.audius.co" in registry.profile_hosts("audius")  # the message list lacked it
     assert registry.profile_hosts("myspace") == frozenset()
+
+
+# -- titles across platforms, and any name at all -----------------------------------------------
+
+
+def test_titles_name_each_platform_a_message_is_about() -> None:
+    scout = Profile(id="9", handle="scout", name="Scout", url="https://soundcloud.com/scout")
+    on_soundcloud = Event.create(
+        platform="soundcloud",
+        relation="following",
+        added=True,
+        account=scout,
+        target=Profile(id="8", handle="dj", name="DJ", url="https://soundcloud.com/dj"),
+        moment=MOMENT,
+    )
+    both = [make_event(), make_event(added=False), on_soundcloud]
+
+    assert digest_title([on_soundcloud], PLAIN_TEXT) == "SoundCloud: @scout followed 1"
+    assert digest_of_watches_title(both, PLAIN_TEXT) == (
+        "Audius and SoundCloud: 3 changes on 2 watches"
+    )
+    assert digest_of_watches_title(both, TELEGRAM).startswith("Audius and SoundCloud: ")
+    body = digest_of_watches_body(both, PLAIN_TEXT).split("\n")
+    assert body[0] == "Audius: @Audius followed 1, unfollowed 1:"  # platforms differ: named
+    assert "SoundCloud: @scout followed 1:" in body
+    assert platforms_named(["audius", "soundcloud", "myspace", "audius"]) == (
+        "Audius, SoundCloud and Myspace"
+    )
+
+
+ALPHABET = [
+    *"\\`*_~|<>[](){}#+-.!=&@:;\"' aZ9é\u200b\u2060\u202e\u00ad\n\t\x00\x7f",
+    "@everyone",
+    "@here",
+    "<@",
+    "<@&",
+    "<!",
+    "<#",
+    "https://",
+    "\u0301\u0301\u0301\u0301",
+    "👨\u200d👩\u200d👧",
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_any_name_is_one_clean_line_that_reads_as_written_and_cannot_ping(seed: int) -> None:
+    """Random names built of markup, mentions and invisible or control characters, through
+    every renderer: one line, no invisible character but a defusing one right after a sigil,
+    no ping where the service would ping, and, once the markup is resolved, the name as
+    `clean` made it."""
+    rng = random.Random(seed)
+    for _ in range(150):
+        name = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 12)))
+        plain = clean(name, NAME_MAX)
+        for renderer in ALL:
+            text = renderer.text(name)
+            assert "\n" not in text and "\r" not in text
+            assert not any(char in text for char in "\u2060\u202e\u00ad\x00\x7f")
+            assert re.search(f"(?<![@!#]){ZWSP}", text) is None, (renderer.name, name)
+            if renderer in DEFUSING:
+                assert PING.search(text) is None, (renderer.name, name)
+            assert shown(text, renderer) == plain.replace(ZWSP, ""), (renderer.name, name)

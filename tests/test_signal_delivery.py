@@ -13,7 +13,7 @@ from tests.world import AudiusWorld, tastemakers, verified_by
 from watcher.clock import parse_iso
 from watcher.signals.trending_message import trending_message, when_label, window_phrase
 from watcher.sinks.labels import describe
-from watcher.sinks.message import ZWSP
+from watcher.sinks.renderers import generic
 
 
 def trend(world: AudiusWorld, count: int = 2) -> tuple[list[str], str, str]:
@@ -77,14 +77,12 @@ def test_a_signal_on_chat_names_the_accounts_the_target_and_when(outbox: AudiusW
     assert [o.state for o in report.outcomes] == ["delivered"]
     [request] = rx.requests
     handle = outbox.handle(artist)
-    escaped = handle.replace("_", "\\_")
     day = parse_iso(at).strftime("%a")
-    assert request.json()["title"] == f"Audius: @{ZWSP}{escaped} trending (scouting)"
-    assert request.json()["message"] == (
-        f"2 watched accounts followed [@{ZWSP}{escaped}](https://audius.co/{handle}) this week:"
-        f" [@{ZWSP}taste1](https://audius.co/taste1) ({day}),"
-        f" [@{ZWSP}taste2](https://audius.co/taste2) ({day})\n"
-        "Newcomer 0: 42 followers"
+    assert request.json()["title"] == f"Audius: 2 watched accounts followed @{handle} this week"
+    assert request.json()["message"] == (  # json://: plain text
+        f"2 watched accounts followed @{handle} this week: @taste1 ({day}), @taste2 ({day})\n"
+        f"@{handle} (Newcomer 0): 42 followers https://audius.co/{handle}\n"
+        "Signal: scouting"
     )
 
 
@@ -105,9 +103,9 @@ def test_a_notifier_of_the_watches_and_the_signal_gets_the_follows_then_the_sign
     assert [o.state for o in report.outcomes] == ["delivered"] * 3
     titles = [request.json()["title"] for request in rx.requests]
     assert titles == [
-        f"@{ZWSP}taste1 followed 1",
-        f"@{ZWSP}taste2 followed 1",
-        f"Audius: @{ZWSP}newcomer\\_0 trending (scouting)",
+        "Audius: @taste1 followed 1",
+        "Audius: @taste2 followed 1",
+        "Audius: 2 watched accounts followed @newcomer_0 this week",
     ]
     labels = [describe([row]) for row in outbox.deliveries()]
     assert labels[-1] == "scouting: @taste1 and @taste2 followed @newcomer_0 (Newcomer 0)"
@@ -118,21 +116,31 @@ def test_a_notifier_of_the_watches_and_the_signal_gets_the_follows_then_the_sign
     [
         (
             "text",
-            f"Audius: @{ZWSP}new\\<{ZWSP}b> trending (scouting)",
-            f"2 watched accounts followed @{ZWSP}new\\<{ZWSP}b> in 3 days: @{ZWSP}a (Mon),"
-            f" @{ZWSP}b (Wed)\nNew <{ZWSP}b>: 1 follower, verified https://audius.co/new%5C%3Cb%3E",
+            "Audius: 2 watched accounts followed @new\\<b> in 3 days",
+            "2 watched accounts followed @new\\<b> in 3 days: @a (Mon), @b (Wed)\n"
+            "@new\\<b> (New <b>): 1 follower, verified https://audius.co/new%5C%3Cb%3E\n"
+            "Signal: scouting",
         ),
         (
             "html",
-            f"Audius: @{ZWSP}new\\&lt;{ZWSP}b&gt; trending (scouting)",
-            f'2 watched accounts followed <a href="https://audius.co/new%5C%3Cb%3E">@{ZWSP}new'
-            f'\\&lt;{ZWSP}b&gt;</a> in 3 days: <a href="https://audius.co/a">@{ZWSP}a</a> (Mon),'
-            f' <a href="https://audius.co/b">@{ZWSP}b</a> (Wed)<br>\nNew &lt;{ZWSP}b&gt;: 1'
-            " follower, verified<br>",
+            "Audius: 2 watched accounts followed @new\\&lt;b&gt; in 3 days",
+            '2 watched accounts followed <a href="https://audius.co/new%5C%3Cb%3E">@new\\&lt;b&gt;'
+            '</a> in 3 days: <a href="https://audius.co/a">@a</a> (Mon), <a'
+            ' href="https://audius.co/b">@b</a> (Wed)<br>\n'
+            "@new\\&lt;b&gt; (New &lt;b&gt;): 1 follower, verified<br>\n"
+            "Signal: scouting<br>",
+        ),
+        (
+            "markdown",
+            "Audius: 2 watched accounts followed @new\\\\\\<b\\> in 3 days",
+            "2 watched accounts followed [@new\\\\\\<b\\>](https://audius.co/new%5C%3Cb%3E) in 3"
+            " days: [@a](https://audius.co/a) (Mon), [@b](https://audius.co/b) (Wed)\n"
+            "@new\\\\\\<b\\> (New \\<b\\>): 1 follower, verified\n"
+            "Signal: scouting",
         ),
     ],
 )
-def test_the_message_is_escaped_for_each_format(
+def test_the_message_is_escaped_for_each_format_of_other_services(
     fmt: str, expected_title: str, expected_body: str
 ) -> None:
     envelope = {
@@ -163,7 +171,7 @@ def test_the_message_is_escaped_for_each_format(
             "window_s": 3 * 86_400,
         },
     }
-    assert trending_message(envelope, fmt) == (expected_title, expected_body)
+    assert trending_message(envelope, generic(fmt)) == (expected_title, expected_body)
 
 
 @pytest.mark.parametrize(

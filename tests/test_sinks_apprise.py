@@ -15,11 +15,12 @@ from watcher.platforms.base import Profile
 from watcher.sinks.apprise_sink import (
     ServiceLimits,
     describe_urls,
-    preferred_format,
+    renderer_for,
     send_apprise,
 )
 from watcher.sinks.base import SendResult, redact_url
-from watcher.sinks.message import ZWSP, digest_body, digest_title
+from watcher.sinks.message import digest_body, digest_title
+from watcher.sinks.renderers import JSON, PLAIN_TEXT, ZWSP, generic
 
 MOMENT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ACCOUNT = Profile(id="1", handle="Audius", name="Audius", url="https://audius.co/Audius")
@@ -129,19 +130,20 @@ def test_a_hostile_display_name_arrives_neutralised() -> None:
         follow("<!channel>", "c", 2),
         follow("[click](https://evil.example)", "d", 3),
     ]
+    markdown = generic("markdown")
     with Receiver() as rx:
-        assert preferred_format(rx.url("/n", "json")) == "markdown"
+        url = rx.url("/n?format=markdown", "json")
+        assert renderer_for(url) == generic("markdown", blended_title=False)
         result = send_apprise(
-            rx.url("/n", "json"),
-            title=digest_title(events, "markdown"),
-            body=digest_body(events, "markdown"),
+            url,
+            title=digest_title(events, markdown),
+            body=digest_body(events, markdown),
             body_format="markdown",
         )
 
     assert result.ok
     message = rx.requests[0].json()["message"]
-    assert re.search(r"<[@#!]|@[\w&!]", message) is None
-    assert "https://evil" not in message and "evil.example" not in message
+    assert re.search(r"(?<!\\)<[@#!]|@(everyone|here)\b", message) is None
     assert "@" + ZWSP + "everyone" in message
     assert re.findall(r"(?<!\\)\]\(([^)]*)\)", message) == [
         "https://audius.co/a",
@@ -153,11 +155,12 @@ def test_a_hostile_display_name_arrives_neutralised() -> None:
 
 def test_a_long_digest_arrives_in_parts_that_fit_with_every_line() -> None:
     events = [follow(f"Person {i}", f"person{i}", i) for i in range(40)]
-    body = digest_body(events, "markdown")
+    markdown = generic("markdown")
+    body = digest_body(events, markdown)
     with Receiver() as rx:
         result = send_apprise(
             rx.url("/n", "json"),
-            title=digest_title(events, "markdown"),
+            title=digest_title(events, markdown),
             body=body,
             body_format="markdown",
             limits=ServiceLimits(body_maxlen=400),
@@ -181,7 +184,7 @@ def test_a_failed_part_stops_the_message_and_says_which_part() -> None:
         result = send_apprise(
             rx.url("/n", "json"),
             title="t",
-            body=digest_body(events, "text"),
+            body=digest_body(events, PLAIN_TEXT),
             body_format="text",
             limits=ServiceLimits(body_maxlen=300),
         )
@@ -198,7 +201,7 @@ def test_throttling_can_be_turned_off_for_multi_part_sends() -> None:
         result = send_apprise(
             rx.url("/n", "json"),
             title="t",
-            body=digest_body(events, "text"),
+            body=digest_body(events, PLAIN_TEXT),
             body_format="text",
             throttle=False,
             limits=ServiceLimits(body_maxlen=300, request_rate_per_sec=30.0),
@@ -215,17 +218,36 @@ def test_describe_urls_flags_only_the_unusable_ones() -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "fmt"),
+    ("url", "renderer", "fmt", "titles"),
     [
-        ("json://localhost/hook", "markdown"),
-        ("json://localhost/hook?format=text", "text"),
-        ("discord://1234/abcdef", "markdown"),
-        ("mailto://user:pass@example.com", "html"),
-        ("nope://x", None),
+        ("discord://1234/abcdef", "discord", "text", "discord"),
+        ("https://discord.com/api/webhooks/1234/abcdef", "discord", "text", "discord"),
+        ("discord://1234/abcdef?format=text", "discord", "text", "discord"),
+        ("discord://1234/abcdef?format=markdown", "discord embed", "markdown", "discord"),
+        ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ", "slack", "text", "slack"),
+        ("https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajk", "slack", "text", "slack"),
+        ("tgram://123456789:AAHxyz-abc/12345", "telegram", "html", "telegram"),
+        ("mailto://user:pass@example.com", "email", "text", "email"),
+        ("mailtos://user:pass@example.com?format=html", "html", "html", "text"),
+        ("json://localhost/hook", "json", "text", "json"),
+        ("json://localhost/hook?format=markdown", "markdown", "markdown", "text"),
+        ("ntfy://ntfy.sh/my-topic", "text", "text", "text"),
+        ("matrix://user:pass@example.com/#room", "markdown", "markdown", "text"),
     ],
 )
-def test_preferred_format_is_the_richest_the_service_takes_as_is(url: str, fmt: str | None) -> None:
-    assert preferred_format(url) == fmt
+def test_each_url_gets_its_services_renderer_or_one_of_the_format_it_takes_as_is(
+    url: str, renderer: str, fmt: str, titles: str
+) -> None:
+    chosen = renderer_for(url)
+
+    assert chosen is not None
+    assert (chosen.name, chosen.body_format, chosen.title.name) == (renderer, fmt, titles)
+
+
+def test_a_url_apprise_cannot_use_has_no_renderer() -> None:
+    assert renderer_for("nope://x") is None
+    assert renderer_for("") is None
+    assert renderer_for("json://localhost/hook") is JSON
 
 
 @pytest.mark.parametrize(
@@ -255,12 +277,12 @@ def test_redacted_urls_keep_scheme_and_host_and_hide_tokens(url: str, shown: str
 
 def test_a_limit_too_small_for_the_title_still_delivers_every_change() -> None:
     events = [follow(f"P{i}", f"p{i}", i) for i in range(12)]
-    title = digest_title(events, "text") + " " + "x" * 80
+    title = digest_title(events, PLAIN_TEXT) + " " + "x" * 80
     with Receiver() as rx:
         result = send_apprise(
             rx.url("/n", "json"),
             title=title,
-            body=digest_body(events, "text"),
+            body=digest_body(events, PLAIN_TEXT),
             body_format="text",
             limits=ServiceLimits(body_maxlen=90, title_maxlen=0),
         )

@@ -16,7 +16,6 @@ import pytest
 from tests.receiver import Receiver
 from tests.world import AudiusWorld, tastemakers, verified_by
 from watcher.platforms.base import Profile
-from watcher.sinks.message import ZWSP
 from watcher.store import Route, Store
 from watcher.target_filter import TargetFilter, parse_ref
 
@@ -102,10 +101,10 @@ def test_a_digest_counts_and_lists_only_what_passes(outbox: AudiusWorld) -> None
         outbox.dispatch()
 
     [request] = rx.requests
-    assert request.json()["title"] == f"@{ZWSP}curator followed 2"
+    assert request.json()["title"] == "Audius: @curator followed 2"
     body = request.json()["message"]
-    assert "big\\_artist" in body and "tiny\\_verified" in body
-    assert "small\\_artist" not in body and "mid\\_artist" not in body
+    assert "@big_artist" in body and "@tiny_verified" in body
+    assert "small_artist" not in body and "mid_artist" not in body
 
 
 def test_a_poll_whose_events_all_fail_a_filter_sends_that_notifier_nothing(

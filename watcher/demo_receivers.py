@@ -101,7 +101,8 @@ class ChatReceiver(_Receiver):
 
     @property
     def apprise_url(self) -> str:
-        """Markdown, as Apprise builds messages for Discord (see apprise_sink.preferred_format)."""
+        """Markdown (json:// asked for it: the renderer of services watcher knows nothing of,
+        escaped and with mass mentions defused), shown as Discord would show it."""
         return self.url.replace("http://", "json://", 1) + "?format=markdown"
 
     def receive(self, headers: dict[str, str], body: bytes) -> int:

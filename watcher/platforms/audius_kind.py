@@ -70,9 +70,9 @@ def account_keys(account: str) -> frozenset[str]:
 
 KIND = PlatformKind(
     "audius",
+    "Audius",
     AudiusSettings,
     frozenset(PROFILE_HOSTS),
     "watcher.platforms.audius",
     account_keys,
-    title="Audius",
 )

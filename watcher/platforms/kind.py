@@ -38,6 +38,7 @@ class PlatformKind:
     """A platform as its kind module declares it."""
 
     name: str
+    display_name: str  # how messages and pages name it: `Audius`, `SoundCloud`
     settings: type[PlatformSettings]  # its `[name]` section of the config
     profile_hosts: frozenset[str]  # the only hosts a profile link in a message may point to
     client: str  # the module whose import registers the client (`registry.register`)
@@ -45,7 +46,6 @@ class PlatformKind:
     # as comparable keys: `handle:<lowercased>`, `id:<id>`, `link:<share link>`; empty for
     # text that names no account. Offline: read from the text alone, never asked of the API.
     account_keys: Callable[[str], frozenset[str]]
-    title: str = ""  # how people write its name (`SoundCloud`); the name itself when empty
 
 
 def handle_key(handle: str) -> str:

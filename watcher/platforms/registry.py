@@ -73,3 +73,9 @@ def profile_hosts(name: str) -> frozenset[str]:
     """The hosts of `name`'s profile pages, as its kind declares them; empty for a platform
     watcher does not know."""
     return kind(name).profile_hosts if name in BUILTIN else frozenset()
+
+
+def display_name(name: str) -> str:
+    """How messages name platform `name` (`SoundCloud`); a platform watcher does not know is
+    named as it is spelled, capitalised."""
+    return kind(name).display_name if name in BUILTIN else name.capitalize()

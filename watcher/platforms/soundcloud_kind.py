@@ -97,9 +97,9 @@ def account_keys(account: str) -> frozenset[str]:
 
 KIND = PlatformKind(
     "soundcloud",
+    "SoundCloud",
     SoundCloudSettings,
     frozenset(PROFILE_HOSTS),
     "watcher.platforms.soundcloud",
     account_keys,
-    title="SoundCloud",
 )

@@ -11,6 +11,7 @@ from watcher.target_filter_settings import TargetFilterSettings
 
 if TYPE_CHECKING:
     from watcher.config import Config, Watch
+    from watcher.sinks.renderers import Renderer
     from watcher.store import SignalRule
 
 
@@ -44,9 +45,9 @@ class SignalSettings(TargetFilterSettings):
         return None
 
 
-# Title and body of a signal's chat message, from its envelope, in a format ("markdown",
-# "html" or "text").
-Message = Callable[[dict[str, Any], str], tuple[str, str]]
+# Title and body of a signal's chat message, from its envelope, written by a service's
+# renderer (sinks/renderers.py).
+Message = Callable[[dict[str, Any], "Renderer"], tuple[str, str]]
 
 
 @dataclass(frozen=True)

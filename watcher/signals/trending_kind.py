@@ -30,6 +30,7 @@ from watcher.target_filter import TargetRef, parse_ref
 
 if TYPE_CHECKING:
     from watcher.config import Config, Watch
+    from watcher.sinks.renderers import Renderer
     from watcher.store import SignalRule
 
 EVENT_TYPE = "signal.trending"
@@ -137,10 +138,10 @@ def _rule(settings: SignalSettings, config: Config, watch: Watch) -> SignalRule 
     )
 
 
-def _message(envelope: dict[str, Any], fmt: str) -> tuple[str, str]:
+def _message(envelope: dict[str, Any], renderer: Renderer) -> tuple[str, str]:
     from watcher.signals.trending_message import trending_message
 
-    return trending_message(envelope, fmt)
+    return trending_message(envelope, renderer)
 
 
 KIND = SignalKind("trending", EVENT_TYPE, TrendingSettings, _rule, _message)

@@ -1,27 +1,27 @@
 """A `signal.trending` event as a chat message:
 
-    Audius: @artist trending (scouting)
+    Audius: 3 watched accounts followed @artist this week
     3 watched accounts followed @artist this week: @a (Mon), @b (Tue), @c (Thu)
-    Artist Name: 812 followers
+    @artist (Artist Name): 812 followers
+    Signal: scouting
 
-Handles link to their profiles where the format has links. Everything from the platform goes
-through `sinks/message.py`'s `safe_text` (one line, mentions and autolinks defused, escaped for
-the format) and links only through its `profile_url`. Days and times are UTC.
+Handles link to their profiles where the service has links. The writing is the service's
+renderer (`sinks/renderers.py`: escaping, mentions, links), as for every other message; links
+come only from `sinks/message.py`'s `profile_url`. Days and times are UTC.
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from watcher.clock import parse_iso
 from watcher.platforms.base import Profile
-from watcher.sinks.message import FORMATS, HANDLE_MAX, ZWSP, profile_url, safe_text
+from watcher.sinks.message import profile_url, titled
+from watcher.sinks.renderers import Renderer
+from watcher.wording import shows_name
 
 DAY = 86_400
 WEEK = 7 * DAY
-# How platforms are named in titles; others are capitalised.
-_PLATFORM_NAMES = {"soundcloud": "SoundCloud"}
 
 
 def window_phrase(window_s: float) -> str:
@@ -48,40 +48,50 @@ def when_label(followed_at: str, window_s: float) -> str:
     return f"{moment.strftime('%b')} {moment.day}"
 
 
-def platform_name(platform: str) -> str:
-    return _PLATFORM_NAMES.get(platform, platform.capitalize())
-
-
-def trending_message(envelope: dict[str, Any], fmt: str) -> tuple[str, str]:
-    """Title and body of a `signal.trending` envelope in `fmt` (markdown, html or text)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown message format {fmt!r}")
+def trending_message(envelope: dict[str, Any], renderer: Renderer) -> tuple[str, str]:
+    """Title and body of a `signal.trending` envelope, written by `renderer`."""
     data = envelope["data"]
     platform = str(data["platform"])
     target = _profile(data["target"])
     accounts: list[dict[str, Any]] = list(data["accounts"])
     window_s = float(data["window_s"])
+    titles = renderer.title
     count = len(accounts)
-    title = (
-        f"{safe_text(platform_name(platform), fmt)}: {_handle(target, fmt)} trending"
-        f" ({safe_text(str(data['signal']), fmt)})"
-    )
+    title = titled([platform], _followed(count, titles.handle(target.handle), window_s), titles)
+    # Plain text shows a link's URL: only the target's, at the end of its line.
+    labelled = renderer.markup.labelled_links
+
+    def who(profile: Profile) -> str:
+        handle = renderer.handle(profile.handle)
+        return renderer.link(handle, profile_url(platform, profile)) if labelled else handle
+
     followed = ", ".join(
-        f"{_linked(platform, _profile(a), fmt)} ({when_label(str(a['followed_at']), window_s)})"
-        for a in accounts
+        f"{who(_profile(a))} ({when_label(str(a['followed_at']), window_s)})" for a in accounts
     )
+    about = f"{_about(target, renderer)}: {_followers(target)}"
+    if not labelled:
+        about = renderer.link(about, profile_url(platform, target))
+    return title, renderer.lines(
+        [
+            f"{_followed(count, who(target), window_s)}: {followed}",
+            about,
+            f"Signal: {renderer.text(str(data['signal']))}",
+        ]
+    )
+
+
+def _followed(count: int, target: str, window_s: float) -> str:
+    """`3 watched accounts followed @target this week`, the target already written."""
     noun = "account" if count == 1 else "accounts"
-    sentence = (
-        f"{count} watched {noun} followed {_linked(platform, target, fmt)}"
-        f" {window_phrase(window_s)}: {followed}"
-    )
-    about = f"{safe_text(target.name or target.handle, fmt)}: {_followers(target)}"
-    if fmt == "html":
-        return title, f"{sentence}<br>\n{about}<br>"
-    if fmt == "text":
-        url = profile_url(platform, target)
-        return title, "\n".join([sentence, f"{about} {url}" if url else about])
-    return title, f"{sentence}\n{about}"
+    return f"{count} watched {noun} followed {target} {window_phrase(window_s)}"
+
+
+def _about(target: Profile, renderer: Renderer) -> str:
+    """`@target (Name)`, the name only when it adds to the handle."""
+    handle = renderer.handle(target.handle)
+    if shows_name(target.handle, target.name):
+        return f"{handle} ({renderer.text(target.name)})"
+    return handle
 
 
 def _profile(view: dict[str, Any]) -> Profile:
@@ -94,21 +104,6 @@ def _profile(view: dict[str, Any]) -> Profile:
         follower_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
         is_verified=view.get("is_verified") is True,
     )
-
-
-def _handle(profile: Profile, fmt: str) -> str:
-    """`@handle`, where the `@` of our own making cannot ping anyone either."""
-    return "@" + ZWSP + safe_text(profile.handle.lstrip("@"), fmt, HANDLE_MAX)
-
-
-def _linked(platform: str, profile: Profile, fmt: str) -> str:
-    handle = _handle(profile, fmt)
-    url = profile_url(platform, profile)
-    if url is None or fmt == "text":
-        return handle
-    if fmt == "markdown":
-        return f"[{handle}]({url})"
-    return f'<a href="{html.escape(url, quote=True)}">{handle}</a>'
 
 
 def _followers(target: Profile) -> str:

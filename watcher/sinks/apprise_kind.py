@@ -41,10 +41,11 @@ from watcher.sinks.message import (
 from watcher.sinks.sink import Attempt, NotifierSettings, SinkContext, SinkKind
 
 if TYPE_CHECKING:
+    from watcher.sinks.renderers import Renderer
     from watcher.store import DeliveryRow
 
-# Title and body of a message in the given format ("markdown", "html" or "text").
-Render = Callable[[str], tuple[str, str]]
+# Title and body of a message, written by a service's renderer.
+Render = Callable[["Renderer"], tuple[str, str]]
 
 
 class AppriseSettings(NotifierSettings):
@@ -136,7 +137,7 @@ class AppriseSink:
     async def send(self, rows: Sequence[DeliveryRow], now: datetime) -> Attempt:
         done = list(rows[0].urls_done)
         pending = [url for url in self.settings.urls if url_digest(url) not in done]
-        sent = await self._each(pending, lambda fmt: _message(self.settings, rows, fmt))
+        sent = await self._each(pending, lambda renderer: _message(self.settings, rows, renderer))
         failures = [result for _, result in sent if not result.ok]
         done += [url_digest(url) for url, result in sent if result.ok]
         succeeded = len(failures) < len(sent)
@@ -145,25 +146,27 @@ class AppriseSink:
         return Attempt(_combine(failures, len(self.settings.urls)), done, succeeded)
 
     async def test(self, moment: datetime) -> list[tuple[str, SendResult]]:
-        def render(fmt: str) -> tuple[str, str]:
-            return notify_test_title(self.name, fmt), notify_test_body(self.name, fmt)
+        def render(renderer: Renderer) -> tuple[str, str]:
+            return notify_test_title(self.name, renderer), notify_test_body(self.name, renderer)
 
         sent = await self._each(self.settings.urls, render)
         return [(redact_url(url), result) for url, result in sent]
 
     async def _each(self, urls: Sequence[str], render: Render) -> list[tuple[str, SendResult]]:
-        """The message to each URL in turn, built in the format that URL's service prefers."""
-        from watcher.sinks.apprise_sink import preferred_format, send_apprise_within
+        """The message to each URL in turn, written by the renderer of that URL's service."""
+        from watcher.sinks.apprise_sink import renderer_for, send_apprise_within
+        from watcher.sinks.renderers import PLAIN_TEXT
 
         sent: list[tuple[str, SendResult]] = []
         for url in urls:
-            fmt = preferred_format(url) or "text"
-            title, body = render(fmt)
+            renderer = renderer_for(url) or PLAIN_TEXT  # Apprise refuses the URL when sending
+            title, body = render(renderer)
             result = await send_apprise_within(
                 url,
                 title=title,
                 body=body,
-                body_format=fmt,
+                body_format=renderer.body_format,
+                line_end=renderer.markup.line_end,
                 timeout=self.settings.timeout,
                 throttle=self.options.throttle,
                 limits=self.options.limits,
@@ -186,23 +189,25 @@ def _combine(failures: Sequence[SendResult], total: int) -> SendResult:
     )
 
 
-def _message(settings: AppriseSettings, rows: Sequence[DeliveryRow], fmt: str) -> tuple[str, str]:
-    """Title and body in `fmt`: an alert, a signal, one event, or a digest of one poll's
-    events."""
+def _message(
+    settings: AppriseSettings, rows: Sequence[DeliveryRow], renderer: Renderer
+) -> tuple[str, str]:
+    """Title and body, written by `renderer`: an alert, a signal, one event, or a digest of
+    one poll's events."""
     if rows[0].kind == "alert" and rows[0].envelope()["type"] == "quota.exhausted":
-        return quota_message(rows[0].envelope()["data"], fmt)
+        return quota_message(rows[0].envelope()["data"], renderer)
     if rows[0].kind == "alert":
         alert = Alert.from_envelope(rows[0].envelope())
-        return alert_title(alert, fmt), alert_body(alert, fmt)
+        return alert_title(alert, renderer), alert_body(alert, renderer)
     signal = signal_registry.of_event(rows[0].envelope()["type"])
     if signal is not None:  # a signal is a message of its own, never part of a digest
-        return signal.message(rows[0].envelope(), fmt)
+        return signal.message(rows[0].envelope(), renderer)
     events = [Event.from_envelope(row.envelope()) for row in rows]
     if is_held(rows[0].batch):  # a schedule's or quiet hours' digest: one or several watches
-        return digest_of_watches_title(events, fmt), digest_of_watches_body(events, fmt)
+        return digest_of_watches_title(events, renderer), digest_of_watches_body(events, renderer)
     if not settings.digest:
-        return event_title(events[0], fmt), event_body(events[0], fmt)
-    return digest_title(events, fmt), digest_body(events, fmt)
+        return event_title(events[0], renderer), event_body(events[0], renderer)
+    return digest_title(events, renderer), digest_body(events, renderer)
 
 
 def _open(name: str, settings: NotifierSettings, context: SinkContext) -> AppriseSink:

@@ -22,8 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 import apprise
 from apprise.common import OverflowMode
 
+from watcher.sinks import renderers
 from watcher.sinks.base import MASK, SendResult, one_line, redact_url, result_for_status
-from watcher.sinks.message import FORMATS, split_message
+from watcher.sinks.message import split_message
+from watcher.sinks.renderers import FORMATS, Renderer
 
 # Apprise logs every failure itself. Those lines may quote pieces of a URL (tokens) and would
 # repeat, unredacted, the one line each send result carries; each call's lines are captured
@@ -75,22 +77,39 @@ def describe_urls(urls: Iterable[str]) -> list[str | None]:
     return [None if url.strip() and _service(url) is not None else malformed(url) for url in urls]
 
 
-def preferred_format(url: str) -> str | None:
-    """The body format ("markdown", "html" or "text") to build messages in for this service.
+def renderer_for(url: str) -> Renderer | None:
+    """How to write messages for the service `url` names (see renderers.py); None for a URL
+    Apprise cannot use.
 
-    The richest one the service takes without conversion, Markdown first: services such as
-    Discord render Markdown even in "text" messages, so only escaped Markdown is safe there,
-    and building in a format Apprise must convert would show escapes literally or grow a body
-    past its limit. A `?format=` in the URL wins. None for a URL Apprise cannot use.
+    The service's own renderer, picked by the schemas of the service Apprise made of the URL
+    (so `https://discord.com/api/webhooks/...` is Discord too), as long as the service takes that
+    renderer's format as it is; a `?format=` that says otherwise picks a renderer for the
+    richest format the service then takes without converting it, Markdown first (building in
+    a format Apprise must convert would show escapes literally or grow a body past its limit).
     """
     service = _service(url) if url.strip() else None
     if service is None:
         return None
-    for candidate in ("markdown", "html", "text"):
-        if service.resolve_format(candidate).value == candidate:
-            return candidate
-    value: str = service.resolve_format(None).value
-    return value
+
+    def takes_as_is(fmt: str) -> bool:
+        return bool(service.resolve_format(fmt).value == fmt)
+
+    richest = next((fmt for fmt in FORMATS if takes_as_is(fmt)), service.resolve_format(None).value)
+    return renderers.for_service(
+        _schemas(service),
+        takes_as_is,
+        richest,
+        blended_title=service.title_maxlen <= 0,
+    )
+
+
+def _schemas(service: apprise.plugins.NotifyBase) -> list[str]:
+    """The schemas of a service's URLs (`mailto`, `mailtos`): each plugin declares one or
+    several, for plain and secure transport."""
+    schemas: list[str] = []
+    for declared in (service.secure_protocol, service.protocol):
+        schemas += [declared] if isinstance(declared, str) else list(declared or ())
+    return [schema.lower() for schema in schemas]
 
 
 def send_apprise(
@@ -99,17 +118,20 @@ def send_apprise(
     title: str,
     body: str,
     body_format: str,
+    line_end: str = "",
     throttle: bool | None = None,
     limits: ServiceLimits | None = None,
 ) -> SendResult:
     """Send one message to the one service `url` names; never raises for delivery problems.
 
-    A body longer than the service's `body_maxlen` is sent as several `(part i/n)` messages,
-    cut between lines; Apprise's own overflow handling is set to split as a safety net, so
-    nothing is truncated or dropped. Sending stops at the first failed part (a retry resends
-    every part: receivers may see the first parts twice, never a gap). `throttle=False` skips
-    Apprise's pause between parts (`request_rate_per_sec`), which protects rate-limited
-    services in production; tests that send several parts turn it off to stay fast.
+    `body_format` is what Apprise is told the body is (the renderer's `body_format`), and
+    `line_end` how the body's lines end (its markup's). A body longer than the service's
+    `body_maxlen` is sent as several `(part i/n)` messages, cut between lines; Apprise's own
+    overflow handling is set to split as a safety net, so nothing is truncated or dropped.
+    Sending stops at the first failed part (a retry resends every part: receivers may see the
+    first parts twice, never a gap). `throttle=False` skips Apprise's pause between parts
+    (`request_rate_per_sec`), which protects rate-limited services in production; tests that
+    send several parts turn it off to stay fast.
     """
     if body_format not in FORMATS:
         raise ValueError(f"unknown body format {body_format!r}; use one of {', '.join(FORMATS)}")
@@ -122,7 +144,7 @@ def send_apprise(
         service.request_rate_per_sec = 0
     if "overflow" not in _query_keys(url):
         service.overflow_mode = OverflowMode.SPLIT
-    parts = _parts(service, title, body, body_format)
+    parts = _parts(service, title, body, body_format, line_end)
     notifier = apprise.Apprise()
     notifier.add(service)
     for index, part in enumerate(parts, start=1):
@@ -148,6 +170,7 @@ async def send_apprise_within(
     body: str,
     body_format: str,
     timeout: float,  # noqa: ASYNC109 -- the notifier's deadline for one URL's send
+    line_end: str = "",
     throttle: bool | None = None,
     limits: ServiceLimits | None = None,
 ) -> SendResult:
@@ -179,6 +202,7 @@ async def send_apprise_within(
                 title=title,
                 body=body,
                 body_format=body_format,
+                line_end=line_end,
                 throttle=throttle,
                 limits=limits,
             )
@@ -208,7 +232,7 @@ def _query_keys(url: str) -> set[str]:
 
 
 def _parts(
-    service: apprise.plugins.NotifyBase, title: str, body: str, body_format: str
+    service: apprise.plugins.NotifyBase, title: str, body: str, body_format: str, line_end: str
 ) -> list[str]:
     """The body split to the service's limit, counting the title where the service does.
 
@@ -217,9 +241,9 @@ def _parts(
     """
     budget = _body_budget(service, body_format)
     try:
-        return split_message(_counted_title(service, title), body, budget, fmt=body_format)
+        return split_message(_counted_title(service, title), body, budget, line_end=line_end)
     except ValueError:
-        return split_message("", body, budget, fmt=body_format)
+        return split_message("", body, budget, line_end=line_end)
 
 
 def _counted_title(service: apprise.plugins.NotifyBase, title: str) -> str:

@@ -1,105 +1,45 @@
-"""Events as chat messages that a stranger's display name cannot abuse.
+"""Events, digests, alerts and test messages as chat messages, written by a service's renderer.
 
-Names and handles come from whoever created the account. In a chat message they could ping a
-whole server (`@everyone`, `<@&role>`, `<!channel>`), smuggle a link (`[login](https://evil)`,
-a bare `evil.example`), break the layout (newlines, `**`, list markers) or reverse the text that
-follows (bidi overrides). Every platform-supplied string therefore goes through `_plain` (one
-bounded line without control or bidi characters), `_defuse` (a zero-width space that keeps the
-text readable but stops mentions and autolinks) and finally the escaping of the output format.
-The only link in a message is the profile URL we rebuild from the platform's known profile
-address.
+What a message says is decided here, once for every service: the title names the platform
+(`Audius: @Audius followed 2, unfollowed 1`), an event is the sentence `wording.py` makes
+(`@a followed @b (Name)`), a digest lists those sentences under headings. How it is written
+(escaping, mentions, links, headings, list markers) is the renderer's, one per service
+(`renderers.py`), so every message path (one event, a poll's batch, a scheduled or quiet-hours
+digest, a signal, a failure alert, `watcher notify-test`) reads the same on a service and is
+safe there. The only link in a message is a profile URL rebuilt here from the platform's known
+profile address (`profile_url`).
 """
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Sequence
-from typing import Any, Literal, cast, get_args
+from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from watcher.alerts import FAILING, Alert
 from watcher.events import Event
 from watcher.platforms import registry
 from watcher.platforms.base import Profile
+from watcher.sinks.renderers import NAME_MAX, Renderer
 from watcher.wording import sentence, shows_name
 
-Format = Literal["markdown", "html", "text"]
-FORMATS: tuple[str, ...] = get_args(Format)
-
-ZWSP = "\u200b"
-NAME_MAX = 80
-HANDLE_MAX = 60
 URL_MAX = 400
-
-# Bidi embeddings, overrides, isolates and marks, plus the BOM: invisible, and able to make
-# the rest of a line read backwards.
-_INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-# Control characters and Unicode line/paragraph separators: a name must stay on its line.
-_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
-# Stacks of combining marks ("zalgo") spill over the lines around them; three per letter is
-# plenty for any real script.
-_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-_MARK_PILE = re.compile(f"([{_MARKS}]{{3}})[{_MARKS}]+")
-_SCHEME_SEP = re.compile(r":(?=//)")
-_DOMAIN_DOT = re.compile(r"(?<=[^\W_])\.(?=[^\W_])")
-# Everything CommonMark (and Discord, Slack after Apprise's conversion) gives a meaning to.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=&])")
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 
 
-# -- one platform string, made safe -------------------------------------------------------------
+# -- platforms and profiles --------------------------------------------------------------------
 
 
-def _plain(value: str, limit: int) -> str:
-    """One line of at most `limit` characters without control, bidi or piled-up marks."""
-    text = _MARK_PILE.sub(r"\1", _INVISIBLE.sub("", value))
-    text = " ".join(_BREAKS.sub(" ", text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def platforms_named(platforms: Iterable[str]) -> str:
+    """`Audius`, `Audius and SoundCloud`: the platforms a message is about, in order."""
+    names = [registry.display_name(platform) for platform in dict.fromkeys(platforms)]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _defuse(text: str) -> str:
-    """Break mentions, angle-bracket syntaxes and autolinks with a zero-width space.
-
-    After every `@` (`@everyone`, `@here`, `@user`, and Discord's `<@123>` / `<@&123>`, which
-    Apprise's Discord plugin would otherwise turn into real pings), after every `<` (Slack's
-    `<!channel>`, `<@U123>`, `<http://x|label>`, Discord's `<#123>`), between a scheme and `//`,
-    and after a dot inside a word, so `evil.example` is no longer a domain to autolink.
-    """
-    text = text.replace("@", "@" + ZWSP).replace("<", "<" + ZWSP)
-    text = _SCHEME_SEP.sub(":" + ZWSP, text)
-    return _DOMAIN_DOT.sub("." + ZWSP, text)
-
-
-def _escape(text: str, fmt: Format) -> str:
-    if fmt == "markdown":
-        return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    if fmt == "html":
-        return html.escape(text, quote=True)
-    return text
-
-
-def _check_format(fmt: str) -> Format:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown message format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return cast(Format, fmt)
-
-
-def safe_text(value: str, fmt: str, limit: int = NAME_MAX) -> str:
-    """A platform-supplied string ready to place inside a message of format `fmt`."""
-    return _escape(_defuse(_plain(value, limit)), _check_format(fmt))
-
-
-# -- profiles ----------------------------------------------------------------------------------
-
-
-def _handle(profile: Profile, fmt: Format) -> str:
-    """`@handle`, where the `@` of our own making cannot ping either (Telegram, Mattermost)."""
-    return "@" + ZWSP + safe_text(profile.handle.lstrip("@"), fmt, HANDLE_MAX)
-
-
-def _name(profile: Profile, fmt: Format) -> str:
-    return safe_text(profile.name.strip() or profile.handle.lstrip("@"), fmt, NAME_MAX)
+def titled(platforms: Iterable[str], what: str, renderer: Renderer) -> str:
+    """`Audius: <what>`, `what` already written for the title's renderer."""
+    return f"{renderer.text(platforms_named(platforms))}: {what}"
 
 
 def profile_url(platform: str, profile: Profile) -> str | None:
@@ -125,18 +65,21 @@ def profile_url(platform: str, profile: Profile) -> str | None:
     return url if len(url) <= URL_MAX else None
 
 
-def _who(event: Event, fmt: Format, *, link: bool) -> str:
+def _who(event: Event, renderer: Renderer, *, link: bool) -> str:
     """The other account as `@handle (Name)` (the name only when it adds to the handle; see
-    `wording.person`), the handle linked to the profile when asked and possible."""
+    `wording.shows_name`), linked to the profile when asked and possible: the handle where a
+    link hides its URL behind a label, else with the URL after the name."""
     target = event.target
-    handle = _handle(target, fmt)
     url = profile_url(event.platform, target) if link else None
-    if url is not None and fmt == "markdown":
-        handle = f"[{handle}]({url})"
-    elif url is not None and fmt == "html":
-        handle = f'<a href="{html.escape(url, quote=True)}">{handle}</a>'
-    who = f"{handle} ({_name(target, fmt)})" if shows_name(target.handle, target.name) else handle
-    return f"{who} {url}" if url is not None and fmt == "text" else who
+    labelled = renderer.markup.labelled_links
+    who = renderer.link(renderer.handle(target.handle), url if labelled else None)
+    if shows_name(target.handle, target.name):
+        who = f"{who} ({_name(target, renderer)})"
+    return who if labelled else renderer.link(who, url)
+
+
+def _name(profile: Profile, renderer: Renderer) -> str:
+    return renderer.text(profile.name.strip() or profile.handle.lstrip("@"), NAME_MAX)
 
 
 # -- titles and bodies -------------------------------------------------------------------------
@@ -161,16 +104,11 @@ def _one_watch(events: Sequence[Event]) -> Event:
     return first
 
 
-def digest_title(events: Sequence[Event], fmt: str = "text") -> str:
-    """`@Audius followed 2, unfollowed 1` or `@Audius gained 3 followers, lost 1`.
-
-    `fmt` matters when a service shows the title inside the body (it is escaped to match).
-    """
-    form = _check_format(fmt)
+def _counts(events: Sequence[Event], renderer: Renderer) -> str:
+    """`@Audius followed 2, unfollowed 1` or `@Audius gained 3 followers, lost 1`."""
     first = _one_watch(events)
     added = sum(1 for event in events if _is_added(event))
     removed = len(events) - added
-    who = _handle(first.account, form)
     if first.relation == "following":
         parts = [f"followed {added}"] if added else []
         if removed:
@@ -179,7 +117,14 @@ def digest_title(events: Sequence[Event], fmt: str = "text") -> str:
         parts = [f"gained {added} {_followers(added)}"] if added else []
         if removed:
             parts.append(f"lost {removed}" if added else f"lost {removed} {_followers(removed)}")
-    return f"{who} {', '.join(parts)}"
+    return f"{renderer.handle(first.account.handle)} {', '.join(parts)}"
+
+
+def digest_title(events: Sequence[Event], renderer: Renderer) -> str:
+    """`Audius: @Audius followed 2, unfollowed 1` or `Audius: @Audius gained 3 followers,
+    lost 1`, written by the renderer's title renderer."""
+    titles = renderer.title
+    return titled([_one_watch(events).platform], _counts(events, titles), titles)
 
 
 def _followers(count: int) -> str:
@@ -192,28 +137,33 @@ def _headings(relation: str, added: int, removed: int) -> tuple[str, str]:
     return f"New followers ({added})", f"Lost followers ({removed})"
 
 
-def digest_body(events: Sequence[Event], fmt: str) -> str:
-    """One line per change, added first then removed, each under a heading line.
-
-    Every line stands alone (no multi-line markup), so `split_message` can cut between any two.
-    """
-    form = _check_format(fmt)
+def _digest_lines(events: Sequence[Event], renderer: Renderer) -> list[str]:
     first = _one_watch(events)
     added = [event for event in events if _is_added(event)]
     removed = [event for event in events if not _is_added(event)]
     heading_added, heading_removed = _headings(first.relation, len(added), len(removed))
     lines: list[str] = []
-    for heading, group, marker in (
-        (heading_added, added, "+"),
-        (heading_removed, removed, "-"),
+    for heading, group, is_added in (
+        (heading_added, added, True),
+        (heading_removed, removed, False),
     ):
         if not group:
             continue
         if lines:
             lines.append("")
-        lines.append(_heading_line(heading, form))
-        lines.extend(_item_line(event, form, marker) for event in group)
-    return "\n".join(lines)
+        lines.append(renderer.heading(heading))
+        lines.extend(
+            renderer.item(_sentence(event, renderer, link=True), is_added) for event in group
+        )
+    return lines
+
+
+def digest_body(events: Sequence[Event], renderer: Renderer) -> str:
+    """One line per change, added first then removed, each group under a heading line.
+
+    Every line stands alone (no multi-line markup), so `split_message` can cut between any two.
+    """
+    return renderer.lines(_digest_lines(events, renderer))
 
 
 def _by_watch(events: Sequence[Event]) -> list[list[Event]]:
@@ -224,67 +174,55 @@ def _by_watch(events: Sequence[Event]) -> list[list[Event]]:
     return list(groups.values())
 
 
-def digest_of_watches_title(events: Sequence[Event], fmt: str = "text") -> str:
-    """A held digest's title: one watch's own (`@Audius followed 2, unfollowed 1`), or
-    `Digest: 7 changes on 3 watches`."""
+def digest_of_watches_title(events: Sequence[Event], renderer: Renderer) -> str:
+    """A held digest's title: one watch's own (`Audius: @Audius followed 2, unfollowed 1`), or
+    `Audius: 7 changes on 3 watches` (`Audius and SoundCloud: ...` across platforms)."""
     groups = _by_watch(events)
     if len(groups) <= 1:
-        return digest_title(events, fmt)
-    _check_format(fmt)
+        return digest_title(events, renderer)
     changes = "change" if len(events) == 1 else "changes"
-    return f"Digest: {len(events)} {changes} on {len(groups)} watches"
+    what = f"{len(events)} {changes} on {len(groups)} watches"
+    return titled([event.platform for event in events], what, renderer.title)
 
 
-def digest_of_watches_body(events: Sequence[Event], fmt: str) -> str:
+def digest_of_watches_body(events: Sequence[Event], renderer: Renderer) -> str:
     """A held digest's body, grouped by watch: one watch's digest as usual; with several, each
-    watch's counts (its digest title) as a heading line above its digest, a blank line
-    between watches. Every line still stands alone, so `split_message` cuts between any two."""
-    form = _check_format(fmt)
+    watch's counts as a heading line above its digest (its platform named too when the digest
+    spans platforms), a blank line between watches. Every line still stands alone, so
+    `split_message` cuts between any two."""
     groups = _by_watch(events)
     if len(groups) <= 1:
-        return digest_body(events, form)
-    sections = [
-        f"{_heading_line(digest_title(group, form), form)}\n{digest_body(group, form)}"
-        for group in groups
-    ]
-    return "\n\n".join(sections)
+        return digest_body(events, renderer)
+    several_platforms = len({event.platform for event in events}) > 1
+    lines: list[str] = []
+    for group in groups:
+        counts = _counts(group, renderer)
+        if several_platforms:
+            counts = titled([group[0].platform], counts, renderer)
+        if lines:
+            lines.append("")
+        lines.append(renderer.heading(counts))
+        lines.extend(_digest_lines(group, renderer))
+    return renderer.lines(lines)
 
 
-def _heading_line(heading: str, fmt: Format) -> str:
-    if fmt == "markdown":
-        return f"**{heading}**"
-    if fmt == "html":
-        return f"<b>{heading}</b><br>"
-    return f"{heading}:"
+def _sentence(event: Event, renderer: Renderer, *, link: bool) -> str:
+    """The event's sentence (`wording.sentence`), each account written by the renderer."""
+    return sentence(
+        event.type, renderer.handle(event.account.handle), _who(event, renderer, link=link)
+    )
 
 
-def _item_line(event: Event, fmt: Format, marker: str) -> str:
-    line = _sentence(event, fmt, link=True)
-    if fmt == "markdown":
-        return f"- {line}"
-    if fmt == "html":
-        return f"{'&bull;' if marker == '+' else '&ndash;'} {line}<br>"
-    return f"{marker} {line}"
+def event_title(event: Event, renderer: Renderer) -> str:
+    """`Audius: @Audius followed @handle (Name)` / `Audius: @handle (Name) stopped following
+    @Audius`; no link."""
+    titles = renderer.title
+    return titled([event.platform], _sentence(event, titles, link=False), titles)
 
 
-def _sentence(event: Event, fmt: Format, *, link: bool) -> str:
-    """The event's sentence (`wording.sentence`), each account rendered for `fmt`."""
-    return sentence(event.type, _handle(event.account, fmt), _who(event, fmt, link=link))
-
-
-def event_title(event: Event, fmt: str = "text") -> str:
-    """`@Audius followed @handle (Name)` / `@handle (Name) stopped following @Audius`; no
-    link."""
-    return _sentence(event, _check_format(fmt), link=False)
-
-
-def event_body(event: Event, fmt: str) -> str:
+def event_body(event: Event, renderer: Renderer) -> str:
     """The one-event message: the same sentence, with the target's profile linked."""
-    form = _check_format(fmt)
-    line = _sentence(event, form, link=True)
-    if form == "html":
-        return f"{line}<br>"
-    return line
+    return renderer.lines([_sentence(event, renderer, link=True)])
 
 
 # -- failure alerts and test messages ----------------------------------------------------------
@@ -292,76 +230,72 @@ def event_body(event: Event, fmt: str) -> str:
 ERROR_MAX = 300
 
 
-def _watched(alert: Alert, fmt: Format) -> str:
+def _watched(alert: Alert, renderer: Renderer) -> str:
     """`@Audius following`: the handle once known, else the account as the config names it."""
-    who = _handle(alert.account, fmt) if alert.resolved else safe_text(alert.account.name, fmt)
+    if alert.resolved:
+        who = renderer.handle(alert.account.handle)
+    else:
+        who = renderer.text(alert.account.name)
     return f"{who} {alert.relation}"
 
 
-def _lines(lines: Sequence[str], fmt: Format) -> str:
-    return "\n".join(f"{line}<br>" if fmt == "html" else line for line in lines)
-
-
-def alert_title(alert: Alert, fmt: str = "text") -> str:
-    """`Watch failing: @Audius following (3 polls in a row)` / `Watch recovered: ...`."""
-    form = _check_format(fmt)
+def alert_title(alert: Alert, renderer: Renderer) -> str:
+    """`Audius: watch failing for @Audius following (3 polls in a row)` / `Audius: watch
+    recovered for @Audius following`."""
+    titles = renderer.title
     if alert.type == FAILING:
-        return f"Watch failing: {_watched(alert, form)} ({alert.failures} polls in a row)"
-    return f"Watch recovered: {_watched(alert, form)}"
+        what = f"watch failing for {_watched(alert, titles)} ({alert.failures} polls in a row)"
+    else:
+        what = f"watch recovered for {_watched(alert, titles)}"
+    return titled([alert.platform], what, titles)
 
 
-def quota_message(data: dict[str, Any], fmt: str) -> tuple[str, str]:
+def quota_message(data: dict[str, Any], renderer: Renderer) -> tuple[str, str]:
     """Title and body of a `quota.exhausted` alert: no poll of the platform until it resets."""
-    form = _check_format(fmt)
-    platform = safe_text(str(data.get("platform", "")), form)
+    platform = str(data.get("platform", ""))
+    named = renderer.text(platforms_named([platform]))
     when = "this month" if data.get("period") == "month" else "today"
-    resets = safe_text(str(data.get("resets_at", "")), form)
-    title = f"Quota spent: {platform}"
-    body = _lines(
+    resets = renderer.text(str(data.get("resets_at", "")))
+    title = titled([platform], "request quota spent", renderer.title)
+    body = renderer.lines(
         [
-            f"All {data.get('limit')} requests to {platform} allowed {when} are spent.",
-            f"No watch of {platform} is polled until the quota resets at {resets}.",
-        ],
-        form,
+            f"All {data.get('limit')} requests to {named} allowed {when} are spent.",
+            f"No watch of {named} is polled until the quota resets at {resets}.",
+        ]
     )
     return title, body
 
 
-def alert_body(alert: Alert, fmt: str) -> str:
+def alert_body(alert: Alert, renderer: Renderer) -> str:
     """What happened and what watcher does next; the error is ours, but may quote a server."""
-    form = _check_format(fmt)
-    where = f"{_watched(alert, form)} on {safe_text(alert.platform, form)}"
+    where = f"{_watched(alert, renderer)} on {renderer.text(platforms_named([alert.platform]))}"
     if alert.type == FAILING:
-        error = safe_text(alert.error or "unknown error", form, ERROR_MAX)
-        return _lines(
+        error = renderer.text(alert.error or "unknown error", ERROR_MAX)
+        return renderer.lines(
             [
                 f"The last {alert.failures} polls of {where} failed.",
                 f"Last error: {error}",
                 "watcher keeps polling and sends one message when it works again.",
-            ],
-            form,
+            ]
         )
-    return _lines(
+    return renderer.lines(
         [
             f"Polling {where} works again after {alert.failures} failed polls.",
             "Changes made meanwhile are reported as usual.",
-        ],
-        form,
+        ]
     )
 
 
-def notify_test_title(notifier: str, fmt: str = "text") -> str:
-    return f"watcher test message ({safe_text(notifier, _check_format(fmt))})"
+def notify_test_title(notifier: str, renderer: Renderer) -> str:
+    return f"watcher test message ({renderer.title.text(notifier)})"
 
 
-def notify_test_body(notifier: str, fmt: str) -> str:
-    form = _check_format(fmt)
-    return _lines(
+def notify_test_body(notifier: str, renderer: Renderer) -> str:
+    return renderer.lines(
         [
-            f"Notifier {safe_text(notifier, form)} works: watcher can reach this service.",
+            f"Notifier {renderer.text(notifier)} works: watcher can reach this service.",
             "Follow and unfollow messages will arrive here.",
-        ],
-        form,
+        ]
     )
 
 
@@ -371,12 +305,11 @@ def notify_test_body(notifier: str, fmt: str) -> str:
 TITLE_OVERHEAD = 16
 
 
-def _marker(index: int, total: int, fmt: str) -> str:
-    text = f"(part {index}/{total})"
-    return f"{text}<br>" if fmt == "html" else text
+def _marker(index: int, total: int, line_end: str) -> str:
+    return f"(part {index}/{total}){line_end}"
 
 
-def split_message(title: str, body: str, max_len: int, *, fmt: str = "text") -> list[str]:
+def split_message(title: str, body: str, max_len: int, *, line_end: str = "") -> list[str]:
     """`body` as one or more bodies that each fit `max_len` together with `title`.
 
     The title is counted (with some room for joining it) because several services put it into
@@ -384,14 +317,15 @@ def split_message(title: str, body: str, max_len: int, *, fmt: str = "text") -> 
     Bodies are cut only between lines, so no change is dropped or cut in half; each of several
     parts starts with a `(part i/n)` line. A single line longer than a part can hold (only with
     tiny limits such as SMS) is the one exception: it is wrapped over several parts, never
-    truncated. Blank lines at the edge of a part are dropped.
+    truncated. Blank lines at the edge of a part are dropped. `line_end` closes the marker
+    line as the renderer closes every line (`<br>` in HTML a service shows as it is).
     """
     room = max_len - (len(title) + TITLE_OVERHEAD if title else 0)
     if len(body) <= room:
         return [body]
     total_guess = 2
     while True:
-        capacity = room - len(_marker(total_guess, total_guess, fmt)) - 1
+        capacity = room - len(_marker(total_guess, total_guess, line_end)) - 1
         if capacity < 8:
             raise ValueError(f"{max_len} characters cannot hold the title and a part marker")
         chunks = _pack(body.split("\n"), capacity)
@@ -399,7 +333,9 @@ def split_message(title: str, body: str, max_len: int, *, fmt: str = "text") -> 
             break
         total_guess = len(chunks)
     total = len(chunks)
-    return [f"{_marker(index, total, fmt)}\n{chunk}" for index, chunk in enumerate(chunks, start=1)]
+    return [
+        f"{_marker(index, total, line_end)}\n{chunk}" for index, chunk in enumerate(chunks, start=1)
+    ]
 
 
 def _pack(lines: list[str], capacity: int) -> list[str]:

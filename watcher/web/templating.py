@@ -69,10 +69,7 @@ class Templates:
 
 def _platform_title(name: str) -> str:
     """`SoundCloud`: a platform as people write it."""
-    try:
-        return registry.kind(name).title or name
-    except KeyError:
-        return name
+    return registry.display_name(name)
 
 
 def _moment(context: jinja2.runtime.Context, timestamp: str | None) -> Any:
