@@ -159,3 +159,28 @@ def test_a_config_error_never_echoes_url_credentials(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "notifiers.crm.url" in result.stderr
     assert_clean(result.stderr)
+
+
+def test_a_notifier_urls_settings_are_not_masked_but_its_tokens_are() -> None:
+    """`?format=markdown` or `to=watcher@example.com` are settings: masking their words would
+    turn every `watcher` and `markdown` in the logs into stars."""
+    logs.register_config_secrets(
+        {
+            "notifiers": {
+                "chat": {
+                    "urls": [
+                        f"{DISCORD}?format=markdown&avatar=no",
+                        "mailto://127.0.0.1:2525?mode=insecure&to=watcher@example.com",
+                        "json://hooks.example/in?token=plainwords&key=Zx81Zx81Zx81Zx81",
+                    ]
+                }
+            }
+        }
+    )
+
+    line = "watcher sent markdown to example.com in insecure mode: plainwords Zx81Zx81Zx81Zx81"
+    shown = logs.redact(line + " JHMHI8qBe7bk2ZwO5U711o3dV_js 4174216298")
+
+    assert shown == line.replace("plainwords", "****").replace("Zx81Zx81Zx81Zx81", "****") + (
+        " **** ****"
+    )

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from watcher.sinks.base import redact_url
 
@@ -111,8 +112,25 @@ def secret_values(node: Any, key: str = "") -> set[str]:
 
 
 def _hidden_url_parts(url: str) -> set[str]:
-    """What `redact_url` would hide in `url`: its tokens, ids and credentials."""
+    """What `redact_url` hides in `url` that is a secret: its tokens, ids and credentials.
+
+    The host and path pieces it hides are ids and tokens (`discord://id/token`). Of the query
+    only values are: those of credential-named keys (`?token=`, `&apikey=`) and those shaped
+    like a token (long, letters and digits). Keys and plain words (`format=markdown`,
+    `mode=insecure`, `to=watcher@example.com`) are settings, and hiding them would mask those
+    words in every log line."""
     shown = redact_url(url)
     _, _, rest = url.partition("://")
-    pieces = re.split(r"[/:@?&=#,]+", rest)
-    return {piece for piece in pieces if len(piece) >= 6 and piece not in shown}
+    main, _, query = rest.partition("?")
+    main = main.partition("#")[0]
+    found = {p for p in re.split(r"[/:@,]+", main) if len(p) >= MIN_SECRET_LEN and p not in shown}
+    for key, value in parse_qsl(query.partition("#")[0]):
+        if _SECRET_KEY.search(key) or _QUERY_SECRET_KEY.search(key) or _TOKEN_SHAPED.search(value):
+            found |= {v for v in re.split(r"[,\s]+", value) if len(v) >= MIN_SECRET_LEN}
+    return found
+
+
+# Query keys Apprise URLs carry credentials in, besides the config's own secret-named keys.
+_QUERY_SECRET_KEY = re.compile(r"(key|pass|auth|webhook|bot|user|sid|hook)", re.IGNORECASE)
+# A value that reads like a token: twelve or more characters mixing letters and digits.
+_TOKEN_SHAPED = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[^\s]{12,}$")
