@@ -59,8 +59,8 @@ def parse_query(params: Mapping[str, str]) -> EventsQuery:
     return EventsQuery(
         account=params.get("account", "").strip() or None,
         type=kind,
-        since=_moment(params.get("from", ""), "from", end=False),
-        until=_moment(params.get("to", ""), "to", end=True),
+        since=moment_param(params.get("from", ""), "from", end=False),
+        until=moment_param(params.get("to", ""), "to", end=True),
         before=_seq(params.get("before", ""), "before"),
         after=_seq(params.get("after", ""), "after"),
         limit=limit_param(params, PAGE, PAGE_MAX),
@@ -155,7 +155,7 @@ def _seq(text: str, name: str) -> int | None:
     return int(text)
 
 
-def _moment(text: str, name: str, *, end: bool) -> str | None:
+def moment_param(text: str, name: str, *, end: bool) -> str | None:
     """A date (`2026-11-01`: the whole day, so `to` includes it) or an ISO time, as the
     timestamp bound it means."""
     text = text.strip()

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from watcher.account_lookup import AccountNotWatched
-from watcher.web import events_view, outbox_view, overview, trending_view
+from watcher.web import account_view, events_view, outbox_view, overview, trending_view
 from watcher.web.app_keys import CLOCK, TEMPLATES
 from watcher.web.reads import Reading, Redirect, RouteRead, StoreReader, request_params
 
@@ -47,12 +47,14 @@ def read_deliveries(reading: Reading, params: Mapping[str, str]) -> dict[str, An
 ROUTE_READS: dict[str, RouteRead] = {
     "/": read_overview,
     "/events": events_view.read_events,
+    "/accounts/{platform}/{id}": account_view.read_account,
     "/trending": read_trending,
     "/deliveries": read_deliveries,
 }
 TEMPLATE_OF = {
     "/": "overview.html",
     "/events": "events.html",
+    "/accounts/{platform}/{id}": "account.html",
     "/trending": "trending.html",
     "/deliveries": "deliveries.html",
 }
