@@ -91,7 +91,7 @@ def test_account_page_redirects_any_account_form_to_its_id_and_is_404_when_not_w
     curator, _ = world.curator(4)
     world.watch("curator")
     world.poll()
-    account_id = world.sim.user(curator).id if world.platform == "audius" else curator
+    account_id = str(world.sim.user(curator).id) if world.platform == "audius" else curator
     canonical = f"/accounts/{world.platform}/{account_id.replace(':', '%3A')}"
     with serving(world.config(), clock=world.clock) as base:
         moved = get(base, f"/accounts/{world.platform}/%40Curator?sort=name")
