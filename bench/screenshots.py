@@ -6,7 +6,8 @@ accounts follow and unfollow, two tastemakers following one newcomer on the last
 of an account that does not exist, and notifiers that deliver, refuse (dead), cannot be
 reached (retrying) or hold for a morning digest. Then it serves the dashboard as `watcher
 serve` does and has Debian's Chromium (/usr/bin/chromium, via Playwright) save
-`overview.png`, `trending.png`, `deliveries.png` and `login.png` (with a token) in OUTDIR.
+`overview.png`, `events.png`, `account.png`, `account-followers.png`, `trending.png`,
+`deliveries.png` and `login.png` (with a token) in OUTDIR.
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ START = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 DAYS = 30
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TOKEN = "screenshots-token-0123456789"
-PAGES = {"overview": "/", "trending": "/trending", "deliveries": "/deliveries"}
+PAGES = {
+    "overview": "/",
+    "events": "/events",
+    "account": "/accounts/audius/tastemaker",  # redirected to its id
+    "account-followers": "/accounts/audius/rising-star?sort=followers",
+    "trending": "/trending",
+    "deliveries": "/deliveries",
+}
 
 
 def _free_port() -> int:

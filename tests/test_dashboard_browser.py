@@ -1,7 +1,8 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven by Playwright. It opens
-the overview, sees the size charts drawn, follows the nav to the trending page and uses its
-form, then the deliveries page, all with no console error, no Content-Security-Policy
-violation and nothing a hostile profile could make run (no dialog)."""
+the overview, sees the size charts drawn, follows an account's link to its page and sees its
+history charts drawn, filters the events page with its form, follows the nav to the trending
+page and uses its form, then the deliveries page, all with no console error, no
+Content-Security-Policy violation and nothing a hostile profile could make run (no dialog)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def a_month_of_polls(world: AudiusWorld) -> None:
     world.poll_all()
 
 
-def test_a_person_reads_the_overview_follows_the_nav_and_uses_the_trending_form(
+def test_a_person_reads_the_overview_an_account_the_events_and_the_trending_form(
     audius: AudiusWorld,
 ) -> None:
     a_month_of_polls(audius)
@@ -109,6 +110,32 @@ def test_a_person_reads_the_overview_follows_the_nav_and_uses_the_trending_form(
         assert page.locator("text=@taste1").count() >= 1
         violations: list[Any] = page.evaluate("window.__violations")
         problems += [f"CSP: {v}" for v in violations]
+
+        page.click("td.account-cell a.account >> nth=0")
+        page.wait_for_url("**/accounts/audius/*")
+        page.wait_for_load_state("networkidle")
+        assert "@taste1" in page.inner_text("h1")
+        drawn_charts = page.locator("img.chart")
+        assert drawn_charts.count() == 2
+        for index in range(2):
+            chart = drawn_charts.nth(index)
+            box = chart.bounding_box()
+            assert box is not None and box["width"] > 0 and box["height"] > 0
+            assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert page.locator("table.members tbody tr").count() == 18  # 5 own, 12 daily, newcomer
+        problems += [f"CSP: {v}" for v in page.evaluate("window.__violations")]
+
+        page.click("nav >> text=Events")
+        page.wait_for_url("**/events")
+        every = page.locator("table.events tbody tr").count()
+        page.fill("input[name=account]", "taste2")
+        page.select_option("select[name=type]", "following.added")
+        page.click("form.controls button[type=submit]")
+        page.wait_for_url("**/events?account=taste2*")
+        mine = page.locator("table.events tbody tr").count()
+        assert 0 < mine < every
+        assert page.locator("table.events tbody tr >> text=@taste1").count() == 0
+        problems += [f"CSP: {v}" for v in page.evaluate("window.__violations")]
 
         page.click("nav >> text=Trending")
         page.wait_for_url("**/trending")

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -66,8 +67,15 @@ def test_a_hostile_profile_renders_inert_on_every_page(
     world = either
     with Receiver() as hook:
         hostile_world(world, hook)
+    store = world.store()
+    try:
+        curator = next(row for row in store.watches.all() if row.account == "curator")
+    finally:
+        store.close()
+    account = f"/accounts/{world.platform}/{quote(str(curator.account_id), safe='')}"
+    paths = [*PAGES, "/events", "/events?account=curator", account, f"{account}?q=%3Cscript"]
     with serving(world.config(), clock=world.clock) as base:
-        bodies = {path: httpx.get(base + path, timeout=10) for path in PAGES}
+        bodies = {path: httpx.get(base + path, timeout=10) for path in paths}
     for path, response in bodies.items():
         assert response.status_code == 200, path
         html = response.text
@@ -86,6 +94,9 @@ def test_a_hostile_profile_renders_inert_on_every_page(
     overview = Page(bodies["/"].text).text
     assert "<script>alert(1)</script>" in overview  # shown as text, escaped in the HTML
     assert "<script>alert(1)</script>" in Page(bodies["/trending"].text).text
+    assert "<script>alert(1)</script>" in Page(bodies["/events"].text).text
+    assert "<script>alert(1)</script>" in Page(bodies[account].text).text  # in its list
+    assert "<script>alert(1)</script>" in Page(bodies[f"{account}?q=%3Cscript"].text).text
     shown = Page(bodies["/deliveries"].text).text  # the dead delivery, named by its event
     assert "(<img src=x onerror=alert(4)>)" in shown and "HTTP 400" in shown
 

@@ -235,7 +235,9 @@ def test_a_quiet_poll_writes_no_member_profile(audius: AudiusWorld) -> None:
 def _to_version_8(path: Path) -> None:
     """Make a database file look as this version's predecessor left it."""
     with sqlite3.connect(path) as conn:
-        # Migration 11's (the polls' time index), 10's (signals), then 9's.
+        # Migration 12's (members by joining time), 11's (the polls' time index), 10's
+        # (signals), then 9's.
+        conn.execute("DROP INDEX edges_by_joined")
         conn.execute("DROP INDEX polls_by_watch_time")
         conn.execute("DROP TABLE signal_state")
         conn.execute("DROP INDEX events_by_target_time")

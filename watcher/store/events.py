@@ -162,6 +162,59 @@ class Events(Part):
             params.append(limit)
         return [EventRow(*row) for row in self.db.execute(sql, params).fetchall()]
 
+    def page(
+        self,
+        limit: int,
+        *,
+        watch_ids: Sequence[int] | None = None,
+        type_prefix: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        before_seq: int | None = None,
+        after_seq: int | None = None,
+    ) -> list[EventRow]:
+        """One page of the timeline, newest first: at most `limit` events older than
+        `before_seq` (the next page down), or, with `after_seq`, the `limit` just newer than it
+        (the page up); `since` <= timestamp < `until`; `watch_ids` as for `stream`.
+
+        A walk of `seq` from the cursor (of each watch's index with `watch_ids`), the
+        filters checked on the way (`+column`: never an index by type or time, which would
+        read every match and sort them), so page 1,000 of 100,000 costs what page 1 does."""
+        if watch_ids is not None and not watch_ids:
+            return []
+        where: list[str] = ["1"]
+        params: list[Any] = []
+        if type_prefix:
+            where.append("(+type = ? OR +type LIKE ?)")
+            params += [type_prefix, type_prefix.rstrip(".") + ".%"]
+        if since:
+            where.append("+timestamp >= ?")
+            params.append(since)
+        if until:
+            where.append("+timestamp < ?")
+            params.append(until)
+        upward = after_seq is not None
+        if upward:
+            where.append("seq > ?")
+            params.append(after_seq)
+        elif before_seq is not None:
+            where.append("seq < ?")
+            params.append(before_seq)
+        order = "seq" if upward else "seq DESC"
+        condition = " AND ".join(where)
+        if watch_ids is None:
+            sql, bound = f"{_SELECT} WHERE {condition} ORDER BY {order} LIMIT ?", [*params, limit]
+        else:
+            each = (
+                f"SELECT * FROM ({_SELECT} WHERE watch_id = ? AND {condition}"
+                f" ORDER BY {order} LIMIT ?)"
+            )
+            sql = " UNION ALL ".join(each for _ in watch_ids) + f" ORDER BY {order} LIMIT ?"
+            bound = [value for w in watch_ids for value in (w, *params, limit)]
+            bound.append(limit)
+        rows = [EventRow(*row) for row in self.db.execute(sql, bound).fetchall()]
+        return rows[::-1] if upward else rows
+
     def insert(self, watch_id: int, events: Sequence[Event]) -> None:
         """A poll's events (inside its transaction); `seq` numbers them in this order.
 

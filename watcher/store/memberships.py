@@ -42,6 +42,11 @@ _EXPORTED = (
     " CASE WHEN a.is_verified THEN 'true' ELSE 'false' END, m.joined_at, a.url"
 )
 _PROFILE = "LEFT JOIN accounts AS a ON a.platform = ? AND a.id = m.target_id"
+_PROFILE_NAMED = "LEFT JOIN accounts AS a ON a.platform = :p AND a.id = m.target_id"
+_JOINED = "COALESCE(joined_at, since)"
+# Where a page ends: its last member's sort key and id (`cursor_of`).
+Cursor = tuple[str | int | None, str]
+_NAME = "COALESCE(a.name, a.handle, m.target_id)"
 _NOW = "SELECT target_id, COALESCE(joined_at, since) AS joined_at, state FROM edges"
 
 
@@ -83,6 +88,83 @@ class Memberships(Part):
             [*params, platform],
         )
         return cursor
+
+    def page(
+        self,
+        watch_id: int,
+        platform: str,
+        *,
+        at: str | None = None,
+        sort: Sort = "since",
+        search: str | None = None,
+        after: Cursor | None = None,
+        limit: int = 50,
+    ) -> list[Member]:
+        """One page of the list (now, or as it stood at `at`): the `limit` members after
+        `after` (`cursor_of` the last row of the page before) in `sort` order; `search`: only
+        members whose handle or name holds it (any case).
+
+        A keyset, never an offset. By `since` each period table is walked along its index
+        from the cursor (`edges_by_joined`), so a page deep in a list of a million costs
+        what the first does; by followers or name SQLite keeps the best `limit` rows of one
+        pass over the list (a sort of the whole list is never held)."""
+        named: dict[str, Any] = {"w": watch_id, "p": platform, "n": limit, "at": at}
+        match = ""
+        if search:
+            named["q"] = "%" + _like_escaped(search) + "%"
+            match = (
+                " AND EXISTS (SELECT 1 FROM accounts AS s WHERE s.platform = :p"
+                " AND s.id = target_id AND (s.handle LIKE :q ESCAPE '\\'"
+                " OR s.name LIKE :q ESCAPE '\\'))"
+            )
+        if sort == "since":
+            periods = self._since_parts(named, at, after, match)
+            keyset = ""
+        else:
+            periods = self._periods(at, match)
+            keyset = _after_sql(sort, after, named)
+        return list(
+            self.db.execute(
+                f"SELECT {_MEMBER} FROM ({periods}) AS m {_PROFILE_NAMED} WHERE 1 {keyset}"
+                f" ORDER BY {_ORDER[sort]} LIMIT :n",
+                named,
+            )
+        )
+
+    @staticmethod
+    def _periods(at: str | None, match: str) -> str:
+        if at is None:
+            return f"{_NOW} WHERE watch_id = :w{match}"
+        return (
+            f"{_NOW} WHERE watch_id = :w AND {_JOINED} <= :at{match}"
+            " UNION ALL SELECT target_id, joined_at, 'past' FROM past_members"
+            f" WHERE watch_id = :w AND joined_at <= :at AND left_at > :at{match}"
+        )
+
+    @staticmethod
+    def _since_parts(
+        named: dict[str, Any], at: str | None, after: Cursor | None, match: str
+    ) -> str:
+        """Newest member first from the cursor: for each table of periods, the members that
+        joined at the cursor's moment after its id, and those that joined before it; each
+        part read along an index, `limit` rows at most."""
+        named["k"], named["id"] = (str(after[0]), after[1]) if after else ("\uffff", "")
+        tables = [("edges", _JOINED, "state", f" AND {_JOINED} <= :at" if at else "")]
+        if at is not None:
+            tables.append(("past_members", "joined_at", "'past'", " AND left_at > :at"))
+        parts = []
+        for table, joined, state, when in tables:
+            head = f"SELECT target_id, {joined} AS joined_at, {state} AS state FROM {table}"
+            where = f"watch_id = :w{when}{match}"
+            parts.append(
+                f"SELECT * FROM ({head} WHERE {where} AND {joined} = :k AND target_id > :id"
+                " ORDER BY target_id LIMIT :n)"
+            )
+            parts.append(
+                f"SELECT * FROM ({head} WHERE {where} AND {joined} < :k"
+                f" ORDER BY {joined} DESC, target_id LIMIT :n)"
+            )
+        return " UNION ALL ".join(parts)
 
     def size_at(self, watch_id: int, at: str) -> int:
         sql, times = _periods_at(at)
@@ -186,6 +268,39 @@ class Memberships(Part):
         if before is not None and before[0] is not None and (not sizes or sizes[0][0] != day):
             sizes.insert(0, (day, int(before[0])))
         return sizes
+
+
+def cursor_of(member: Member, sort: Sort) -> Cursor:
+    """Where a page ending with `member` ends, for the next page's `after`."""
+    if sort == "since":
+        return member[5], member[0]
+    if sort == "followers":
+        return member[3], member[0]
+    name = member[2] if member[2] is not None else member[1]
+    return (name if name is not None else member[0]), member[0]
+
+
+def _after_sql(sort: Sort, after: Cursor | None, named: dict[str, Any]) -> str:
+    """The keyset condition of `after` in `sort`'s order (`_ORDER`: the key, then the id)."""
+    if after is None:
+        return ""
+    named["k"], named["id"] = after
+    if sort == "name":
+        return (
+            f" AND ({_NAME} > :k COLLATE NOCASE"
+            f" OR ({_NAME} = :k COLLATE NOCASE AND m.target_id > :id))"
+        )
+    if after[0] is None:  # the counts unknown come last
+        return " AND a.follower_count IS NULL AND m.target_id > :id"
+    return (
+        " AND (a.follower_count < :k OR a.follower_count IS NULL"
+        " OR (a.follower_count = :k AND m.target_id > :id))"
+    )
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE (its `%` and `_` escaped)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _covering(alias: str, moment: str) -> str:

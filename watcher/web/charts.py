@@ -40,7 +40,11 @@ def add_routes(app: web.Application, reader: StoreReader) -> None:
     async def size_chart(request: web.Request) -> web.StreamResponse:
         return await _size_chart(request, reader)
 
+    async def history_chart(request: web.Request) -> web.StreamResponse:
+        return await _history_chart(request, reader)
+
     app.router.add_get(r"/charts/watches/{watch_id:\d+}/size.svg", size_chart)
+    app.router.add_get(r"/charts/watches/{watch_id:\d+}/{show:sizes|changes}.svg", history_chart)
 
 
 def days_of(sizes: Sequence[tuple[str, int]], last_day: date) -> list[int]:
@@ -115,4 +119,80 @@ async def _size_chart(request: web.Request, reader: StoreReader) -> web.StreamRe
     if etag in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=headers)
     body = sparkline(tuple(values))
+    return web.Response(body=body, headers={**headers, "Content-Type": SVG})
+
+
+HISTORY_WIDTH, HISTORY_HEIGHT = 960, 260
+_HISTORY_STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    colors=("#2563eb", "#157347", "#b42318"),
+    font_family="system-ui, sans-serif",
+    label_font_size=11,
+    major_label_font_size=11,
+    legend_font_size=12,
+    foreground="#5f6b7a",
+    foreground_strong="#1c2330",
+    foreground_subtle="#e2e6ec",
+)
+
+
+def history_days(
+    rows: Sequence[tuple[str, int | None, int, int]],
+) -> list[tuple[str, int | None, int, int]]:
+    """`memberships.history`'s days with each day without a complete poll carrying the size
+    before it (a list keeps its size until a poll says otherwise)."""
+    carried, last = [], None
+    for day, size, follows, unfollows in rows:
+        last = size if size is not None else last
+        carried.append((day, last, follows, unfollows))
+    return carried
+
+
+@functools.lru_cache(maxsize=256)
+def history_chart(show: str, days: tuple[tuple[str, int | None, int, int], ...]) -> bytes:
+    """The list's size per day (`sizes`), or its follows and unfollows per day (`changes`)."""
+    options: dict[str, Any] = {
+        "style": _HISTORY_STYLE,
+        "js": (),
+        "width": HISTORY_WIDTH,
+        "height": HISTORY_HEIGHT,
+        "show_legend": show == "changes",
+        "legend_at_bottom": True,
+        "x_label_rotation": 0,
+        "show_minor_x_labels": False,
+        "x_labels_major_every": max(1, len(days) // 8),
+        "truncate_label": -1,
+        "margin": 8,
+    }
+    labels = [day[5:] for day, *_ in days]  # MM-DD
+    if show == "sizes":
+        chart: Any = pygal.Line(
+            **options, show_dots=len(days) < 40, dots_size=2, fill=False, show_y_guides=True
+        )
+        chart.add("size", [size for _, size, _, _ in days])
+    else:
+        chart = pygal.Bar(**options)
+        chart.add("follows", [follows for _, _, follows, _ in days])
+        chart.add("unfollows", [unfollows for _, _, _, unfollows in days])
+    chart.x_labels = labels
+    chart.add_xml_filter(_without_scripts)
+    svg = chart.render()
+    return svg if isinstance(svg, bytes) else str(svg).encode()
+
+
+async def _history_chart(request: web.Request, reader: StoreReader) -> web.StreamResponse:
+    watch_id, show = int(request.match_info["watch_id"]), request.match_info["show"]
+    days = await reader.read(lambda r: history_days(list(r.store.memberships.history(watch_id))))
+    if not days:
+        raise web.HTTPNotFound(text="no history of this watch yet\n")
+    etag = '"' + hashlib.sha256(f"{show}:{days}".encode()).hexdigest()[:20] + '"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "Content-Security-Policy": CHART_POLICY,
+    }
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    body = history_chart(show, tuple(days))
     return web.Response(body=body, headers={**headers, "Content-Type": SVG})

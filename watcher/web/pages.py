@@ -1,5 +1,10 @@
-"""The pages: `/` (the overview), `/trending` and `/deliveries`. Each handler reads through the
-store reader (in its worker thread, one snapshot, never a write) and renders its template.
+"""The pages: `/` (the overview), `/events`, `/accounts/{platform}/{id}`, `/trending` and
+`/deliveries`. Each handler reads through the store reader (in its worker thread, one
+snapshot, never a write) and renders its template.
+
+A read returns the template's context; a `status` in it is the response's (a filter the page
+cannot use), a `Redirect` sends the browser to the page's canonical address, and
+`AccountNotWatched` is the 404 page.
 
 Each page's reads are a `RouteRead` of `ROUTE_READS` (see `reads.py`): from the request's
 parameters to what its template shows, so the bench can time a page's reads alone.
@@ -12,9 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
-from watcher.web import outbox_view, overview, trending_view
+from watcher.account_lookup import AccountNotWatched
+from watcher.web import account_view, events_view, outbox_view, overview, trending_view
 from watcher.web.app_keys import CLOCK, TEMPLATES
-from watcher.web.reads import Reading, RouteRead, StoreReader, request_params
+from watcher.web.reads import Reading, Redirect, RouteRead, StoreReader, request_params
 
 
 def read_overview(reading: Reading, params: Mapping[str, str]) -> dict[str, Any]:
@@ -40,10 +46,18 @@ def read_deliveries(reading: Reading, params: Mapping[str, str]) -> dict[str, An
 
 ROUTE_READS: dict[str, RouteRead] = {
     "/": read_overview,
+    "/events": events_view.read_events,
+    "/accounts/{platform}/{id}": account_view.read_account,
     "/trending": read_trending,
     "/deliveries": read_deliveries,
 }
-TEMPLATE_OF = {"/": "overview.html", "/trending": "trending.html", "/deliveries": "deliveries.html"}
+TEMPLATE_OF = {
+    "/": "overview.html",
+    "/events": "events.html",
+    "/accounts/{platform}/{id}": "account.html",
+    "/trending": "trending.html",
+    "/deliveries": "deliveries.html",
+}
 
 
 def add_routes(app: web.Application, reader: StoreReader) -> None:
@@ -63,7 +77,16 @@ def _page(reader: StoreReader, read: RouteRead, template: str) -> Any:
             return templates.render(
                 template, {**problem, "problem": str(exc)}, now=now, path=request.path, status=400
             )
+        except AccountNotWatched as exc:
+            now = request.app[CLOCK].now()
+            missing = {"title": "Not watched", "problem": str(exc)}
+            return templates.render(
+                "not_found.html", missing, now=now, path=request.path, status=404
+            )
+        if isinstance(context, Redirect):
+            raise web.HTTPFound(context.location)
         assert isinstance(context, dict)
-        return templates.render(template, context, now=now, path=request.path)
+        status = int(context.pop("status", 200))
+        return templates.render(template, context, now=now, path=request.path, status=status)
 
     return handler

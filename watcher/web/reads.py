@@ -47,6 +47,13 @@ class Reading:
 RouteRead = Callable[[Reading, Mapping[str, str]], object]
 
 
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """What a page's read returns to send the browser elsewhere (its canonical address)."""
+
+    location: str
+
+
 class BadParameter(ValueError):
     """A request parameter a route cannot use: one line, the request's fault (400)."""
 

@@ -25,7 +25,12 @@ STATIC = resources.files("watcher.web") / "static"
 HTML = "text/html"
 
 # The pages the nav links, in order: (path, label).
-NAV = (("/", "Overview"), ("/trending", "Trending"), ("/deliveries", "Deliveries"))
+NAV = (
+    ("/", "Overview"),
+    ("/events", "Events"),
+    ("/trending", "Trending"),
+    ("/deliveries", "Deliveries"),
+)
 
 
 class Templates:
