@@ -4,33 +4,19 @@ when they run."""
 
 from __future__ import annotations
 
-import functools
-import importlib
 from typing import Any
 
+from watcher.kinds import Registry
 from watcher.signals.kind import SignalKind
 
 BUILTIN = {"trending": "watcher.signals.trending_kind"}
-
-
-def names() -> list[str]:
-    return list(BUILTIN)
-
-
-@functools.cache
-def kind(name: str) -> SignalKind:
-    """The kind `name` declares (its module's `KIND`); KeyError for an unknown one."""
-    found: SignalKind = importlib.import_module(BUILTIN[name]).KIND
-    return found
+_KINDS: Registry[SignalKind] = Registry(BUILTIN)
+names, kind = _KINDS.names, _KINDS.kind
 
 
 def settings_union() -> Any:
     """Every kind's settings model as one union, for pydantic to pick from by `type`."""
-    models = [kind(name).settings for name in names()]
-    union = models[0]
-    for model in models[1:]:
-        union = union | model  # type: ignore[assignment]
-    return union
+    return _KINDS.settings_union()
 
 
 def event_types() -> tuple[str, ...]:
