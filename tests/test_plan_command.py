@@ -15,6 +15,7 @@ from tests.world import config_file
 WATCH_KEYS = {
     "platform",
     "account",
+    "configured_account",
     "relation",
     "requests_per_poll",
     "interval_s",
@@ -70,6 +71,24 @@ def test_plan_json_prints_each_watch_then_each_platform_with_exactly_the_documen
     assert table.returncode == 0, table.stderr
     assert "(stretched)" in table.stdout
     assert "audius: quota 1,000 a month" in table.stdout
+
+
+def test_plan_names_an_account_written_as_a_url_by_its_handle_once_polled(
+    tmp_path: Path, curator_url: str
+) -> None:
+    config = config_file(tmp_path, curator_url, "https://audius.co/curator")
+    before = json.loads(run_watcher(config, "plan", "--json").stdout.splitlines()[0])
+    assert before["account"] == "https://audius.co/curator"
+
+    assert run_watcher(config, "once").returncode == 0
+    after = json.loads(run_watcher(config, "plan", "--json").stdout.splitlines()[0])
+    table = run_watcher(config, "plan").stdout.splitlines()
+
+    assert (after["account"], after["configured_account"]) == (
+        "curator",
+        "https://audius.co/curator",
+    )
+    assert table[1].split()[:3] == ["audius", "curator", "following"]
 
 
 def test_within_the_quota_plan_keeps_the_configured_interval(

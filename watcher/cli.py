@@ -640,18 +640,22 @@ def plan_command(config_path: str | None, as_json: bool) -> None:
     config = _config(config_path)
     with _store(config) as store:
         plan = plan_fleet(config, store, SystemClock().now())
+        handles = store.watches.handles()
     if as_json:
-        for line in _plan_rows(plan):
+        for line in _plan_rows(plan, handles):
             click.echo(_json(line))
         return
-    _print_plan(plan)
+    _print_plan(plan, handles)
 
 
-def _plan_rows(plan: FleetPlan) -> list[dict[str, Any]]:
+def _plan_rows(plan: FleetPlan, handles: dict[str, str]) -> list[dict[str, Any]]:
+    from watcher.wording import watched_account
+
     rows: list[dict[str, Any]] = [
         {
             "platform": w.watch.platform,
-            "account": w.watch.account,
+            "account": watched_account(w.watch.account, handles.get(w.watch.key)),
+            "configured_account": w.watch.account,
             "relation": w.watch.relation,
             "requests_per_poll": round(w.cost, 2),
             "interval_s": w.interval,
@@ -673,8 +677,9 @@ def _plan_rows(plan: FleetPlan) -> list[dict[str, Any]]:
     return rows
 
 
-def _print_plan(plan: FleetPlan) -> None:
+def _print_plan(plan: FleetPlan, handles: dict[str, str]) -> None:
     from watcher.fleet_plan import format_interval
+    from watcher.wording import watched_account
 
     if not plan.watches:
         click.echo("no [[watch]] entries in the config")
@@ -683,7 +688,7 @@ def _print_plan(plan: FleetPlan) -> None:
     table = [headers] + [
         [
             w.watch.platform,
-            _plain(w.watch.account),
+            _plain(watched_account(w.watch.account, handles.get(w.watch.key))),
             w.watch.relation,
             f"{w.cost:.1f}",
             format_interval(w.interval),
