@@ -8,6 +8,7 @@ a page of 200 watches calls them hundreds of times, and `format` costs ten times
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
@@ -35,7 +36,13 @@ def exact(timestamp: str | None) -> str:
     """`2026-12-06 23:35:08 UTC`: the exact time, for a `title` or a table of times."""
     if not timestamp:
         return NOTHING
+    if _CANONICAL.fullmatch(timestamp):  # as watcher writes them: no parsing needed
+        return f"{timestamp[:10]} {timestamp[11:19]} UTC"
     return parse_iso(timestamp).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# A timestamp as `clock.iso` writes every one watcher stores.
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 def relative(timestamp: str, now: datetime) -> str:
@@ -64,6 +71,8 @@ def moment(timestamp: str | None, now: datetime) -> Markup:
         shown = relative(timestamp, now)
     except ValueError:  # not a time: shown as it is (escaped)
         return escape(timestamp)
+    if _CANONICAL.fullmatch(timestamp):  # digits and punctuation only: nothing to escape
+        return Markup(f'<time datetime="{timestamp}" title="{exact(timestamp)}">{shown}</time>')
     when, title = escape(timestamp), escape(exact(timestamp))
     return Markup(f'<time datetime="{when}" title="{title}">{escape(shown)}</time>')
 

@@ -41,6 +41,7 @@ class Templates:
             undefined=jinja2.StrictUndefined,  # a misspelt name fails the test, not the page
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # packaged templates: no file check on every render
         )
         self.env.filters.update(
             number=filters.number,
