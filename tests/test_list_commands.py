@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.commands import run_watcher
+from tests.commands import ROOT, run_watcher
 from tests.world import AudiusWorld, SoundCloudWorld
 from watcher.cli import cli
 from watcher.clock import iso
@@ -284,3 +287,26 @@ def test_a_list_never_read_or_asked_before_its_history_is_one_line(
     assert "before watcher's history of @curator's following begins" in early.stderr
     bad = run_watcher(config, "list", "curator", "--at", "yesterday-ish")
     assert bad.returncode == 2 and "Error: Invalid value for --at" in bad.stderr
+
+
+def test_a_full_disk_under_an_export_is_one_line_not_a_traceback(
+    audius: AudiusWorld, tmp_path: Path
+) -> None:
+    audius.curator(3)
+    audius.watch()
+    audius.poll()
+    config = audius.write_config(tmp_path / "watcher.toml")
+    command = [sys.executable, "-m", "watcher", "list", "curator", "--format", "csv"]
+
+    with open("/dev/full", "w") as full:  # every write: ENOSPC
+        done = subprocess.run(
+            [*command, "--config", str(config)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=False,
+        )
+
+    assert done.returncode == 1
+    assert done.stderr == "watcher: cannot write the output: No space left on device\n"

@@ -5,12 +5,14 @@ Errors a user can cause are one line on stderr and an exit code, never a traceba
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -998,6 +1000,15 @@ def notify_test(config_path: str | None, name: str) -> None:
             )
 
 
+# Writing the output failed, not watcher: a full disk, a file too large, a closed pipe.
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EPIPE})
+
+
+def _drop_stdout() -> None:
+    with suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main() -> None:
     """Entry point: every error a user can cause ends as one line on stderr."""
     try:
@@ -1021,3 +1032,10 @@ def main() -> None:
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRORS:
+            raise
+        _drop_stdout()  # what is still buffered would fail again when Python exits
+        if exc.errno != errno.EPIPE:  # a reader that stopped reading (`| head`) needs no line
+            click.echo(f"watcher: cannot write the output: {exc.strerror}", err=True)
+        sys.exit(EXIT_FAILED)
