@@ -58,6 +58,10 @@ def test_demo_runs_exactly_the_rounds_asked_and_shows_the_whole_path(tmp_path: P
     status = run_watcher(config, "status")
     assert status.returncode == 0, status.stderr
     assert "tastemaker" in status.stdout and "crm" in status.stdout
+    assert f"  watcher list tastemaker --config {config}" in out
+    listed = run_watcher(config, "list", "tastemaker")
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) > 100  # the header, then the curator's follows
 
 
 def test_every_event_the_demo_shows_is_a_change_it_made(tmp_path: Path) -> None:

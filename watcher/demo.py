@@ -256,6 +256,8 @@ def _follow_up(keep: Path, echo: Echo) -> None:
     echo(f"kept in {keep}; follow up with:")
     echo(f"  watcher events --config {config}")
     echo(f"  watcher status --config {config}")
+    echo(f"  watcher list tastemaker --config {config}")
+    echo(f"  watcher serve --config {config}    # the dashboard, at http://127.0.0.1:8787")
 
 
 def run_demo(
