@@ -55,6 +55,25 @@ class EventRow:
 _SELECT = "SELECT seq, id, type, timestamp, account_handle, body FROM events"
 
 
+def _matching(
+    type_prefix: str | None, since: str | None, until: str | None, *, column: str
+) -> tuple[list[str], list[Any]]:
+    """The conditions of the type and time filters, each column written `{column}type`
+    (`+`: checked on the way, never an index to choose)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if type_prefix:
+        where.append(f"({column}type = ? OR {column}type LIKE ?)")
+        params += [type_prefix, type_prefix.rstrip(".") + ".%"]
+    if since:
+        where.append(f"{column}timestamp >= ?")
+        params.append(since)
+    if until:
+        where.append(f"{column}timestamp < ?")
+        params.append(until)
+    return where, params
+
+
 class Events(Part):
     TABLE = "events"
 
@@ -99,15 +118,8 @@ class Events(Part):
     def _filters(
         type_prefix: str | None, since: str | None, after_seq: int
     ) -> tuple[list[str], list[Any]]:
-        where = ["seq > ?"]
-        params: list[Any] = [after_seq]
-        if type_prefix:
-            where.append("(type = ? OR type LIKE ?)")
-            params += [type_prefix, type_prefix.rstrip(".") + ".%"]
-        if since:
-            where.append("timestamp >= ?")
-            params.append(since)
-        return where, params
+        where, params = _matching(type_prefix, since, None, column="")
+        return ["seq > ?", *where], [after_seq, *params]
 
     def _rows(
         self, where: list[str], params: list[Any], limit: int | None, *, chunk: int
@@ -148,19 +160,9 @@ class Events(Part):
 
     def newest(self, limit: int, *, watch_ids: Sequence[int] | None = None) -> list[EventRow]:
         """The newest `limit` events, newest first; `watch_ids`: only those watches' (an
-        empty list: none). Each watch's events are read backwards along its index and only
-        the newest `limit` of them are merged, so an account with 100,000 events costs what
-        one with 100 does."""
-        if watch_ids is None:
-            sql, params = f"{_SELECT} ORDER BY seq DESC LIMIT ?", [limit]
-        elif not watch_ids:
-            return []
-        else:
-            each = f"SELECT * FROM ({_SELECT} WHERE watch_id = ? ORDER BY seq DESC LIMIT ?)"
-            sql = " UNION ALL ".join(each for _ in watch_ids) + " ORDER BY seq DESC LIMIT ?"
-            params = [value for watch_id in watch_ids for value in (watch_id, limit)]
-            params.append(limit)
-        return [EventRow(*row) for row in self.db.execute(sql, params).fetchall()]
+        empty list: none): the first page of the timeline (`page`), so an account with
+        100,000 events costs what one with 100 does."""
+        return self.page(limit, watch_ids=watch_ids)
 
     def page(
         self,
@@ -182,17 +184,8 @@ class Events(Part):
         read every match and sort them), so page 1,000 of 100,000 costs what page 1 does."""
         if watch_ids is not None and not watch_ids:
             return []
-        where: list[str] = ["1"]
-        params: list[Any] = []
-        if type_prefix:
-            where.append("(+type = ? OR +type LIKE ?)")
-            params += [type_prefix, type_prefix.rstrip(".") + ".%"]
-        if since:
-            where.append("+timestamp >= ?")
-            params.append(since)
-        if until:
-            where.append("+timestamp < ?")
-            params.append(until)
+        where, params = _matching(type_prefix, since, until, column="+")
+        where.insert(0, "1")
         upward = after_seq is not None
         if upward:
             where.append("seq > ?")
