@@ -41,23 +41,12 @@ _EXPORTED = (
     "m.target_id, a.handle, a.name, a.follower_count,"
     " CASE WHEN a.is_verified THEN 'true' ELSE 'false' END, m.joined_at, a.url"
 )
-_PROFILE = "LEFT JOIN accounts AS a ON a.platform = ? AND a.id = m.target_id"
-_PROFILE_NAMED = "LEFT JOIN accounts AS a ON a.platform = :p AND a.id = m.target_id"
+_PROFILE = "LEFT JOIN accounts AS a ON a.platform = :p AND a.id = m.target_id"
 _JOINED = "COALESCE(joined_at, since)"
 # Where a page ends: its last member's sort key and id (`cursor_of`).
 Cursor = tuple[str | int | None, str]
 _NAME = "COALESCE(a.name, a.handle, m.target_id)"
-_NOW = "SELECT target_id, COALESCE(joined_at, since) AS joined_at, state FROM edges"
-
-
-def _periods_at(at: str) -> tuple[str, list[Any]]:
-    """The periods covering `at` (one watch's: bind the watch id twice), and their params."""
-    sql = (
-        f"{_NOW} WHERE watch_id = ? AND COALESCE(joined_at, since) <= ?"
-        " UNION ALL SELECT target_id, joined_at, 'past' FROM past_members"
-        " WHERE watch_id = ? AND joined_at <= ? AND left_at > ?"
-    )
-    return sql, [at, at, at]
+_NOW = f"SELECT target_id, {_JOINED} AS joined_at, state FROM edges"
 
 
 class Memberships(Part):
@@ -77,15 +66,11 @@ class Memberships(Part):
         `exported`: rows exactly as a CSV export writes them (`verified` as `true`/`false`,
         no deactivation column), so that a million of them go from the cursor to the CSV
         writer with no Python step per row."""
-        if at is None:
-            periods, params = f"{_NOW} WHERE watch_id = ?", [watch_id]
-        else:
-            sql, times = _periods_at(at)
-            periods, params = sql, [watch_id, times[0], watch_id, times[1], times[2]]
         columns = _EXPORTED if exported else _MEMBER
         cursor: Iterator[Member] = self.db.execute(
-            f"SELECT {columns} FROM ({periods}) AS m {_PROFILE} ORDER BY {_ORDER[sort]}",
-            [*params, platform],
+            f"SELECT {columns} FROM ({self._periods(at, '')}) AS m {_PROFILE}"
+            f" ORDER BY {_ORDER[sort]}",
+            {"w": watch_id, "p": platform, "at": at},
         )
         return cursor
 
@@ -125,7 +110,7 @@ class Memberships(Part):
             keyset = _after_sql(sort, after, named)
         return list(
             self.db.execute(
-                f"SELECT {_MEMBER} FROM ({periods}) AS m {_PROFILE_NAMED} WHERE 1 {keyset}"
+                f"SELECT {_MEMBER} FROM ({periods}) AS m {_PROFILE} WHERE 1 {keyset}"
                 f" ORDER BY {_ORDER[sort]} LIMIT :n",
                 named,
             )
@@ -167,9 +152,8 @@ class Memberships(Part):
         return " UNION ALL ".join(parts)
 
     def size_at(self, watch_id: int, at: str) -> int:
-        sql, times = _periods_at(at)
         (count,) = self.db.execute(
-            f"SELECT COUNT(*) FROM ({sql})", [watch_id, times[0], watch_id, times[1], times[2]]
+            f"SELECT COUNT(*) FROM ({self._periods(at, '')})", {"w": watch_id, "at": at}
         ).fetchone()
         return int(count)
 
@@ -185,7 +169,7 @@ class Memberships(Part):
         cursor = self.db.execute(
             "WITH touched AS ("
             " SELECT target_id FROM edges WHERE watch_id = :w"
-            "  AND COALESCE(joined_at, since) > :S AND COALESCE(joined_at, since) <= :U"
+            f"  AND {_JOINED} > :S AND {_JOINED} <= :U"
             " UNION SELECT target_id FROM past_members WHERE watch_id = :w"
             "  AND ((joined_at > :S AND joined_at <= :U) OR (left_at > :S AND left_at <= :U))),"
             " placed AS (SELECT t.target_id,"
@@ -211,23 +195,16 @@ class Memberships(Part):
             f"SELECT {_MEMBER} FROM (SELECT f.target_id,"
             " MAX(COALESCE(f.joined_at, f.since), COALESCE(b.joined_at, b.since)) AS joined_at,"
             " CASE WHEN 'hidden' IN (f.state, b.state) THEN 'hidden' ELSE 'present' END AS state"
-            " FROM edges AS f JOIN edges AS b ON b.watch_id = ? AND b.target_id = f.target_id"
-            f" WHERE f.watch_id = ?) AS m {_PROFILE} ORDER BY {_ORDER['since']}",
-            [followers_id, following_id, platform],
+            " FROM edges AS f JOIN edges AS b ON b.watch_id = :b AND b.target_id = f.target_id"
+            f" WHERE f.watch_id = :f) AS m {_PROFILE} ORDER BY {_ORDER['since']}",
+            {"b": followers_id, "f": following_id, "p": platform},
         )
         return cursor
 
     def history(self, watch_id: int) -> Iterator[tuple[str, int | None, int, int]]:
         """Per UTC day from the first poll to the last: the size the day's last complete poll
         read (None on a day without one), and the follows and unfollows recorded that day."""
-        sizes = dict(
-            self.db.execute(
-                "SELECT substr(started_at, 1, 10) AS day, size FROM polls"
-                " WHERE id IN (SELECT MAX(id) FROM polls WHERE watch_id = ? AND outcome = 'ok'"
-                " AND complete = 1 GROUP BY substr(started_at, 1, 10))",
-                [watch_id],
-            ).fetchall()
-        )
+        sizes = dict(self._last_sizes(watch_id, ""))
         changes = {
             day: (int(added), int(removed))
             for day, added, removed in self.db.execute(
@@ -258,16 +235,21 @@ class Memberships(Part):
             " AND complete = 1 ORDER BY started_at DESC LIMIT 1",
             [watch_id, since],
         ).fetchone()
+        sizes = [(d, size) for d, size in self._last_sizes(watch_id, since) if size is not None]
+        if before is not None and before[0] is not None and (not sizes or sizes[0][0] != day):
+            sizes.insert(0, (day, int(before[0])))
+        return sizes
+
+    def _last_sizes(self, watch_id: int, since: str) -> list[tuple[str, int | None]]:
+        """(UTC day, size) of each day's last complete poll started at `since` or later,
+        oldest first."""
         rows = self.db.execute(
             "SELECT substr(started_at, 1, 10), size FROM polls WHERE id IN (SELECT MAX(id)"
             " FROM polls WHERE watch_id = ? AND started_at >= ? AND outcome = 'ok'"
             " AND complete = 1 GROUP BY substr(started_at, 1, 10)) ORDER BY started_at",
             [watch_id, since],
         ).fetchall()
-        sizes = [(str(d), int(size)) for d, size in rows if size is not None]
-        if before is not None and before[0] is not None and (not sizes or sizes[0][0] != day):
-            sizes.insert(0, (day, int(before[0])))
-        return sizes
+        return [(str(day), None if size is None else int(size)) for day, size in rows]
 
 
 def cursor_of(member: Member, sort: Sort) -> Cursor:
