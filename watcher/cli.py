@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from watcher import __version__, logs
-from watcher.clock import SystemClock, iso, parse_iso
+from watcher import __version__, logs, periods
+from watcher.clock import SystemClock, iso
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError, WatcherError
 from watcher.output_formats import format_option
@@ -329,8 +329,7 @@ def _since(value: str | None, option: str = "--since") -> str | None:
     else:
         return iso(SystemClock().now() - timedelta(seconds=age))
     try:
-        text = value if "T" in value else f"{value}T00:00:00Z"
-        return iso(parse_iso(text))
+        return periods.moment(value)
     except ValueError:
         raise click.BadParameter(f"{value!r}: {_SINCE_HELP}", param_hint=option) from None
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from watcher import periods
 from watcher.account_lookup import AccountLookup, AccountNotWatched
-from watcher.clock import iso, parse_iso
 from watcher.config_fields import EVENT_TYPES, SIGNAL_TYPES
 from watcher.store import Store
 from watcher.web.event_lines import EventLine, event_lines
@@ -162,11 +161,8 @@ def moment_param(text: str, name: str, *, end: bool) -> str | None:
     if not text:
         return None
     try:
-        if "T" in text:
-            return iso(parse_iso(text))
-        day = datetime.fromisoformat(f"{text}T00:00:00+00:00")
+        return periods.moment(text, end_of_day=end)
     except ValueError:
         raise BadParameter(
             f"{name}: {text[:40]!r} is not a date (2026-11-01) or a time (2026-11-01T12:00:00Z)"
         ) from None
-    return iso(day + timedelta(days=1) if end else day)
