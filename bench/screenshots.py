@@ -35,6 +35,8 @@ from watcher.sinks.sink import SinkOptions
 from watcher.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium for pages on loopback (the screenshots here, the dashboard's browser test):
+# no sandbox (CI runs as root), nothing from the network.
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

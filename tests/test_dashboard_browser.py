@@ -14,19 +14,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, sync_playwright
 
+from bench.screenshots import ARGS
+from bench.screenshots import CHROMIUM as SCREENSHOT_CHROMIUM
 from tests.dashboard import serving
 from tests.world import AudiusWorld
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's Chromium as a test browser: no sandbox (CI runs as root), nothing from the network.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = Path(SCREENSHOT_CHROMIUM)
 DAY = 86_400.0
 # Gathers what a Content-Security-Policy refuses, from before the page's first byte.
 WATCH_VIOLATIONS = """
