@@ -82,7 +82,12 @@ class Profiles(Part):
         changed = []
         for account_id, p in listed.items():
             row = stored.get(account_id)
-            if row is None or _differs(row, profile_fields(p), day):
+            if row is None:
+                changed.append(p)
+                continue
+            fields = profile_fields(p)
+            # Most members of a quiet poll are as stored: one comparison settles them.
+            if row[1:8] != fields and _differs(row, fields, day):
                 changed.append(p)
         self.save(platform, changed, day)
 
